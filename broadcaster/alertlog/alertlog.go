@@ -1,0 +1,298 @@
+// Package alertlog is Herald's durable record of accepted alerts on
+// JetStream: the append-only alert log (stream HERALD_ALERTS, which also
+// keeps the per-region feed subjects hospitals replay) and each alert's
+// current state (KV bucket HERALD_STATE).
+//
+// The log is the truth: an alert exists once its message is stored there,
+// and CAP sender+identifier uniqueness is enforced by the stream itself, so
+// it survives restarts. The state record is a view kept beside it. This
+// package does not decide whether an alert is acceptable (intake) or what
+// is sent (plan, dispatch).
+package alertlog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// JetStream names (documented in docs/architecture.md).
+const (
+	StreamName    = "HERALD_ALERTS"
+	StateBucket   = "HERALD_STATE"
+	SubjectLog    = "herald.alerts.log."    // + alert id: the accepted CAP XML
+	SubjectRegion = "herald.alerts.region." // + region id: feed copies for hospitals
+)
+
+// Headers on log and region messages.
+const (
+	HeaderAlertID    = "Herald-Alert-Id"
+	HeaderOriginator = "Herald-Originator"
+	HeaderMsgType    = "Cap-Msg-Type"
+	HeaderSeverity   = "Cap-Severity"
+	HeaderUrgency    = "Cap-Urgency"
+	HeaderCertainty  = "Cap-Certainty"
+	HeaderStatus     = "Cap-Status"
+)
+
+// States of an alert, as the API shows them.
+const (
+	StatePendingApproval = "pending_approval"
+	StateAccepted        = "accepted"
+	StateDispatching     = "dispatching"
+	StateDone            = "done"
+	StateCancelled       = "cancelled"
+	StateExpired         = "expired"
+)
+
+// Errors callers branch on.
+var (
+	ErrDuplicate = errors.New("an alert with this sender and identifier was already accepted")
+	ErrNotFound  = errors.New("alert not found")
+)
+
+// Record is an alert's state and summary: what GET /v1/alerts/{id} shows.
+type Record struct {
+	ID         string    `json:"id"`
+	State      string    `json:"state"`
+	Originator string    `json:"originator"`
+	Sender     string    `json:"sender"`
+	Identifier string    `json:"identifier"`
+	MsgType    string    `json:"msg_type"`
+	Status     string    `json:"status"`
+	Scope      string    `json:"scope"`
+	Severity   string    `json:"severity"`
+	Urgency    string    `json:"urgency,omitempty"`
+	Certainty  string    `json:"certainty,omitempty"`
+	Headline   string    `json:"headline,omitempty"`
+	Regions    []string  `json:"regions"`
+	Sent       string    `json:"sent"`
+	Expires    string    `json:"expires,omitempty"`
+	AcceptedAt time.Time `json:"accepted_at"`
+	// Seq is the alert's sequence in the log stream.
+	Seq uint64 `json:"seq"`
+}
+
+// AlertID derives an alert's id from its CAP sender and identifier, so the
+// same alert always has the same id (and dedups in JetStream) and the id is
+// a NATS-token-safe lowercase string.
+func AlertID(sender, identifier string) string {
+	sum := sha256.Sum256([]byte(sender + "\x00" + identifier))
+	return "a" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:15]))
+}
+
+// Log is the alert log and state.
+type Log struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	state  jetstream.KeyValue
+}
+
+// Open creates or updates the stream and bucket with the given replicas.
+func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Log, error) {
+	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Herald: accepted alerts (log) and regional feed copies",
+		Subjects:    []string{SubjectLog + "*", SubjectRegion + ">"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Replicas:    replicas,
+		// The log is an audit record: nobody removes what was accepted.
+		DenyDelete: true,
+		DenyPurge:  true,
+		Duplicates: 10 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
+	}
+	state, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      StateBucket,
+		Description: "Herald: alert state",
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		History:     8,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", StateBucket, err)
+	}
+	return &Log{js: js, stream: stream, state: state}, nil
+}
+
+// Append stores an accepted alert: raw is the CAP XML as submitted, hdr
+// extra headers (signature, originator). It fails with ErrDuplicate when
+// the id was accepted before. On success rec.Seq is set and the state
+// record written; an alert is accepted once Append returns nil.
+func (l *Log) Append(ctx context.Context, rec *Record, raw []byte, hdr nats.Header) error {
+	msg := nats.NewMsg(SubjectLog + rec.ID)
+	for k, v := range hdr {
+		msg.Header[k] = v
+	}
+	msg.Header.Set(HeaderAlertID, rec.ID)
+	msg.Data = raw
+	// The expected-last-subject-sequence 0 makes the stream itself refuse a
+	// second alert with the same id, at any time after the first.
+	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.ID), jetstream.WithExpectLastSequencePerSubject(0))
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			return ErrDuplicate
+		}
+		return fmt.Errorf("store alert %s: %w", rec.ID, err)
+	}
+	if ack.Duplicate {
+		return ErrDuplicate
+	}
+	rec.Seq = ack.Sequence
+	if err := l.put(ctx, rec); err != nil {
+		// The alert is stored; the planner rebuilds a missing state record
+		// from the log, so this is not a reason to refuse it.
+		return fmt.Errorf("%w: %w", errStateLagging, err)
+	}
+	return nil
+}
+
+var errStateLagging = errors.New("alert stored, state record not yet written")
+
+// IsStateLagging reports whether an Append error only means the state
+// record is late; the alert itself was stored.
+func IsStateLagging(err error) bool { return errors.Is(err, errStateLagging) }
+
+func (l *Log) put(ctx context.Context, rec *Record) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode state %s: %w", rec.ID, err)
+	}
+	if _, err := l.state.Put(ctx, "alert."+rec.ID, b); err != nil {
+		return fmt.Errorf("write state %s: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// Get returns an alert's record.
+func (l *Log) Get(ctx context.Context, id string) (*Record, error) {
+	rec, _, err := l.get(ctx, id)
+	return rec, err
+}
+
+func (l *Log) get(ctx context.Context, id string) (*Record, uint64, error) {
+	if !validID(id) {
+		return nil, 0, ErrNotFound
+	}
+	e, err := l.state.Get(ctx, "alert."+id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read state %s: %w", id, err)
+	}
+	var rec Record
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		return nil, 0, fmt.Errorf("decode state %s: %w", id, err)
+	}
+	return &rec, e.Revision(), nil
+}
+
+// Ensure writes rec unless a record for its id exists; it returns the
+// stored record. The planner uses it to repair a state record that Append
+// could not write.
+func (l *Log) Ensure(ctx context.Context, rec *Record) (*Record, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode state %s: %w", rec.ID, err)
+	}
+	if _, err := l.state.Create(ctx, "alert."+rec.ID, b); err == nil {
+		return rec, nil
+	} else if !errors.Is(err, jetstream.ErrKeyExists) {
+		return nil, fmt.Errorf("write state %s: %w", rec.ID, err)
+	}
+	return l.Get(ctx, rec.ID)
+}
+
+// Transition moves an alert to state to if its current state is one of
+// from (any when from is empty), atomically. It returns the updated record,
+// or the current one and ok=false when the alert is in another state.
+func (l *Log) Transition(ctx context.Context, id, to string, from ...string) (rec *Record, ok bool, err error) {
+	for attempt := 0; attempt < 10; attempt++ {
+		cur, rev, err := l.get(ctx, id)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(from) > 0 && !contains(from, cur.State) {
+			return cur, false, nil
+		}
+		cur.State = to
+		b, err := json.Marshal(cur)
+		if err != nil {
+			return nil, false, fmt.Errorf("encode state %s: %w", id, err)
+		}
+		if _, err := l.state.Update(ctx, "alert."+id, b, rev); err == nil {
+			return cur, true, nil
+		} else if !isWrongRevision(err) {
+			return nil, false, fmt.Errorf("update state %s: %w", id, err)
+		}
+	}
+	return nil, false, fmt.Errorf("update state %s: too much contention", id)
+}
+
+func isWrongRevision(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Raw returns the alert's CAP XML exactly as it was accepted, and the
+// headers stored with it.
+func (l *Log) Raw(ctx context.Context, id string) ([]byte, nats.Header, error) {
+	if !validID(id) {
+		return nil, nil, ErrNotFound
+	}
+	m, err := l.stream.GetLastMsgForSubject(ctx, SubjectLog+id)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read alert %s: %w", id, err)
+	}
+	return m.Data, m.Header, nil
+}
+
+// Ready reports whether the stream and bucket answer.
+func (l *Log) Ready(ctx context.Context) error {
+	if _, err := l.stream.Info(ctx); err != nil {
+		return fmt.Errorf("stream %s: %w", StreamName, err)
+	}
+	if _, err := l.state.Status(ctx); err != nil {
+		return fmt.Errorf("bucket %s: %w", StateBucket, err)
+	}
+	return nil
+}
+
+// validID keeps ids that cannot name a subject (wildcards, dots, spaces)
+// away from JetStream lookups.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}

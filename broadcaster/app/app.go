@@ -1,0 +1,216 @@
+// Package app is Herald's composition root: from a config.Config it starts
+// the embedded nats-server (or connects to an external cluster), creates
+// the streams and buckets, loads regions and originators, and runs intake,
+// the planner, the dispatchers and the HTTP API. cmd/herald and the
+// end-to-end tests both start Herald through it.
+//
+// It is the one place that knows concrete adapters, nats-server and config;
+// the packages it wires know none of them.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/herald-alerts/herald/broadcaster/alertlog"
+	"github.com/herald-alerts/herald/broadcaster/httpapi"
+	"github.com/herald-alerts/herald/broadcaster/intake"
+	"github.com/herald-alerts/herald/broadcaster/natsapi"
+	"github.com/herald-alerts/herald/broadcaster/originators"
+	"github.com/herald-alerts/herald/broadcaster/plan"
+	"github.com/herald-alerts/herald/config"
+	"github.com/herald-alerts/herald/geo"
+)
+
+// App is a running Herald.
+type App struct {
+	cfg     *config.Config
+	logger  *slog.Logger
+	ns      *server.Server // nil with an external NATS
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	log     *alertlog.Log
+	regions *geo.Registry
+	origs   *originators.Store
+	planner *plan.Planner
+	submit  *nats.Subscription
+	http    *http.Server
+	httpLn  net.Listener
+	httpErr chan error
+}
+
+// Options are what a caller may add beside the configuration.
+type Options struct {
+	// Logger defaults to a text logger on stderr at the configured level.
+	Logger *slog.Logger
+	// Regions, when set, is used instead of loading cfg.Regions (tests and
+	// the demo share one loaded registry between several runs).
+	Regions *geo.Registry
+}
+
+// Start runs Herald until Stop. On error everything started is stopped.
+func Start(ctx context.Context, cfg *config.Config, opt Options) (a *App, err error) {
+	a = &App{cfg: cfg, logger: opt.Logger, regions: opt.Regions, httpErr: make(chan error, 1)}
+	if a.logger == nil {
+		a.logger = NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+	}
+	defer func() {
+		if err != nil {
+			a.Stop(context.Background())
+		}
+	}()
+	if a.regions == nil {
+		if a.regions, err = LoadRegions(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.NATS.URL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+		}
+		if a.ns, err = startEmbedded(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if a.nc, err = connect(cfg, a.ns); err != nil {
+		return nil, err
+	}
+	if a.js, err = jetstream.New(a.nc); err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	replicas := cfg.NATS.Replicas
+	if replicas < 1 || a.ns != nil {
+		replicas = 1
+	}
+	if a.log, err = alertlog.Open(ctx, a.js, replicas); err != nil {
+		return nil, err
+	}
+	if a.origs, err = originators.NewStore(cfg.OriginatorsFile, func(id string) bool { _, ok := a.regions.Region(id); return ok }); err != nil {
+		return nil, err
+	}
+	if a.origs.Current().Len() == 0 {
+		a.logger.Warn("no originators configured: nobody can issue alerts yet", "originators_file", cfg.OriginatorsFile)
+	}
+
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	in := intake.NewService(a.log, a.origs, a.regions, a.logger, metrics)
+
+	a.planner = plan.New(a.js, a.log, a.logger)
+	if err := a.planner.Start(ctx); err != nil {
+		return nil, err
+	}
+	if a.submit, err = natsapi.Serve(a.nc, in, a.logger); err != nil {
+		return nil, err
+	}
+
+	api := &httpapi.Server{
+		Intake: in, Log: a.log, Regions: a.regions, AdminToken: cfg.HTTP.AdminToken, Logger: a.logger,
+		Ready:   a.Ready,
+		Metrics: promhttp.HandlerFor(metrics, promhttp.HandlerOpts{Registry: metrics}),
+	}
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
+		return nil, fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
+	}
+	a.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	go func() { a.httpErr <- a.http.Serve(a.httpLn) }()
+	a.logger.Info("herald started", "http", a.HTTPURL(), "nats", a.NATSURL(), "regions", a.regions.Len(), "originators", a.origs.Current().Len())
+	return a, nil
+}
+
+// LoadRegions loads the configured region sources.
+func LoadRegions(cfg *config.Config) (*geo.Registry, error) {
+	sources := make([]geo.Source, len(cfg.Regions))
+	for i, r := range cfg.Regions {
+		sources[i] = geo.Source{File: r.File, IDProperty: r.IDProperty, NameProperty: r.NameProperty, Prefix: r.Prefix, Geocode: r.Geocode}
+	}
+	reg, err := geo.Load(sources)
+	if err != nil {
+		return nil, fmt.Errorf("regions: %w", err)
+	}
+	return reg, nil
+}
+
+// Ready reports whether Herald can accept alerts: NATS connected and the
+// streams answering.
+func (a *App) Ready(ctx context.Context) error {
+	if a.nc == nil || a.nc.Status() != nats.CONNECTED {
+		return errors.New("nats: not connected")
+	}
+	return a.log.Ready(ctx)
+}
+
+// HTTPURL is the address the API listens on (useful with port 0).
+func (a *App) HTTPURL() string {
+	if a.httpLn == nil {
+		return ""
+	}
+	return "http://" + a.httpLn.Addr().String()
+}
+
+// NATSURL is where hospitals and other Herald processes reach the embedded
+// server; empty when it listens in-process only or NATS is external.
+func (a *App) NATSURL() string {
+	if a.ns == nil || a.cfg.NATS.Listen == "" {
+		return ""
+	}
+	return a.ns.ClientURL()
+}
+
+// Conn is Herald's own NATS connection.
+func (a *App) Conn() *nats.Conn { return a.nc }
+
+// Originators is the live originator store (reload it on SIGHUP).
+func (a *App) Originators() *originators.Store { return a.origs }
+
+// Regions is the loaded region registry.
+func (a *App) Regions() *geo.Registry { return a.regions }
+
+// Logger is the app's logger.
+func (a *App) Logger() *slog.Logger { return a.logger }
+
+// Err reports the HTTP server stopping on its own (a fatal error).
+func (a *App) Err() <-chan error { return a.httpErr }
+
+// Stop drains in-flight work and shuts down, within ctx's deadline.
+func (a *App) Stop(ctx context.Context) {
+	if a.http != nil {
+		if err := a.http.Shutdown(ctx); err != nil {
+			a.logger.Warn("http shutdown", "error", err)
+		}
+	}
+	if a.submit != nil {
+		_ = a.submit.Drain()
+	}
+	if a.planner != nil {
+		a.planner.Stop()
+	}
+	if a.nc != nil {
+		_ = a.nc.Drain()
+		for a.nc.IsDraining() {
+			select {
+			case <-ctx.Done():
+				a.nc.Close()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		a.nc.Close()
+	}
+	if a.ns != nil {
+		a.ns.Shutdown()
+		a.ns.WaitForShutdown()
+	}
+}

@@ -1,0 +1,104 @@
+package app
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/herald-alerts/herald/config"
+)
+
+// startEmbedded runs an in-process nats-server with JetStream stored in
+// dataDir/jetstream. listen "" keeps it in-process only; a port of 0 picks
+// a free one.
+func startEmbedded(cfg *config.Config) (*server.Server, error) {
+	opts := &server.Options{
+		ServerName: "herald",
+		JetStream:  true,
+		StoreDir:   filepath.Join(cfg.DataDir, "jetstream"),
+		NoSigs:     true, // Herald handles signals itself
+		NoLog:      true,
+	}
+	if cfg.NATS.Listen == "" {
+		opts.DontListen = true
+	} else {
+		host, portStr, err := net.SplitHostPort(cfg.NATS.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("nats.listen %q: %w", cfg.NATS.Listen, err)
+		}
+		port, err := strconv.Atoi(portStr)
+		if err != nil {
+			return nil, fmt.Errorf("nats.listen %q: bad port", cfg.NATS.Listen)
+		}
+		if port == 0 {
+			port = server.RANDOM_PORT
+		}
+		opts.Host, opts.Port = host, port
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		return nil, fmt.Errorf("embedded nats: not ready after 30s (is %s in use, or %s not writable?)", cfg.NATS.Listen, opts.StoreDir)
+	}
+	return ns, nil
+}
+
+// connect opens Herald's connection: in-process to the embedded server, or
+// to the configured external cluster with its credentials.
+func connect(cfg *config.Config, ns *server.Server) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name("herald"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.RetryOnFailedConnect(false),
+	}
+	if ns != nil {
+		nc, err := nats.Connect("", append(opts, nats.InProcessServer(ns))...)
+		if err != nil {
+			return nil, fmt.Errorf("connect embedded nats: %w", err)
+		}
+		return nc, nil
+	}
+	n := cfg.NATS
+	if n.Creds != "" {
+		opts = append(opts, nats.UserCredentials(n.Creds))
+	}
+	if n.User != "" {
+		opts = append(opts, nats.UserInfo(n.User, n.Password))
+	}
+	if n.NkeySeedFile != "" {
+		opt, err := nats.NkeyOptionFromSeed(n.NkeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("nats.nkey_seed_file: %w", err)
+		}
+		opts = append(opts, opt)
+	}
+	nc, err := nats.Connect(n.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", redactURL(n.URL), err)
+	}
+	return nc, nil
+}
+
+// redactURL hides credentials in nats://user:pass@host URLs for messages.
+func redactURL(list string) string {
+	parts := strings.Split(list, ",")
+	for k, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = url.User("REDACTED")
+			parts[k] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}

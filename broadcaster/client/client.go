@@ -1,0 +1,197 @@
+// Package client is a Go client for Herald's HTTP API: it signs and submits
+// alerts and previews, and reads alert state. The herald CLI and the
+// end-to-end tests use it; other Go programs may too.
+//
+// It does not know how Herald works inside: it speaks the HTTP contract.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nkeys"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/signing"
+)
+
+// Client talks to one Herald server.
+type Client struct {
+	Server string // base URL, e.g. http://127.0.0.1:8080
+	Token  string // admin token for management endpoints
+	HTTP   *http.Client
+	// Now is the signing clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// New returns a client for server with a 30 s request timeout.
+func New(server, token string) *Client {
+	return &Client{Server: strings.TrimRight(server, "/"), Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// Error is a refusal from the server (an RFC 9457 problem).
+type Error struct {
+	Status int           `json:"status"`
+	Title  string        `json:"title"`
+	Detail string        `json:"detail"`
+	Errors []cap.Problem `json:"errors"`
+	// Raw is the response body, for --json output.
+	Raw []byte `json:"-"`
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s", e.Status, e.Title)
+	if e.Detail != "" {
+		b.WriteString(": " + e.Detail)
+	}
+	for _, p := range e.Errors {
+		b.WriteString("\n  " + p.String())
+	}
+	return b.String()
+}
+
+// Accepted is the answer to a submission.
+type Accepted struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// Publish signs body with kp and submits it. raw is the server's JSON.
+func (c *Client) Publish(ctx context.Context, kp nkeys.KeyPair, body []byte) (acc Accepted, raw []byte, err error) {
+	raw, err = c.signed(ctx, kp, signing.ActionSubmit, "/v1/alerts", body)
+	if err == nil {
+		err = json.Unmarshal(raw, &acc)
+	}
+	return acc, raw, err
+}
+
+// Preview is the answer of POST /v1/alerts/preview.
+type Preview struct {
+	Regions []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"regions"`
+	Recipients map[string]int `json:"recipients"`
+	AreaKm2    float64        `json:"area_km2"`
+}
+
+// Preview signs body for preview and asks which regions and recipients it
+// would reach.
+func (c *Client) Preview(ctx context.Context, kp nkeys.KeyPair, body []byte) (p Preview, raw []byte, err error) {
+	raw, err = c.signed(ctx, kp, signing.ActionPreview, "/v1/alerts/preview", body)
+	if err == nil {
+		err = json.Unmarshal(raw, &p)
+	}
+	return p, raw, err
+}
+
+func (c *Client) signed(ctx context.Context, kp nkeys.KeyPair, action, path string, body []byte) ([]byte, error) {
+	h, err := signing.Sign(kp, action, c.now(), body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Server+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/cap+xml")
+	h.Set(req.Header.Set)
+	return c.do(req)
+}
+
+// Alert is GET /v1/alerts/{id}.
+type Alert struct {
+	ID         string   `json:"id"`
+	State      string   `json:"state"`
+	Originator string   `json:"originator"`
+	Sender     string   `json:"sender"`
+	Identifier string   `json:"identifier"`
+	MsgType    string   `json:"msg_type"`
+	Status     string   `json:"status"`
+	Severity   string   `json:"severity"`
+	Regions    []string `json:"regions"`
+	Sent       string   `json:"sent"`
+	Expires    string   `json:"expires"`
+}
+
+// Alert reads an alert's state.
+func (c *Client) Alert(ctx context.Context, id string) (a Alert, raw []byte, err error) {
+	raw, err = c.Get(ctx, "/v1/alerts/"+url.PathEscape(id))
+	if err == nil {
+		err = json.Unmarshal(raw, &a)
+	}
+	return a, raw, err
+}
+
+// CAP reads an alert's CAP XML.
+func (c *Client) CAP(ctx context.Context, id string) ([]byte, error) {
+	return c.Get(ctx, "/v1/alerts/"+url.PathEscape(id)+".cap")
+}
+
+// Get fetches path with the admin token when one is set.
+func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Server+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(req)
+}
+
+// Send makes a JSON request with the admin token (management endpoints).
+func (c *Client) Send(ctx context.Context, method, path string, in any) ([]byte, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Server+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return c.do(req)
+}
+
+func (c *Client) do(req *http.Request) ([]byte, error) {
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("herald server %s: %w", c.Server, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		e := &Error{Status: resp.StatusCode, Title: resp.Status, Raw: raw}
+		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/problem+json" {
+			_ = json.Unmarshal(raw, e)
+		}
+		return raw, e
+	}
+	return raw, nil
+}

@@ -1,0 +1,239 @@
+// Package intake accepts signed CAP submissions: it verifies the signature,
+// validates the CAP, authorizes the originator (role, jurisdiction) and
+// persists the alert in the alert log. An alert is accepted only once
+// JetStream has stored it.
+//
+// Intake is transport-neutral: the HTTP API and the NATS request/reply
+// subject both call Submit. It does not plan or send anything.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/herald-alerts/herald/broadcaster/alertlog"
+	"github.com/herald-alerts/herald/broadcaster/area"
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/originators"
+	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/geo"
+)
+
+// Submission is what an originator sent: the exact body and its signature.
+type Submission struct {
+	Body      []byte
+	Signature signing.Headers
+}
+
+// Service is the intake pipeline.
+type Service struct {
+	Log         *alertlog.Log
+	Originators *originators.Store
+	Regions     *geo.Registry
+	Logger      *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	accepted *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	latency  prometheus.Histogram
+}
+
+// NewService builds an intake service and registers its metrics on reg.
+func NewService(log *alertlog.Log, origs *originators.Store, regions *geo.Registry, logger *slog.Logger, reg prometheus.Registerer) *Service {
+	s := &Service{
+		Log: log, Originators: origs, Regions: regions, Logger: logger,
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_alerts_accepted_total", Help: "Alerts accepted, by CAP status and msgType.",
+		}, []string{"status", "msg_type"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_alerts_rejected_total", Help: "Submissions refused, by reason.",
+		}, []string{"reason"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "herald_intake_duration_seconds", Help: "Time from receiving a submission to accepting or refusing it.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(s.accepted, s.rejected, s.latency)
+	}
+	return s
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Submit runs a submission through the pipeline and returns the accepted
+// alert's record, or an *Error saying why it was refused.
+func (s *Service) Submit(ctx context.Context, sub Submission) (*alertlog.Record, error) {
+	start := time.Now()
+	rec, err := s.submit(ctx, sub)
+	s.latency.Observe(time.Since(start).Seconds())
+	if err != nil {
+		kind := KindOf(err)
+		s.rejected.WithLabelValues(kind.String()).Inc()
+		s.Logger.LogAttrs(ctx, slog.LevelWarn, "submission refused", slog.String("reason", kind.String()), slog.String("error", err.Error()))
+		return nil, err
+	}
+	s.accepted.WithLabelValues(rec.Status, rec.MsgType).Inc()
+	s.Logger.LogAttrs(ctx, slog.LevelInfo, "alert accepted", slog.String("id", rec.ID), slog.String("originator", rec.Originator),
+		slog.String("msg_type", rec.MsgType), slog.String("status", rec.Status), slog.Any("regions", rec.Regions))
+	return rec, nil
+}
+
+// Checked is a submission that passed signature, validation and
+// authorization: what preview and submit share.
+type Checked struct {
+	Alert      *cap.Alert
+	Originator *originators.Originator
+	Area       *area.Resolved // nil for a Cancel without an area
+}
+
+func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record, error) {
+	c, err := s.Check(ctx, sub, signing.ActionSubmit)
+	if err != nil {
+		return nil, err
+	}
+	a := c.Alert
+	info := firstInfo(a)
+	rec := &alertlog.Record{
+		ID:         alertlog.AlertID(a.Sender, a.Identifier),
+		State:      alertlog.StateAccepted,
+		Originator: c.Originator.ID,
+		Sender:     a.Sender,
+		Identifier: a.Identifier,
+		MsgType:    a.MsgType,
+		Status:     a.Status,
+		Scope:      a.Scope,
+		Severity:   info.Severity,
+		Urgency:    info.Urgency,
+		Certainty:  info.Certainty,
+		Headline:   info.Headline,
+		Regions:    []string{},
+		Sent:       a.Sent,
+		Expires:    expires(a),
+		AcceptedAt: s.now().UTC(),
+	}
+	if c.Area != nil {
+		rec.Regions = c.Area.RegionIDs()
+	}
+	hdr := nats.Header{}
+	sub.Signature.Set(hdr.Set)
+	hdr.Set(alertlog.HeaderOriginator, c.Originator.ID)
+	if err := s.Log.Append(ctx, rec, sub.Body, hdr); err != nil {
+		switch {
+		case errors.Is(err, alertlog.ErrDuplicate):
+			return nil, refuse(Conflict, "Duplicate identifier", err, "sender %q already issued identifier %q", a.Sender, a.Identifier)
+		case alertlog.IsStateLagging(err):
+			s.Logger.Warn("alert stored but its state record is late; the planner will write it", "id", rec.ID, "error", err)
+		default:
+			return nil, refuse(Unavailable, "Alert store unavailable", err, "the alert was not accepted; retry: %v", err)
+		}
+	}
+	return rec, nil
+}
+
+// Check verifies, validates and authorizes a submission without storing
+// it. action is the signed action (submit or preview).
+func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Checked, error) {
+	if len(sub.Body) > cap.MaxSize {
+		return nil, refuse(TooLarge, "Alert too large", cap.ErrTooLarge, "the body is %d bytes; the limit is %d", len(sub.Body), cap.MaxSize)
+	}
+	// The signature is checked before the body is parsed: strangers do not
+	// get to exercise the CAP parser or learn about the jurisdictions.
+	if _, err := signing.Verify(sub.Signature, action, sub.Body, s.now()); err != nil {
+		return nil, refuse(Unauthorized, "Bad signature", err, "%v", err)
+	}
+	o, ok := s.Originators.Current().ByKey(sub.Signature.Key)
+	if !ok {
+		return nil, refuse(Unauthorized, "Unknown key", nil, "key %s is not a registered originator", sub.Signature.Key)
+	}
+	a, err := cap.Parse(sub.Body)
+	if err != nil {
+		return nil, &Error{Kind: Invalid, Title: "Invalid CAP", Detail: err.Error(), Err: err, Problems: cap.Problems{{Path: "alert", Message: err.Error()}}}
+	}
+	if probs := a.Validate(); len(probs) > 0 {
+		return nil, &Error{Kind: Invalid, Title: "Invalid CAP", Detail: fmt.Sprintf("%d problem(s)", len(probs)), Problems: probs, Err: probs}
+	}
+	if err := authorizeRole(o, a); err != nil {
+		return nil, err
+	}
+	c := &Checked{Alert: a, Originator: o}
+	res, probs, err := area.Resolve(s.Regions, a)
+	switch {
+	case errors.Is(err, area.ErrNoArea) && (a.MsgType == "Cancel" || a.MsgType == "Ack" || a.MsgType == "Error"):
+		return c, nil
+	case err != nil:
+		return nil, &Error{Kind: Invalid, Title: "Invalid area", Detail: err.Error(), Err: err, Problems: cap.Problems{{Path: "alert/info", Message: err.Error()}}}
+	case len(probs) > 0:
+		return nil, &Error{Kind: Invalid, Title: "Invalid area", Detail: fmt.Sprintf("%d problem(s)", len(probs)), Problems: probs, Err: probs}
+	}
+	if len(res.Regions) == 0 {
+		return nil, &Error{Kind: Invalid, Title: "Area outside every region", Detail: "the area overlaps no known region (are latitude and longitude swapped?)",
+			Problems: cap.Problems{{Path: "alert/info", Message: "the area overlaps no known region"}}}
+	}
+	if err := authorizeArea(o, res); err != nil {
+		return nil, err
+	}
+	c.Area = res
+	return c, nil
+}
+
+// authorizeRole applies the roles of the contract.
+func authorizeRole(o *originators.Originator, a *cap.Alert) error {
+	switch {
+	case o.Has(originators.RoleIssuer):
+		return nil
+	case o.Has(originators.RoleExerciseOnly):
+		if a.Status == "Actual" {
+			return refuse(Forbidden, "Role does not allow this alert", nil, "originator %s is exercise_only and cannot send status=Actual", o.ID)
+		}
+		return nil
+	case o.Has(originators.RoleApprover) && (a.MsgType == "Update" || a.MsgType == "Cancel"):
+		return nil
+	}
+	return refuse(Forbidden, "Role does not allow this alert", nil, "originator %s has roles %v; issuing needs issuer or exercise_only", o.ID, o.Roles)
+}
+
+// authorizeArea requires every region the area overlaps to be inside the
+// originator's jurisdiction. Land that belongs to no region (open water)
+// is not "outside": coastal alerts routinely include sea.
+func authorizeArea(o *originators.Originator, res *area.Resolved) error {
+	var outside []string
+	for _, r := range res.Regions {
+		if !o.Jurisdiction.InRegions(r.ID) {
+			outside = append(outside, fmt.Sprintf("%s (%s)", r.ID, r.Name))
+		}
+	}
+	if len(outside) > 0 {
+		return refuse(Forbidden, "Area outside jurisdiction", nil, "the area reaches %s, outside the jurisdiction of %s", strings.Join(outside, ", "), o.ID)
+	}
+	return nil
+}
+
+func firstInfo(a *cap.Alert) cap.Info {
+	if len(a.Info) > 0 {
+		return a.Info[0]
+	}
+	return cap.Info{}
+}
+
+func expires(a *cap.Alert) string {
+	for _, in := range a.Info {
+		if in.Expires != "" {
+			return in.Expires
+		}
+	}
+	return ""
+}

@@ -1,0 +1,288 @@
+// Package originators holds the officers and agencies allowed to issue
+// alerts: their public keys, roles and jurisdictions, read from the
+// originators YAML file (see CONTRACT.md, "Originators").
+//
+// It answers "who is this key and what may they do"; it does not verify
+// signatures (package signing) or decide whether an alert's area lies inside
+// a jurisdiction (package intake, with geo).
+package originators
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"sync/atomic"
+
+	"github.com/nats-io/nkeys"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"go.yaml.in/yaml/v3"
+)
+
+// Role is what an originator may do.
+type Role string
+
+// Roles, as in the contract.
+const (
+	RoleIssuer       Role = "issuer"
+	RoleApprover     Role = "approver"
+	RoleExerciseOnly Role = "exercise_only"
+)
+
+// Originator is one authorized officer or agency.
+type Originator struct {
+	ID           string       `yaml:"id"`
+	Name         string       `yaml:"name"`
+	PublicKey    string       `yaml:"public_key"`
+	Roles        []Role       `yaml:"roles"`
+	Jurisdiction Jurisdiction `yaml:"jurisdiction"`
+}
+
+// Jurisdiction is where an originator may alert: a set of region ids and/or
+// a GeoJSON area.
+type Jurisdiction struct {
+	Regions []string `yaml:"regions"`
+	GeoJSON string   `yaml:"geojson"`
+	// Area is the loaded GeoJSON (lon,lat), nil when none is configured.
+	Area orb.MultiPolygon `yaml:"-"`
+}
+
+// Has reports whether o holds role r.
+func (o *Originator) Has(r Role) bool {
+	for _, have := range o.Roles {
+		if have == r {
+			return true
+		}
+	}
+	return false
+}
+
+// InRegions reports whether region id is one of the jurisdiction's regions.
+func (j *Jurisdiction) InRegions(id string) bool {
+	for _, r := range j.Regions {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Set is an immutable, validated collection of originators.
+type Set struct {
+	byKey map[string]*Originator
+	byID  map[string]*Originator
+}
+
+// ByKey finds the originator with public key pub.
+func (s *Set) ByKey(pub string) (*Originator, bool) {
+	o, ok := s.byKey[pub]
+	return o, ok
+}
+
+// ByID finds the originator with id.
+func (s *Set) ByID(id string) (*Originator, bool) {
+	o, ok := s.byID[id]
+	return o, ok
+}
+
+// Len is the number of originators.
+func (s *Set) Len() int { return len(s.byID) }
+
+// IDs lists originator ids, sorted.
+func (s *Set) IDs() []string {
+	ids := make([]string, 0, len(s.byID))
+	for id := range s.byID {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+var tokenSafe = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+// RegionChecker says whether a region id exists; the geo registry fits.
+type RegionChecker func(id string) bool
+
+// Load reads and validates the originators file at path. GeoJSON
+// jurisdictions are read relative to the file's folder. A missing file is an
+// empty set (nobody may alert yet), not an error, so a fresh install starts.
+func Load(path string, regionExists RegionChecker) (*Set, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &Set{byKey: map[string]*Originator{}, byID: map[string]*Originator{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("originators %s: %w", path, err)
+	}
+	s, err := Parse(data, filepath.Dir(path), regionExists)
+	if err != nil {
+		return nil, fmt.Errorf("originators %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Parse validates an originators document; dir resolves relative GeoJSON
+// paths. Every problem is reported, joined.
+func Parse(data []byte, dir string, regionExists RegionChecker) (*Set, error) {
+	var doc struct {
+		Originators []*Originator `yaml:"originators"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	// An empty document is an empty set.
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	s := &Set{byKey: map[string]*Originator{}, byID: map[string]*Originator{}}
+	var errs []error
+	for i, o := range doc.Originators {
+		where := fmt.Sprintf("originators[%d]", i)
+		if o == nil {
+			errs = append(errs, fmt.Errorf("%s: empty entry", where))
+			continue
+		}
+		if o.ID != "" {
+			where += " (" + o.ID + ")"
+		}
+		if !tokenSafe.MatchString(o.ID) {
+			errs = append(errs, fmt.Errorf("%s: id must be lowercase [a-z0-9_-]", where))
+		} else if s.byID[o.ID] != nil {
+			errs = append(errs, fmt.Errorf("%s: duplicate id", where))
+		}
+		if !nkeys.IsValidPublicUserKey(o.PublicKey) {
+			errs = append(errs, fmt.Errorf("%s: public_key is not an nkey user public key (U...); create one with `herald keys generate`", where))
+		} else if other := s.byKey[o.PublicKey]; other != nil {
+			errs = append(errs, fmt.Errorf("%s: public_key already used by %s", where, other.ID))
+		}
+		if len(o.Roles) == 0 {
+			errs = append(errs, fmt.Errorf("%s: roles: at least one of issuer, approver, exercise_only", where))
+		}
+		for _, r := range o.Roles {
+			switch r {
+			case RoleIssuer, RoleApprover, RoleExerciseOnly:
+			default:
+				errs = append(errs, fmt.Errorf("%s: roles: unknown role %q", where, r))
+			}
+		}
+		j := &o.Jurisdiction
+		if len(j.Regions) == 0 && j.GeoJSON == "" {
+			errs = append(errs, fmt.Errorf("%s: jurisdiction: needs regions and/or geojson", where))
+		}
+		for _, id := range j.Regions {
+			if regionExists != nil && !regionExists(id) {
+				errs = append(errs, fmt.Errorf("%s: jurisdiction.regions: unknown region %q", where, id))
+			}
+		}
+		if j.GeoJSON != "" {
+			p := j.GeoJSON
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			area, err := loadArea(p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: jurisdiction.geojson: %w", where, err))
+			}
+			j.Area = area
+		}
+		if o.ID != "" && s.byID[o.ID] == nil {
+			s.byID[o.ID] = o
+		}
+		if o.PublicKey != "" && s.byKey[o.PublicKey] == nil {
+			s.byKey[o.PublicKey] = o
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+// loadArea reads a Polygon or MultiPolygon from a GeoJSON geometry, Feature
+// or FeatureCollection.
+func loadArea(path string) (orb.MultiPolygon, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var mp orb.MultiPolygon
+	add := func(g orb.Geometry) error {
+		switch g := g.(type) {
+		case orb.Polygon:
+			mp = append(mp, g)
+		case orb.MultiPolygon:
+			mp = append(mp, g...)
+		default:
+			return fmt.Errorf("%s: geometry %T is not a Polygon or MultiPolygon", path, g)
+		}
+		return nil
+	}
+	if fc, err := geojson.UnmarshalFeatureCollection(data); err == nil && len(fc.Features) > 0 {
+		for _, f := range fc.Features {
+			if err := add(f.Geometry); err != nil {
+				return nil, err
+			}
+		}
+	} else if f, err := geojson.UnmarshalFeature(data); err == nil && f.Geometry != nil {
+		if err := add(f.Geometry); err != nil {
+			return nil, err
+		}
+	} else if g, err := geojson.UnmarshalGeometry(data); err == nil {
+		if err := add(g.Geometry()); err != nil {
+			return nil, err
+		}
+	} else {
+		return nil, fmt.Errorf("%s: not a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection", path)
+	}
+	if len(mp) == 0 {
+		return nil, fmt.Errorf("%s: no polygons", path)
+	}
+	return mp, nil
+}
+
+// Store holds the current Set and swaps it atomically on reload, so a
+// removed or rotated key stops working at once.
+type Store struct {
+	path   string
+	exists RegionChecker
+	cur    atomic.Pointer[Set]
+}
+
+// NewStore loads path.
+func NewStore(path string, regionExists RegionChecker) (*Store, error) {
+	st := &Store{path: path, exists: regionExists}
+	if err := st.Reload(); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// NewStoreFromSet serves a fixed set (tests, the demo).
+func NewStoreFromSet(s *Set) *Store {
+	st := &Store{}
+	st.cur.Store(s)
+	return st
+}
+
+// Reload re-reads the file; on error the previous set stays in force.
+func (st *Store) Reload() error {
+	if st.path == "" {
+		return nil
+	}
+	s, err := Load(st.path, st.exists)
+	if err != nil {
+		return err
+	}
+	st.cur.Store(s)
+	return nil
+}
+
+// Path is the file the store reads.
+func (st *Store) Path() string { return st.path }
+
+// Current is the set in force.
+func (st *Store) Current() *Set { return st.cur.Load() }

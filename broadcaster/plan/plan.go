@@ -1,0 +1,167 @@
+// Package plan is the planner: a durable JetStream consumer of the alert
+// log that, for each accepted alert, publishes one copy per affected region
+// on herald.alerts.region.<id> (the hospitals' feed, kept by the stream for
+// replay) and hands the alert to the delivery planners.
+//
+// Planning is idempotent: every publish carries a Nats-Msg-Id derived from
+// the alert, so a redelivered log message (after a crash) does not publish
+// twice within the dedup window, and the log message is acked only after
+// everything it causes is stored. The planner does not send anything.
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/herald-alerts/herald/broadcaster/alertlog"
+	"github.com/herald-alerts/herald/broadcaster/cap"
+)
+
+// ConsumerName is the planner's durable consumer on the alert log; every
+// Herald process sharing a NATS binds to it, so each alert is planned by one.
+const ConsumerName = "herald-planner"
+
+// Stage plans the deliveries of one alert (jobs for each channel). It must
+// be idempotent: the planner calls it again for the same alert after a
+// crash.
+type Stage interface {
+	Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, raw []byte) error
+}
+
+// Planner consumes the alert log.
+type Planner struct {
+	js     jetstream.JetStream
+	log    *alertlog.Log
+	stages []Stage
+	logger *slog.Logger
+	cc     jetstream.ConsumeContext
+}
+
+// New builds a planner; stages run in order for each alert after the
+// regional feed copies are published.
+func New(js jetstream.JetStream, log *alertlog.Log, logger *slog.Logger, stages ...Stage) *Planner {
+	return &Planner{js: js, log: log, stages: stages, logger: logger}
+}
+
+// Start binds the durable consumer and begins consuming.
+func (p *Planner) Start(ctx context.Context) error {
+	cons, err := p.js.CreateOrUpdateConsumer(ctx, alertlog.StreamName, jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "Herald planner: accepted alerts to feeds and delivery jobs",
+		FilterSubject: alertlog.SubjectLog + "*",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       2 * time.Minute,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		MaxAckPending: 64,
+	})
+	if err != nil {
+		return fmt.Errorf("planner consumer: %w", err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) { p.handle(ctx, m) })
+	if err != nil {
+		return fmt.Errorf("planner consume: %w", err)
+	}
+	p.cc = cc
+	return nil
+}
+
+// Stop stops consuming after the message in hand is finished.
+func (p *Planner) Stop() {
+	if p.cc != nil {
+		p.cc.Drain()
+		<-p.cc.Closed()
+	}
+}
+
+func (p *Planner) handle(ctx context.Context, m jetstream.Msg) {
+	id := m.Headers().Get(alertlog.HeaderAlertID)
+	if err := p.planOne(ctx, id, m); err != nil {
+		p.logger.Error("planning failed; will retry", "id", id, "error", err)
+		_ = m.NakWithDelay(5 * time.Second)
+		return
+	}
+	if err := m.DoubleAck(ctx); err != nil {
+		p.logger.Warn("planner ack failed; the alert may be planned again (idempotent)", "id", id, "error", err)
+	}
+}
+
+func (p *Planner) planOne(ctx context.Context, id string, m jetstream.Msg) error {
+	a, err := cap.Parse(m.Data())
+	if err != nil {
+		// Intake validated it; a log entry that does not parse is a bug or
+		// corruption, and retrying will not help.
+		p.logger.Error("alert log entry does not parse; skipped", "id", id, "error", err)
+		return nil
+	}
+	rec, err := p.log.Get(ctx, id)
+	if errors.Is(err, alertlog.ErrNotFound) {
+		return fmt.Errorf("state record of %s missing (intake still writing it?)", id)
+	}
+	if err != nil {
+		return err
+	}
+	switch rec.State {
+	case alertlog.StateAccepted, alertlog.StateDispatching:
+	default:
+		// pending approval, cancelled, expired or already done: nothing to do.
+		return nil
+	}
+	if a.MsgType == "Cancel" {
+		p.cancelReferenced(ctx, a)
+	}
+	if err := p.publishRegions(ctx, rec, m); err != nil {
+		return err
+	}
+	if _, _, err := p.log.Transition(ctx, id, alertlog.StateDispatching, alertlog.StateAccepted); err != nil {
+		return err
+	}
+	for _, st := range p.stages {
+		if err := st.Plan(ctx, rec, a, m.Data()); err != nil {
+			return err
+		}
+	}
+	if len(p.stages) == 0 {
+		_, _, err = p.log.Transition(ctx, id, alertlog.StateDone, alertlog.StateDispatching)
+	}
+	return err
+}
+
+// publishRegions puts one copy of the alert on each affected region's
+// subject, with the contract's headers.
+func (p *Planner) publishRegions(ctx context.Context, rec *alertlog.Record, m jetstream.Msg) error {
+	for _, region := range rec.Regions {
+		msg := nats.NewMsg(alertlog.SubjectRegion + region)
+		msg.Data = m.Data()
+		msg.Header.Set(alertlog.HeaderAlertID, rec.ID)
+		msg.Header.Set(alertlog.HeaderMsgType, rec.MsgType)
+		msg.Header.Set(alertlog.HeaderStatus, rec.Status)
+		msg.Header.Set(alertlog.HeaderSeverity, rec.Severity)
+		msg.Header.Set(alertlog.HeaderUrgency, rec.Urgency)
+		msg.Header.Set(alertlog.HeaderCertainty, rec.Certainty)
+		if _, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.ID+"."+region)); err != nil {
+			return fmt.Errorf("publish %s to region %s: %w", rec.ID, region, err)
+		}
+	}
+	return nil
+}
+
+// cancelReferenced marks the alerts a Cancel references as cancelled.
+func (p *Planner) cancelReferenced(ctx context.Context, a *cap.Alert) {
+	refs, err := a.ParseReferences()
+	if err != nil {
+		return
+	}
+	for _, r := range refs {
+		id := alertlog.AlertID(r.Sender, r.Identifier)
+		if _, _, err := p.log.Transition(ctx, id, alertlog.StateCancelled,
+			alertlog.StateAccepted, alertlog.StateDispatching, alertlog.StateDone, alertlog.StatePendingApproval); err != nil && !errors.Is(err, alertlog.ErrNotFound) {
+			p.logger.Warn("cancel: could not mark referenced alert", "id", id, "error", err)
+		}
+	}
+}

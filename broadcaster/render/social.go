@@ -1,0 +1,111 @@
+package render
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
+)
+
+// mastodonURLLength is what Mastodon counts for any URL, however long.
+const mastodonURLLength = 23
+
+// Hashtags returns the hashtags for a post about event in the named regions:
+// the extra (configured) tags first, then the event's, then each region's.
+// Each is "#" and the PascalCase of its words with accents kept and
+// punctuation dropped ("King County, WA" -> "#KingCountyWA"); extra tags may
+// be given with or without "#". Tags without a letter are dropped, since
+// Mastodon does not link them, as are case-insensitive repeats.
+func Hashtags(event string, regionNames []string, extra []string) []string {
+	var tags []string
+	seen := make(map[string]bool)
+	add := func(s string) {
+		t := hashtag(s)
+		if t == "" || seen[strings.ToLower(t)] {
+			return
+		}
+		seen[strings.ToLower(t)] = true
+		tags = append(tags, t)
+	}
+	for _, s := range extra {
+		add(s)
+	}
+	add(event)
+	for _, s := range regionNames {
+		add(s)
+	}
+	return tags
+}
+
+// hashtag makes one tag of s; "" if s has no letter.
+func hashtag(s string) string {
+	var b strings.Builder
+	b.WriteByte('#')
+	upper, letter := true, false
+	for _, r := range s {
+		switch {
+		case r == '\'' || r == '’':
+			// An apostrophe joins: "Children's" is one word, not "ChildrenS".
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
+			if upper {
+				// Capitals mark word breaks, so screen readers can say the tag.
+				r, upper = unicode.ToTitle(r), false
+			}
+			letter = letter || unicode.IsLetter(r)
+			b.WriteRune(r)
+		default:
+			upper = true
+		}
+	}
+	if !letter {
+		return ""
+	}
+	return b.String()
+}
+
+// SocialOptions shapes a social status.
+type SocialOptions struct {
+	Link     string   // URL of the alert; never cut
+	Hashtags []string // as returned by Hashtags
+	MaxChars int      // 0 means 500, Mastodon's default limit
+}
+
+// Social returns a status about a for a social network, from its first info:
+// the marker and headline, the area descriptions, the instruction, the
+// sender, the link and, on the last line, the hashtags.
+//
+// It fits opt.MaxChars as Mastodon counts them: in characters, with every URL
+// counting 23. The instruction and then the area are cut first, at word
+// boundaries with an ellipsis, then trailing hashtags are dropped; the link
+// is never cut.
+func Social(a *cap.Alert, opt SocialOptions) string {
+	limit := opt.MaxChars
+	if limit <= 0 {
+		limit = 500
+	}
+	m := newMessage(a, a.InfoFor(""), "", opt.Link)
+	var tags []string
+	for _, t := range opt.Hashtags {
+		if t != "" && !strings.HasPrefix(t, "#") {
+			t = "#" + t
+		}
+		tags = append(tags, strings.Fields(t)...)
+	}
+	m.p[pTags] = piece{words: tags, keep: len(tags), plain: true}
+	render := func() string { return m.text("…") }
+	fits := func(t string) bool { return socialLen(t) <= limit }
+	return m.fit([]int{pInstruction, pArea, pTags, pHeadline, pSender, pPrefix}, render, fits)
+}
+
+// socialLen is text's length as Mastodon counts it. It takes a URL to be a
+// whitespace-delimited http(s) word, which is how Herald writes links.
+func socialLen(text string) int {
+	n := utf8.RuneCountInString(text)
+	for _, f := range strings.Fields(text) {
+		if strings.HasPrefix(f, "https://") || strings.HasPrefix(f, "http://") {
+			n += mastodonURLLength - utf8.RuneCountInString(f)
+		}
+	}
+	return n
+}

@@ -1,0 +1,85 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
+)
+
+// Webhook event types (CONTRACT.md, Webhooks).
+const (
+	EventPublished = "alert.published"
+	EventUpdated   = "alert.updated"
+	EventCancelled = "alert.cancelled"
+)
+
+// WebhookEvent is the JSON body POSTed to a hospital's webhook.
+type WebhookEvent struct {
+	Type     string   `json:"type"`
+	AlertID  string   `json:"alert_id"`
+	Regions  []string `json:"regions"`
+	CapXML   string   `json:"cap_xml"`
+	Headline string   `json:"headline"`
+	Severity string   `json:"severity"`
+	Urgency  string   `json:"urgency"`
+	Sent     string   `json:"sent"`
+	Expires  string   `json:"expires,omitempty"`
+}
+
+// EventType is the webhook event type for a's msgType: Alert is published,
+// Update updated, Cancel cancelled. Ack and Error have none and return "".
+func EventType(a *cap.Alert) string {
+	switch a.MsgType {
+	case "Alert":
+		return EventPublished
+	case "Update":
+		return EventUpdated
+	case "Cancel":
+		return EventCancelled
+	}
+	return ""
+}
+
+// Webhook returns the JSON webhook body announcing a, stored as alertID and
+// sent as capXML to the given regions. Headline (else event), severity and
+// urgency come from the first info, expires from the first info that has
+// one. It fails for a msgType that has no event type.
+func Webhook(alertID string, a *cap.Alert, capXML []byte, regions []string) ([]byte, error) {
+	ev := WebhookEvent{
+		Type:    EventType(a),
+		AlertID: alertID,
+		Regions: regions,
+		CapXML:  string(capXML),
+		Sent:    a.Sent,
+	}
+	if ev.Type == "" {
+		return nil, fmt.Errorf("render: no webhook event for CAP msgType %q", a.MsgType)
+	}
+	if ev.Regions == nil {
+		ev.Regions = []string{} // the contract promises a list, never null
+	}
+	if len(a.Info) > 0 {
+		in := a.Info[0]
+		ev.Headline, ev.Severity, ev.Urgency = in.Headline, in.Severity, in.Urgency
+		if ev.Headline == "" {
+			ev.Headline = in.Event
+		}
+	}
+	for _, in := range a.Info {
+		if in.Expires != "" {
+			ev.Expires = in.Expires
+			break
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	// HTML escaping would turn every < and > of cap_xml into \u003c and
+	// \u003e: valid, but larger and unreadable in a receiver's logs.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}

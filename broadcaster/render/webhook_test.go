@@ -1,0 +1,98 @@
+package render
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
+)
+
+func TestEventType(t *testing.T) {
+	tests := []struct{ msgType, want string }{
+		{"Alert", EventPublished},
+		{"Update", EventUpdated},
+		{"Cancel", EventCancelled},
+		{"Ack", ""},
+		{"Error", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.msgType, func(t *testing.T) {
+			if got := EventType(&cap.Alert{MsgType: tt.msgType}); got != tt.want {
+				t.Errorf("EventType = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWebhookKeysMatchContract(t *testing.T) {
+	a := alert("Actual", "Alert", boilWater())
+	a.Sent = "2025-03-01T10:00:00-08:00"
+	a.Info[0].Expires = "2025-03-02T10:00:00-08:00"
+	body, err := Webhook("01J9ZK", a, []byte("<alert/>"), []string{"us-county-53033"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	// CONTRACT.md, Webhooks.
+	want := []string{"alert_id", "cap_xml", "expires", "headline", "regions", "sent", "severity", "type", "urgency"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("keys %q, want %q", keys, want)
+	}
+	if strings.Contains(string(body), `\u003c`) {
+		t.Errorf("cap_xml is HTML-escaped: %s", body)
+	}
+}
+
+func TestWebhook(t *testing.T) {
+	noHeadline := boilWater()
+	noHeadline.Headline = ""
+	noHeadline.Severity, noHeadline.Urgency = "Severe", "Immediate"
+	later := hervirAgua()
+	later.Expires = "2025-03-02T10:00:00-08:00"
+	tests := []struct {
+		name    string
+		alert   *cap.Alert
+		regions []string
+		want    WebhookEvent
+	}{
+		{"headline falls back to event, expires from a later info",
+			alert("Actual", "Update", noHeadline, later), []string{"us-county-53033"},
+			WebhookEvent{Type: EventUpdated, AlertID: "id1", Regions: []string{"us-county-53033"}, CapXML: "<alert/>",
+				Headline: "Water contamination", Severity: "Severe", Urgency: "Immediate", Expires: "2025-03-02T10:00:00-08:00"}},
+		{"cancel without info or regions",
+			alert("Actual", "Cancel"), nil,
+			WebhookEvent{Type: EventCancelled, AlertID: "id1", Regions: []string{}, CapXML: "<alert/>"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, err := Webhook("id1", tt.alert, []byte("<alert/>"), tt.regions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got WebhookEvent
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+			if strings.Contains(string(body), "null") {
+				t.Errorf("null in %s", body)
+			}
+		})
+	}
+	if _, err := Webhook("id1", alert("Actual", "Ack"), nil, nil); err == nil {
+		t.Error("Webhook(Ack) succeeded, want an error")
+	}
+}

@@ -1,0 +1,95 @@
+// Package channels defines the one small interface every delivery adapter
+// implements, and the error classes a dispatcher branches on.
+//
+// An adapter only sends one message and says whether a failure is permanent
+// or worth retrying (optionally after a delay the provider asked for).
+// Retries, rate limits, idempotency, metrics and logging are not here: they
+// live once, in the dispatcher. Rendering text from an alert is not here
+// either: adapters receive a ready Message.
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Message is one delivery to one recipient on one channel.
+type Message struct {
+	// Key identifies this delivery and is stable across retries. Adapters
+	// hand it to the provider as an idempotency key where the provider has
+	// one (webhook-id, Mastodon Idempotency-Key).
+	Key string
+	// To is the address: an E.164 phone number (sms) or a URL (webhook).
+	// Social adapters post to their configured account and ignore it.
+	To string
+	// Text is the rendered human-readable text (SMS body, social status).
+	Text string
+	// Body is a structured payload (the webhook JSON).
+	Body []byte
+	// Secret signs Body (webhook signing secret, "whsec_...").
+	Secret string
+	// ReplyTo is the provider id of an earlier message this one follows
+	// (a social reply that threads an Update under the original post).
+	ReplyTo string
+}
+
+// Receipt is what the provider said when it accepted a message.
+type Receipt struct {
+	// ProviderID is the provider's id of the accepted message (Twilio
+	// message SID, Mastodon status id); empty when the provider gives none.
+	ProviderID string
+}
+
+// Notifier sends one message through one provider.
+type Notifier interface {
+	Send(ctx context.Context, m Message) (Receipt, error)
+}
+
+// Error is a failed send, classified for the dispatcher.
+type Error struct {
+	// Permanent failures are not retried (invalid number, 4xx, opted out).
+	Permanent bool
+	// RetryAfter is the delay the provider asked for, zero when it gave none.
+	RetryAfter time.Duration
+	// Code is the provider's error code or HTTP status, for reports and
+	// metrics ("21610", "http 503", "timeout").
+	Code string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	kind := "retryable"
+	if e.Permanent {
+		kind = "permanent"
+	}
+	if e.Code != "" {
+		return fmt.Sprintf("%s failure (%s): %v", kind, e.Code, e.Err)
+	}
+	return fmt.Sprintf("%s failure: %v", kind, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Permanent marks err as not worth retrying.
+func Permanent(code string, err error) error {
+	return &Error{Permanent: true, Code: code, Err: err}
+}
+
+// Retryable marks err as transient; after is the provider's requested delay
+// (zero for none).
+func Retryable(code string, after time.Duration, err error) error {
+	return &Error{RetryAfter: after, Code: code, Err: err}
+}
+
+// Classify tells how the dispatcher should treat err. Errors that were not
+// classified by an adapter are retryable: losing an alert is worse than a
+// wasted attempt.
+func Classify(err error) (permanent bool, retryAfter time.Duration, code string) {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce.Permanent, ce.RetryAfter, ce.Code
+	}
+	return false, 0, ""
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
+)
+
+func newAlertCmd() *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{Use: "alert", Short: "Publish, preview, follow and cancel alerts on a Herald server"}
+	f.bind(cmd)
+	var key string
+	keyFlag := func(c *cobra.Command) {
+		c.Flags().StringVar(&key, "key", "", "originator seed file (from `herald keys generate`)")
+	}
+
+	publish := &cobra.Command{
+		Use:   "publish FILE --key SEEDFILE",
+		Short: "Sign and submit a CAP 1.2 XML alert; prints the alert id",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kp, err := readKey(key)
+			if err != nil {
+				return err
+			}
+			body, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			acc, raw, err := f.client().Publish(cmd.Context(), kp, body)
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), acc.ID)
+			return nil
+		},
+	}
+	keyFlag(publish)
+
+	preview := &cobra.Command{
+		Use:   "preview FILE --key SEEDFILE",
+		Short: "Show the regions an alert would reach and its recipients per channel, sending nothing",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kp, err := readKey(key)
+			if err != nil {
+				return err
+			}
+			body, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			p, raw, err := f.client().Preview(cmd.Context(), kp, body)
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "area: %.1f km²\nregions (%d):\n", p.AreaKm2, len(p.Regions))
+			for _, r := range p.Regions {
+				fmt.Fprintf(out, "  %s  %s\n", r.ID, r.Name)
+			}
+			fmt.Fprintf(out, "recipients: sms %d, webhook %d, social %d\n", p.Recipients["sms"], p.Recipients["webhook"], p.Recipients["social"])
+			return nil
+		},
+	}
+	keyFlag(preview)
+
+	var watch bool
+	status := &cobra.Command{
+		Use:   "status ID [--watch]",
+		Short: "Show an alert's state and deliveries; --watch follows progress until done",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := f.client()
+			for {
+				a, raw, err := c.Alert(cmd.Context(), args[0])
+				if err != nil {
+					return refused(cmd, &f, err)
+				}
+				if f.json {
+					if err := printJSON(cmd.OutOrStdout(), raw); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s  %s  %s %s %s  regions: %s\n", time.Now().Format("15:04:05"), a.State, a.Status, a.MsgType, a.Severity, strings.Join(a.Regions, ","))
+				}
+				if !watch || finished(a.State) {
+					return nil
+				}
+				select {
+				case <-cmd.Context().Done():
+					return nil
+				case <-time.After(time.Second):
+				}
+			}
+		},
+	}
+	status.Flags().BoolVar(&watch, "watch", false, "follow progress until the alert is done")
+
+	cancel := &cobra.Command{
+		Use:   "cancel ID --key SEEDFILE",
+		Short: "Issue a CAP Cancel referencing the alert; prints the Cancel's alert id",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kp, err := readKey(key)
+			if err != nil {
+				return err
+			}
+			c := f.client()
+			orig, err := c.CAP(cmd.Context(), args[0])
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			body, err := cancelOf(orig, time.Now())
+			if err != nil {
+				return err
+			}
+			acc, raw, err := c.Publish(cmd.Context(), kp, body)
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), acc.ID)
+			return nil
+		},
+	}
+	keyFlag(cancel)
+
+	cmd.AddCommand(publish, preview, status, cancel)
+	return cmd
+}
+
+func finished(state string) bool {
+	switch state {
+	case "done", "cancelled", "expired":
+		return true
+	}
+	return false
+}
+
+// cancelOf builds a CAP Cancel of the alert orig: same sender, a new
+// identifier, references to the original, and its info blocks (so every
+// channel can say what is cancelled, in every language).
+func cancelOf(orig []byte, now time.Time) ([]byte, error) {
+	a, err := cap.Parse(orig)
+	if err != nil {
+		return nil, fmt.Errorf("original alert: %w", err)
+	}
+	sent := now.Format("2006-01-02T15:04:05-07:00")
+	c := *a
+	c.References = a.Sender + "," + a.Identifier + "," + a.Sent
+	c.Identifier = a.Identifier + "-cancel-" + now.UTC().Format("20060102T150405")
+	c.Sent = sent
+	c.MsgType = "Cancel"
+	c.Note = "Cancelled with herald alert cancel"
+	return cap.Marshal(&c)
+}
+

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/herald-alerts/herald/broadcaster/app"
+	"github.com/herald-alerts/herald/config"
+)
+
+func newServeCmd() *cobra.Command {
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run Herald: intake, planner, dispatchers and the HTTP API (SIGINT/SIGTERM drain and exit 0)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(configFile, cmd.Flags())
+			if err != nil {
+				return err
+			}
+			a, err := app.Start(cmd.Context(), cfg, app.Options{})
+			if err != nil {
+				return err
+			}
+			if cfg.HTTP.AdminToken == "" {
+				a.Logger().Info("management API is off: set http.admin_token (HERALD_HTTP_ADMIN_TOKEN) to enable subscriber and webhook management")
+			}
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			for {
+				select {
+				case <-hup:
+					if err := a.Originators().Reload(); err != nil {
+						a.Logger().Error("originators reload failed; keeping the previous set", "error", err)
+					} else {
+						a.Logger().Info("originators reloaded", "count", a.Originators().Current().Len())
+					}
+					continue
+				case err := <-a.Err():
+					a.Stop(context.Background())
+					return err
+				case <-cmd.Context().Done():
+				}
+				break
+			}
+			a.Logger().Info("shutting down: draining in-flight work")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			a.Stop(ctx)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configFile, "config", "", "YAML configuration file")
+	config.BindFlags(cmd.Flags())
+	return cmd
+}

@@ -1,0 +1,523 @@
+// Package config loads, validates and prints Herald's configuration. It is the
+// only package that uses viper; the rest of Herald receives a typed *Config.
+//
+// Every key, its default and its meaning are listed in the Configuration table
+// of CONTRACT.md and in the keys table below, which is the single source of the
+// defaults, the flags (BindFlags) and the set of known keys. Values are taken,
+// lowest precedence first, from:
+//
+//  1. the built-in defaults;
+//  2. the YAML file given to Load (the CLI's --config FILE);
+//  3. environment variables HERALD_<KEY>, the key upper-cased with "." turned
+//     into "_" (nats.url is HERALD_NATS_URL). Lists are comma-separated
+//     (HERALD_SOCIAL_HASHTAGS=HealthAlert,PublicHealth) except HERALD_REGIONS,
+//     which holds a YAML flow list such as [{file: a.geojson, prefix: a-}].
+//     A variable that is set but empty counts as set, so HERALD_NATS_LISTEN=""
+//     turns the embedded server's listener off;
+//  4. flags registered by BindFlags that the user actually set.
+//
+// Start-up must fail loudly rather than run an emergency broadcaster on a
+// silently ignored setting, so Load rejects any key it does not know, in the
+// file at any depth or as a HERALD_* variable, and every invalid value; it
+// reports all problems at once, one line per key. HERALD_SERVER and
+// HERALD_ADMIN_TOKEN are exempt: they configure the CLI's client commands, not
+// the server, and are read by those commands directly.
+//
+// The package does not watch the file or reload; it reads nothing but the
+// file it is given (the originators file, the regions' GeoJSON and the data
+// directory are only named here and opened by their users).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is Herald's effective configuration. Load and Default resolve it:
+// HTTP.PublicURL and OriginatorsFile are never empty afterwards.
+type Config struct {
+	DataDir         string         `mapstructure:"data_dir" yaml:"data_dir"`
+	NATS            NATS           `mapstructure:"nats" yaml:"nats"`
+	HTTP            HTTP           `mapstructure:"http" yaml:"http"`
+	Regions         []RegionSource `mapstructure:"regions" yaml:"regions"`
+	OriginatorsFile string         `mapstructure:"originators_file" yaml:"originators_file"`
+	SMS             SMS            `mapstructure:"sms" yaml:"sms"`
+	Twilio          Twilio         `mapstructure:"twilio" yaml:"twilio"`
+	Webhooks        Webhooks       `mapstructure:"webhooks" yaml:"webhooks"`
+	Social          Social         `mapstructure:"social" yaml:"social"`
+	Approval        Approval       `mapstructure:"approval" yaml:"approval"`
+	Jurisdiction    Jurisdiction   `mapstructure:"jurisdiction" yaml:"jurisdiction"`
+	Geo             Geo            `mapstructure:"geo" yaml:"geo"`
+	Log             Log            `mapstructure:"log" yaml:"log"`
+}
+
+// NATS selects an embedded server (URL empty) or an external one.
+type NATS struct {
+	URL          string `mapstructure:"url" yaml:"url"`
+	Listen       string `mapstructure:"listen" yaml:"listen"`
+	Creds        string `mapstructure:"creds" yaml:"creds"`
+	User         string `mapstructure:"user" yaml:"user"`
+	Password     string `mapstructure:"password" yaml:"password"`
+	NkeySeedFile string `mapstructure:"nkey_seed_file" yaml:"nkey_seed_file"`
+	Replicas     int    `mapstructure:"replicas" yaml:"replicas"`
+}
+
+// HTTP configures the API server.
+type HTTP struct {
+	Addr       string `mapstructure:"addr" yaml:"addr"`
+	AdminToken string `mapstructure:"admin_token" yaml:"admin_token"`
+	PublicURL  string `mapstructure:"public_url" yaml:"public_url"`
+}
+
+// RegionSource is one GeoJSON file of regions; a region's id is Prefix plus
+// the feature's IDProperty.
+type RegionSource struct {
+	File         string `mapstructure:"file" yaml:"file"`
+	IDProperty   string `mapstructure:"id_property" yaml:"id_property"`
+	NameProperty string `mapstructure:"name_property" yaml:"name_property"`
+	Prefix       string `mapstructure:"prefix" yaml:"prefix"`
+	Geocode      string `mapstructure:"geocode" yaml:"geocode"` // "", "fips" or "ugc"
+}
+
+// SMS selects the SMS provider and the global send rate.
+type SMS struct {
+	Provider      string  `mapstructure:"provider" yaml:"provider"`
+	RatePerSecond float64 `mapstructure:"rate_per_second" yaml:"rate_per_second"`
+}
+
+// Twilio holds the Twilio account used when SMS.Provider is "twilio".
+type Twilio struct {
+	AccountSID          string `mapstructure:"account_sid" yaml:"account_sid"`
+	AuthToken           string `mapstructure:"auth_token" yaml:"auth_token"`
+	From                string `mapstructure:"from" yaml:"from"`
+	MessagingServiceSID string `mapstructure:"messaging_service_sid" yaml:"messaging_service_sid"`
+	APIBaseURL          string `mapstructure:"api_base_url" yaml:"api_base_url"`
+}
+
+// Webhooks configures hospital webhook delivery.
+type Webhooks struct {
+	AllowPrivateAddresses bool `mapstructure:"allow_private_addresses" yaml:"allow_private_addresses"`
+}
+
+// Social configures social-media posting.
+type Social struct {
+	Mastodon Mastodon `mapstructure:"mastodon" yaml:"mastodon"`
+	Hashtags []string `mapstructure:"hashtags" yaml:"hashtags"`
+}
+
+// Mastodon is a Mastodon (or API-compatible) account; empty means off.
+type Mastodon struct {
+	Server      string `mapstructure:"server" yaml:"server"`
+	AccessToken string `mapstructure:"access_token" yaml:"access_token"`
+}
+
+// Approval says which Actual alerts wait for a second officer.
+type Approval struct {
+	RequiredFor ApprovalRule  `mapstructure:"required_for" yaml:"required_for"`
+	Timeout     time.Duration `mapstructure:"timeout" yaml:"timeout"`
+}
+
+// ApprovalRule holds the triggers for approval; any one of them suffices, and
+// zero turns a numeric trigger off.
+type ApprovalRule struct {
+	Severity      []string `mapstructure:"severity" yaml:"severity"`
+	MinRecipients int      `mapstructure:"min_recipients" yaml:"min_recipients"`
+	MinAreaKm2    float64  `mapstructure:"min_area_km2" yaml:"min_area_km2"`
+}
+
+// Jurisdiction tunes the originator jurisdiction check.
+type Jurisdiction struct {
+	ToleranceM float64 `mapstructure:"tolerance_m" yaml:"tolerance_m"`
+}
+
+// Geo bounds geometry work.
+type Geo struct {
+	MaxVertices int `mapstructure:"max_vertices" yaml:"max_vertices"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `mapstructure:"level" yaml:"level"`
+	Format string `mapstructure:"format" yaml:"format"`
+}
+
+// keys is every configuration key with its default and its flag's help. Viper
+// ignores the environment for keys it has no default for, so every leaf key
+// must be here, and nothing else may be: this list is also what "unknown key"
+// is checked against.
+var keys = []setting{
+	{"data_dir", "./herald-data", "directory for the embedded NATS JetStream store and other state"},
+	{"nats.url", "", "comma-separated NATS URLs to connect to (empty: run an embedded server)"},
+	{"nats.listen", "127.0.0.1:4222", `host:port the embedded NATS server listens on ("" = in-process only)`},
+	{"nats.creds", "", "credentials file for an external NATS"},
+	{"nats.user", "", "user name for an external NATS"},
+	{"nats.password", "", "password for an external NATS; prefer HERALD_NATS_PASSWORD, flags show in ps"},
+	{"nats.nkey_seed_file", "", "nkey seed file for an external NATS"},
+	{"nats.replicas", 1, "JetStream replicas for Herald's streams (1..5)"},
+	{"http.addr", "127.0.0.1:8080", "host:port of the HTTP API, feeds, Twilio callbacks and console"},
+	{"http.admin_token", "", "bearer token for the management API (empty: off); prefer HERALD_HTTP_ADMIN_TOKEN, flags show in ps"},
+	{"http.public_url", "", "base URL used in links and Twilio callbacks (default http://<http.addr>)"},
+	{"regions", []any{map[string]any{
+		"file": "builtin:us_counties", "id_property": "fips", "name_property": "name",
+		"prefix": "us-county-", "geocode": "fips",
+	}}, ""},
+	{"originators_file", "", "file of the officers allowed to issue alerts (default <data_dir>/originators.yaml)"},
+	{"sms.provider", "log", "SMS provider: log or twilio"},
+	{"sms.rate_per_second", 1.0, "sustained SMS send rate across all Herald processes"},
+	{"twilio.account_sid", "", "Twilio account SID (AC...)"},
+	{"twilio.auth_token", "", "Twilio auth token; prefer HERALD_TWILIO_AUTH_TOKEN, flags show in ps"},
+	{"twilio.from", "", "Twilio sender number (or use --twilio-messaging-service-sid)"},
+	{"twilio.messaging_service_sid", "", "Twilio Messaging Service SID (MG...)"},
+	{"twilio.api_base_url", "https://api.twilio.com", "Twilio API base URL, for compatible gateways and tests"},
+	{"webhooks.allow_private_addresses", false, "allow webhook URLs that resolve to loopback or private addresses"},
+	{"social.mastodon.server", "", "Mastodon server URL"},
+	{"social.mastodon.access_token", "", "Mastodon access token; prefer HERALD_SOCIAL_MASTODON_ACCESS_TOKEN, flags show in ps"},
+	{"social.hashtags", []string{"HealthAlert"}, "hashtags added to every social post"},
+	{"approval.required_for.severity", []string{"Extreme"}, "severities of Actual alerts that need a second officer's approval"},
+	{"approval.required_for.min_recipients", 0, "alerts reaching at least this many residents need approval (0: off)"},
+	{"approval.required_for.min_area_km2", 0.0, "alerts covering at least this area in km² need approval (0: off)"},
+	{"approval.timeout", 30 * time.Minute, "an alert not approved within this time expires unsent"},
+	{"jurisdiction.tolerance_m", 100.0, "metres an alert's area may reach outside the originator's jurisdiction"},
+	{"geo.max_vertices", 10000, "largest number of vertices accepted in one alert area"},
+	{"log.level", "info", "log level: debug, info, warn or error"},
+	{"log.format", "text", "log format: text or json"},
+}
+
+type setting struct {
+	name  string
+	def   any
+	usage string
+}
+
+const envPrefix = "HERALD"
+
+// clientEnv are HERALD_* variables of the CLI's client commands; Load must
+// not mistake them for misspelt server keys.
+var clientEnv = []string{"HERALD_SERVER", "HERALD_ADMIN_TOKEN"}
+
+// flagName is the command-line flag for a configuration key: "http.admin_token"
+// is --http-admin-token.
+func flagName(key string) string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(key)
+}
+
+// envName is the environment variable for a configuration key:
+// "http.admin_token" is HERALD_HTTP_ADMIN_TOKEN.
+func envName(key string) string {
+	return envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// BindFlags registers one flag per configuration key on fs (see flagName),
+// with lists as comma-separated string slices. regions has no flag: a list of
+// records belongs in the file. The flag defaults only document; Load uses a
+// flag's value only when the user set it. --config is the caller's to add.
+func BindFlags(fs *pflag.FlagSet) {
+	for _, k := range keys {
+		name := flagName(k.name)
+		switch def := k.def.(type) {
+		case string:
+			fs.String(name, def, k.usage)
+		case bool:
+			fs.Bool(name, def, k.usage)
+		case int:
+			fs.Int(name, def, k.usage)
+		case float64:
+			fs.Float64(name, def, k.usage)
+		case time.Duration:
+			fs.Duration(name, def, k.usage)
+		case []string:
+			fs.StringSlice(name, def, k.usage)
+		}
+	}
+}
+
+// Load returns the configuration from the defaults, the YAML file configFile
+// (skipped when ""), the HERALD_* environment and the flags of fs that the user
+// set (fs may be nil), validated and resolved. The error names every unknown
+// key and invalid value, one per line.
+func Load(configFile string, fs *pflag.FlagSet) (*Config, error) {
+	v := newViper()
+	v.SetEnvPrefix(envPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AllowEmptyEnv(true)
+	v.AutomaticEnv()
+
+	var errs []error
+	if configFile != "" {
+		raw, err := readYAML(configFile)
+		if err != nil {
+			return nil, err
+		}
+		errs = append(errs, unknownFileKeys(raw, "")...)
+		if err := v.MergeConfigMap(raw); err != nil {
+			return nil, fmt.Errorf("config: %s: %w", configFile, err)
+		}
+	}
+	errs = append(errs, unknownEnv(os.Environ())...)
+	if fs != nil {
+		for _, k := range keys {
+			if f := fs.Lookup(flagName(k.name)); f != nil {
+				if err := v.BindPFlag(k.name, f); err != nil {
+					return nil, fmt.Errorf("config: flag --%s: %w", f.Name, err)
+				}
+			}
+		}
+	}
+
+	c, err := decode(v)
+	if err != nil {
+		// A value that failed to decode is left zero, and validating it would
+		// only add misleading errors.
+		return nil, errors.Join(append(errs, err)...)
+	}
+	c.resolve()
+	errs = append(errs, c.Validate())
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Default returns the built-in configuration, resolved; it ignores the
+// environment and any file.
+func Default() *Config {
+	c, err := decode(newViper())
+	if err != nil {
+		panic(fmt.Sprintf("config: built-in defaults do not decode: %v", err))
+	}
+	c.resolve()
+	return c
+}
+
+// Print writes the configuration as YAML, the same shape a config file takes,
+// with secrets shown as "REDACTED" ("" when unset) so the output can be shared.
+// nats.creds and nats.nkey_seed_file are paths, not secrets, and are shown.
+func (c *Config) Print(w io.Writer) error {
+	r := *c
+	r.HTTP.AdminToken = redact(r.HTTP.AdminToken)
+	r.Twilio.AuthToken = redact(r.Twilio.AuthToken)
+	r.NATS.Password = redact(r.NATS.Password)
+	r.Social.Mastodon.AccessToken = redact(r.Social.Mastodon.AccessToken)
+
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&r); err != nil {
+		return fmt.Errorf("config: print: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("config: print: %w", err)
+	}
+	return nil
+}
+
+func redact(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "REDACTED"
+}
+
+func newViper() *viper.Viper {
+	v := viper.New()
+	for _, k := range keys {
+		v.SetDefault(k.name, k.def)
+	}
+	return v
+}
+
+// resolve fills the values whose defaults derive from other keys and
+// normalizes the public URL so callers can append paths to it.
+func (c *Config) resolve() {
+	if c.OriginatorsFile == "" && c.DataDir != "" {
+		c.OriginatorsFile = filepath.Join(c.DataDir, "originators.yaml")
+	}
+	if c.HTTP.PublicURL == "" {
+		// An invalid addr is left for Validate to report, once.
+		if checkHostPort(c.HTTP.Addr) == nil {
+			host, port, _ := net.SplitHostPort(c.HTTP.Addr)
+			// A wildcard listen address is no place to send a browser.
+			if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+				host = "localhost"
+			}
+			c.HTTP.PublicURL = "http://" + net.JoinHostPort(host, port)
+		}
+	}
+	c.HTTP.PublicURL = strings.TrimRight(c.HTTP.PublicURL, "/")
+}
+
+func readYAML(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return raw, nil
+}
+
+// unknownFileKeys reports every key of the file, at any depth, that is not a
+// configuration key, and deletes it from m so the rest can still be decoded
+// and validated and all problems reported at once. Keys are compared
+// case-insensitively, as viper does.
+func unknownFileKeys(m map[string]any, prefix string) []error {
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		key := prefix + strings.ToLower(k)
+		switch {
+		case key == "regions":
+			list, _ := m[k].([]any)
+			for i, item := range list {
+				entry, _ := item.(map[string]any)
+				for _, f := range slices.Sorted(maps.Keys(entry)) {
+					if !slices.Contains(regionFields, strings.ToLower(f)) {
+						errs = append(errs, keyErrorf(fmt.Sprintf("regions[%d].%s", i, f), "unknown key"))
+						delete(entry, f)
+					}
+				}
+			}
+		case isKey(key):
+		case isSection(key):
+			sub, ok := m[k].(map[string]any)
+			if !ok && m[k] != nil { // "nats:" with every child commented out is fine
+				errs = append(errs, keyErrorf(key, "must be a mapping of keys"))
+				delete(m, k)
+				continue
+			}
+			errs = append(errs, unknownFileKeys(sub, key+".")...)
+		default:
+			errs = append(errs, keyErrorf(key, "unknown key"))
+			delete(m, k)
+		}
+	}
+	return errs
+}
+
+var regionFields = []string{"file", "id_property", "name_property", "prefix", "geocode"}
+
+func isKey(name string) bool {
+	return slices.ContainsFunc(keys, func(k setting) bool { return k.name == name })
+}
+
+func isSection(name string) bool {
+	for _, k := range keys {
+		if strings.HasPrefix(k.name, name+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownEnv reports HERALD_* variables that name no configuration key.
+func unknownEnv(environ []string) []error {
+	known := slices.Clone(clientEnv)
+	for _, k := range keys {
+		known = append(known, envName(k.name))
+	}
+	var errs []error
+	for _, kv := range slices.Sorted(slices.Values(environ)) {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, envPrefix+"_") && !slices.Contains(known, name) {
+			errs = append(errs, keyErrorf(name, "unknown configuration variable"))
+		}
+	}
+	return errs
+}
+
+// decode unmarshals v into a Config, refusing keys that map to no field and
+// turning each of mapstructure's errors into one line naming its key.
+func decode(v *viper.Viper) (*Config, error) {
+	var c Config
+	hook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		toDuration,
+		stringToRegions,
+		stringToStrings,
+	))
+	if err := v.UnmarshalExact(&c, hook); err != nil {
+		return nil, errors.Join(flattenDecodeError(err, nil)...)
+	}
+	return &c, nil
+}
+
+// toDuration parses durations written with a unit. It refuses bare numbers,
+// which would otherwise decode as nanoseconds: "timeout: 30" is a mistake.
+func toDuration(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeFor[time.Duration]() || from == to {
+		return data, nil
+	}
+	if s, ok := data.(string); ok {
+		if d, err := time.ParseDuration(s); err == nil {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("%q is not a duration with a unit, such as 90s, 30m or 1h", fmt.Sprint(data))
+}
+
+// stringToStrings splits a comma-separated environment value into a list,
+// trimming the spaces people put after commas.
+func stringToStrings(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to != reflect.TypeFor[[]string]() {
+		return data, nil
+	}
+	var out []string
+	for s := range strings.SplitSeq(data.(string), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// stringToRegions parses HERALD_REGIONS, a YAML flow list, into the generic
+// form mapstructure then decodes (and checks for unknown fields) as usual.
+func stringToRegions(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to != reflect.TypeFor[[]RegionSource]() {
+		return data, nil
+	}
+	var list []any
+	if err := yaml.Unmarshal([]byte(data.(string)), &list); err != nil {
+		return nil, fmt.Errorf("not a YAML list of region sources: %w", err)
+	}
+	return list, nil
+}
+
+func flattenDecodeError(err error, out []error) []error {
+	var (
+		de *mapstructure.DecodeError
+		pe *mapstructure.ParseError
+	)
+	switch e := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, inner := range e.Unwrap() {
+			out = flattenDecodeError(inner, out)
+		}
+		return out
+	case *mapstructure.DecodeError:
+		if errors.As(e, &pe) {
+			// mapstructure's own message leaves out the offending value.
+			return append(out, keyErrorf(e.Name(), "%q is not a valid %s", fmt.Sprint(pe.Value), pe.Expected.Type()))
+		}
+		return append(out, keyErrorf(e.Name(), "%v", e.Unwrap()))
+	default:
+		if errors.As(err, &de) {
+			// Strip mapstructure's "decoding failed due to..." preamble.
+			return flattenDecodeError(errors.Unwrap(err), out)
+		}
+		return append(out, fmt.Errorf("config: %w", err))
+	}
+}

@@ -1,0 +1,197 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// keyErrorf returns an error naming the configuration key (or variable) it is
+// about, in the one format all of this package's errors share.
+func keyErrorf(key, format string, args ...any) error {
+	return fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...))
+}
+
+var (
+	// capSeverities is CAP 1.2's <severity> enumeration; CAP values are
+	// case-sensitive, so "extreme" is rejected rather than never matching.
+	capSeverities = []string{"Extreme", "Severe", "Moderate", "Minor", "Unknown"}
+	// regionPrefix keeps region ids NATS-subject-token safe.
+	regionPrefix = regexp.MustCompile(`^[a-z0-9_-]+$`)
+)
+
+// Validate reports every invalid value, one error per key, joined. An empty
+// HTTP.PublicURL or OriginatorsFile is accepted as "derive it", as Load does.
+func (c *Config) Validate() error {
+	var errs []error
+	fail := func(key, format string, args ...any) {
+		errs = append(errs, keyErrorf(key, format, args...))
+	}
+	oneOf := func(key, value string, allowed ...string) {
+		if !slices.Contains(allowed, value) {
+			quoted := make([]string, len(allowed))
+			for i, a := range allowed {
+				quoted[i] = strconv.Quote(a)
+			}
+			fail(key, "%q is not one of %s", value, strings.Join(quoted, ", "))
+		}
+	}
+	hostPort := func(key, value string) {
+		if err := checkHostPort(value); err != nil {
+			fail(key, "%q is not host:port: %v", value, err)
+		}
+	}
+	webURL := func(key, value string) {
+		if err := checkWebURL(value); err != nil {
+			fail(key, "%q is not an absolute http(s) URL: %v", value, err)
+		}
+	}
+
+	if strings.TrimSpace(c.DataDir) == "" {
+		fail("data_dir", "must not be empty")
+	}
+
+	if c.NATS.URL != "" {
+		for u := range strings.SplitSeq(c.NATS.URL, ",") {
+			if err := checkNATSURL(strings.TrimSpace(u)); err != nil {
+				fail("nats.url", "%q: %v", strings.TrimSpace(u), err)
+			}
+		}
+	}
+	if c.NATS.Listen != "" {
+		hostPort("nats.listen", c.NATS.Listen)
+	}
+	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
+		fail("nats.replicas", "%d is not between 1 and 5", c.NATS.Replicas)
+	}
+
+	hostPort("http.addr", c.HTTP.Addr)
+	if c.HTTP.PublicURL != "" {
+		webURL("http.public_url", c.HTTP.PublicURL)
+		if strings.HasSuffix(c.HTTP.PublicURL, "/") {
+			fail("http.public_url", "%q must not end with /", c.HTTP.PublicURL)
+		}
+	}
+
+	for i, r := range c.Regions {
+		key := fmt.Sprintf("regions[%d]", i)
+		if r.File == "" {
+			fail(key+".file", "must not be empty")
+		}
+		if !regionPrefix.MatchString(r.Prefix) {
+			fail(key+".prefix", "%q must be non-empty lowercase [a-z0-9_-]", r.Prefix)
+		}
+		oneOf(key+".geocode", r.Geocode, "", "fips", "ugc")
+	}
+
+	oneOf("sms.provider", c.SMS.Provider, "log", "twilio")
+	if !(c.SMS.RatePerSecond > 0) { // also rejects NaN
+		fail("sms.rate_per_second", "%v must be greater than 0", c.SMS.RatePerSecond)
+	}
+
+	t := c.Twilio
+	if t.AccountSID != "" && !strings.HasPrefix(t.AccountSID, "AC") {
+		fail("twilio.account_sid", "must start with AC")
+	}
+	if t.MessagingServiceSID != "" && !strings.HasPrefix(t.MessagingServiceSID, "MG") {
+		fail("twilio.messaging_service_sid", "must start with MG")
+	}
+	if c.SMS.Provider == "twilio" {
+		if t.AccountSID == "" {
+			fail("twilio.account_sid", "is required when sms.provider is twilio")
+		}
+		if t.AuthToken == "" {
+			fail("twilio.auth_token", "is required when sms.provider is twilio")
+		}
+		if (t.From == "") == (t.MessagingServiceSID == "") {
+			fail("twilio.from", "exactly one of twilio.from and twilio.messaging_service_sid is required when sms.provider is twilio")
+		}
+	}
+	webURL("twilio.api_base_url", t.APIBaseURL)
+
+	m := c.Social.Mastodon
+	switch {
+	case m.Server != "" && m.AccessToken == "":
+		fail("social.mastodon.access_token", "is required when social.mastodon.server is set")
+	case m.Server == "" && m.AccessToken != "":
+		fail("social.mastodon.server", "is required when social.mastodon.access_token is set")
+	case m.Server != "":
+		webURL("social.mastodon.server", m.Server)
+	}
+	for _, tag := range c.Social.Hashtags {
+		if tag == "" || strings.ContainsAny(tag, "# \t\r\n") {
+			fail("social.hashtags", "%q must be a word without '#' or spaces", tag)
+		}
+	}
+
+	for _, s := range c.Approval.RequiredFor.Severity {
+		oneOf("approval.required_for.severity", s, capSeverities...)
+	}
+	if c.Approval.RequiredFor.MinRecipients < 0 {
+		fail("approval.required_for.min_recipients", "%d must not be negative", c.Approval.RequiredFor.MinRecipients)
+	}
+	if !(c.Approval.RequiredFor.MinAreaKm2 >= 0) {
+		fail("approval.required_for.min_area_km2", "%v must not be negative", c.Approval.RequiredFor.MinAreaKm2)
+	}
+	if c.Approval.Timeout <= 0 {
+		fail("approval.timeout", "%v must be positive", c.Approval.Timeout)
+	}
+
+	if !(c.Jurisdiction.ToleranceM >= 0) {
+		fail("jurisdiction.tolerance_m", "%v must not be negative", c.Jurisdiction.ToleranceM)
+	}
+	if c.Geo.MaxVertices < 4 { // a closed ring needs at least 4 positions
+		fail("geo.max_vertices", "%d must be at least 4", c.Geo.MaxVertices)
+	}
+
+	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf("log.format", c.Log.Format, "text", "json")
+
+	return errors.Join(errs...)
+}
+
+// checkHostPort accepts what net.Listen accepts for TCP, but only numeric
+// ports, so a typo is not resolved as a service name.
+func checkHostPort(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return err
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+func checkWebURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return err
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("scheme must be http or https")
+	case u.Host == "":
+		return errors.New("host missing")
+	case u.RawQuery != "" || u.Fragment != "":
+		return errors.New("query and fragment not allowed")
+	}
+	return nil
+}
+
+func checkNATSURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return err
+	case !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme):
+		return errors.New("scheme must be nats, tls, ws or wss")
+	case u.Host == "":
+		return errors.New("host missing")
+	}
+	return nil
+}
