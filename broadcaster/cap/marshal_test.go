@@ -25,7 +25,7 @@ func TestMarshalDocument(t *testing.T) {
 		`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">` + "\n",
 		"\n  <identifier>PHSKC-2026-BWA-0042</identifier>\n",
 		"\n  <info>\n    <language>en-US</language>\n", // indented
-		"after a main break.\nWater from the tap", // newlines stay readable, not &#xA;
+		"after a main break.\nWater from the tap",      // newlines stay readable, not &#xA;
 	} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("output lacks %q:\n%s", want, out)

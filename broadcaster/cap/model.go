@@ -5,7 +5,13 @@
 // entities, UTF-8 or ISO-8859-1) into an Alert; Validate reports every
 // problem with its element path; Marshal emits XML that parses back to the
 // same Alert. Geometry strings are converted to orb types (lon,lat) here,
-// once. The package knows nothing of originators, regions or delivery.
+// once.
+//
+// The package checks CAP's own rules only. It does not check the schema's
+// element order, verify XML signatures (elements outside the CAP namespace
+// are skipped, so Marshal's output carries none), resolve geocodes or judge
+// whether a polygon is simple; and it knows nothing of originators, regions
+// or delivery.
 package cap
 
 import "encoding/xml"
@@ -13,7 +19,7 @@ import "encoding/xml"
 // Namespace is the CAP 1.2 XML namespace.
 const Namespace = "urn:oasis:names:tc:emergency:cap:1.2"
 
-// Alert is a CAP 1.2 <alert>. Fields hold the document's text as written
+// Alert is a CAP 1.2 <alert>. Fields hold the document's text, trimmed
 // (times stay strings so that emit(parse(x)) keeps them); use the accessor
 // methods for parsed values.
 //

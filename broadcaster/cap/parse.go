@@ -150,7 +150,7 @@ func (f *filter) Token() (xml.Token, error) {
 			}
 		case xml.CharData:
 			switch {
-			case f.foreign > 0:
+			case f.foreign > 0: // dropped with its element
 			case f.depth == 0:
 				if len(bytes.TrimLeft(t, xmlSpace)) > 0 {
 					return nil, f.syntaxError("text outside the root element")

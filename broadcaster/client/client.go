@@ -173,6 +173,16 @@ func (c *Client) Send(ctx context.Context, method, path string, in any) ([]byte,
 	return c.do(req)
 }
 
+// Upload posts a raw body of the given content type (CSV imports).
+func (c *Client) Upload(ctx context.Context, path, contentType string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Server+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return c.do(req)
+}
+
 func (c *Client) do(req *http.Request) ([]byte, error) {
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/herald-alerts/herald/broadcaster/alertlog"
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/deliveries"
 	"github.com/herald-alerts/herald/broadcaster/intake"
 	"github.com/herald-alerts/herald/broadcaster/signing"
 	"github.com/herald-alerts/herald/geo"
@@ -38,6 +39,12 @@ type Server struct {
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics.
 	Metrics http.Handler
+
+	Residents  Residents
+	Hospitals  Hospitals
+	Deliveries *deliveries.Store
+	// VerifyTwilio checks X-Twilio-Signature of a callback; nil refuses all.
+	VerifyTwilio func(r *http.Request) error
 }
 
 // Handler returns the API's routes.
@@ -46,7 +53,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/alerts", s.submit)
 	mux.HandleFunc("POST /v1/alerts/preview", s.preview)
 	mux.HandleFunc("GET /v1/alerts/{id}", s.getAlert)
+	mux.HandleFunc("GET /v1/alerts/{id}/deliveries", s.getDeliveries)
 	mux.HandleFunc("GET /v1/regions/locate", s.locate)
+	mux.HandleFunc("POST /v1/subscribers", s.addSubscriber)
+	mux.HandleFunc("POST /v1/subscribers/import", s.importSubscribers)
+	mux.HandleFunc("DELETE /v1/subscribers/{id}", s.deleteSubscriber)
+	mux.HandleFunc("POST /v1/webhooks", s.addWebhook)
+	mux.HandleFunc("POST /v1/sms/status", s.smsStatus)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -169,4 +169,3 @@ func cancelOf(orig []byte, now time.Time) ([]byte, error) {
 	c.Note = "Cancelled with herald alert cancel"
 	return cap.Marshal(&c)
 }
-

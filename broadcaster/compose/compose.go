@@ -1,0 +1,120 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/herald-alerts/herald/broadcaster/hospitals"
+	"github.com/herald-alerts/herald/broadcaster/jobs"
+	"github.com/herald-alerts/herald/broadcaster/recipients"
+	"github.com/herald-alerts/herald/broadcaster/render"
+	"github.com/herald-alerts/herald/broadcaster/residents"
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/geo"
+)
+
+// Links builds public URLs of alerts.
+type Links struct{ PublicURL string }
+
+// CAP is the URL of an alert's CAP XML.
+func (l Links) CAP(alertID string) string { return l.PublicURL + "/v1/alerts/" + alertID + ".cap" }
+
+// ResidentLookup reads residents.
+type ResidentLookup interface {
+	Get(ctx context.Context, id string) (residents.Resident, error)
+}
+
+// SMS composes text messages to residents.
+type SMS struct {
+	Alerts    *Alerts
+	Residents ResidentLookup
+	Links     Links
+}
+
+// Compose implements dispatch.Composer.
+func (c *SMS) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
+	r, err := c.Residents.Get(ctx, j.Recipient)
+	if errors.Is(err, residents.ErrNotFound) {
+		return channels.Message{}, "resident unsubscribed", nil
+	}
+	if err != nil {
+		return channels.Message{}, "", err
+	}
+	// Opt-out is checked before every send, not only at planning time: a
+	// STOP that arrives mid-fan-out takes effect at once.
+	if r.OptedOut {
+		return channels.Message{}, "opted out", nil
+	}
+	a, err := c.Alerts.Get(ctx, j.AlertID)
+	if err != nil {
+		return channels.Message{}, "", err
+	}
+	if aud := recipients.AudienceOf(a.CAP); aud.Exercise && !r.Exercise {
+		return channels.Message{}, "not an exercise participant", nil
+	}
+	text := render.SMS(a.CAP, r.Language, render.SMSOptions{Link: c.Links.CAP(j.AlertID)})
+	return channels.Message{To: r.Phone, Text: text}, "", nil
+}
+
+// SubscriptionLookup reads webhook subscriptions.
+type SubscriptionLookup interface {
+	Get(ctx context.Context, id string) (hospitals.Subscription, error)
+}
+
+// Webhook composes the signed JSON posts to hospitals.
+type Webhook struct {
+	Alerts        *Alerts
+	Subscriptions SubscriptionLookup
+}
+
+// Compose implements dispatch.Composer.
+func (c *Webhook) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
+	sub, err := c.Subscriptions.Get(ctx, j.Recipient)
+	if errors.Is(err, hospitals.ErrNotFound) {
+		return channels.Message{}, "subscription removed", nil
+	}
+	if err != nil {
+		return channels.Message{}, "", err
+	}
+	if sub.Disabled {
+		return channels.Message{}, "subscription disabled: " + sub.DisabledReason, nil
+	}
+	a, err := c.Alerts.Get(ctx, j.AlertID)
+	if err != nil {
+		return channels.Message{}, "", err
+	}
+	body, err := render.Webhook(j.AlertID, a.CAP, a.Raw, a.Record.Regions)
+	if err != nil {
+		return channels.Message{}, "", fmt.Errorf("render webhook: %w", err)
+	}
+	return channels.Message{To: sub.URL, Body: body, Secret: sub.Secret}, "", nil
+}
+
+// Social composes the public post.
+type Social struct {
+	Alerts   *Alerts
+	Regions  *geo.Registry
+	Hashtags []string // from config social.hashtags
+	Links    Links
+}
+
+// Compose implements dispatch.Composer.
+func (c *Social) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
+	a, err := c.Alerts.Get(ctx, j.AlertID)
+	if err != nil {
+		return channels.Message{}, "", err
+	}
+	var names []string
+	for _, id := range a.Record.Regions {
+		if r, ok := c.Regions.Region(id); ok {
+			names = append(names, r.Name)
+		}
+	}
+	event := ""
+	if len(a.CAP.Info) > 0 {
+		event = a.CAP.Info[0].Event
+	}
+	text := render.Social(a.CAP, render.SocialOptions{Link: c.Links.CAP(j.AlertID), Hashtags: render.Hashtags(event, names, c.Hashtags)})
+	return channels.Message{Text: text}, "", nil
+}

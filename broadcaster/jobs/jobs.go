@@ -1,0 +1,109 @@
+// Package jobs defines a delivery job (one alert to one recipient on one
+// channel) and the JetStream work-queue stream HERALD_JOBS that carries
+// them from the planner to the dispatchers, one subject per channel.
+//
+// It does not decide who gets a job (recipients) or what is sent
+// (compose), nor how a job is executed (dispatch).
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// JetStream names.
+const (
+	StreamName    = "HERALD_JOBS"
+	SubjectPrefix = "herald.jobs." // + channel
+)
+
+// Channels.
+const (
+	SMS     = "sms"
+	Webhook = "webhook"
+	Social  = "social"
+)
+
+// Channels lists every channel, in reporting order.
+var Channels = []string{SMS, Webhook, Social}
+
+// Job is one delivery to do.
+type Job struct {
+	AlertID   string `json:"alert_id"`
+	Channel   string `json:"channel"`
+	Recipient string `json:"recipient"` // resident id, subscription id, or the social account
+}
+
+// Key identifies the delivery: the JetStream dedup id, the idempotency
+// record's key and the provider idempotency key. Ids are token-safe, so
+// the key is too.
+func (j Job) Key() string { return j.AlertID + "." + j.Channel + "." + j.Recipient }
+
+// Open creates or updates the work-queue stream.
+func Open(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.Stream, error) {
+	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Herald: delivery jobs, one subject per channel",
+		Subjects:    []string{SubjectPrefix + "*"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.WorkQueuePolicy,
+		Replicas:    replicas,
+		Duplicates:  10 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
+	}
+	return s, nil
+}
+
+// Publish stores jobs in the stream and returns once JetStream has
+// acknowledged every one; only then may the planner ack the alert. A job
+// already published (same key, within the dedup window) is not stored
+// twice.
+func Publish(ctx context.Context, js jetstream.JetStream, list []Job) error {
+	const window = 4096 // bounds memory and pending acks for very large fan-outs
+	for start := 0; start < len(list); start += window {
+		end := min(start+window, len(list))
+		futures := make([]jetstream.PubAckFuture, 0, end-start)
+		for _, j := range list[start:end] {
+			b, err := json.Marshal(j)
+			if err != nil {
+				return fmt.Errorf("encode job %s: %w", j.Key(), err)
+			}
+			msg := nats.NewMsg(SubjectPrefix + j.Channel)
+			msg.Data = b
+			f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(j.Key()))
+			if err != nil {
+				return fmt.Errorf("publish job %s: %w", j.Key(), err)
+			}
+			futures = append(futures, f)
+		}
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return fmt.Errorf("publish job: %w", err)
+			case <-ctx.Done():
+				return fmt.Errorf("publish jobs: %w", ctx.Err())
+			}
+		}
+	}
+	return nil
+}
+
+// Decode reads a job message.
+func Decode(data []byte) (Job, error) {
+	var j Job
+	if err := json.Unmarshal(data, &j); err != nil {
+		return j, fmt.Errorf("decode job: %w", err)
+	}
+	if j.AlertID == "" || j.Channel == "" || j.Recipient == "" {
+		return j, fmt.Errorf("decode job: missing field in %q", data)
+	}
+	return j, nil
+}

@@ -1,0 +1,156 @@
+package residents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/paulmach/orb"
+)
+
+// Index is the spatial index Follow keeps: residents by point, keyed by
+// resident id (geo.PointIndex satisfies it). Put replaces an id's point;
+// Delete of an absent id does nothing. If the index is read while Follow
+// runs, it must be safe for concurrent use.
+type Index interface {
+	Put(id string, p orb.Point)
+	Delete(id string)
+}
+
+// Follow keeps idx in step with the bucket until ctx ends: it loads every
+// resident, calls ready (if not nil) once that initial load is in, then
+// applies each put and delete as it happens, whoever makes it (this Store,
+// another Store, another Herald process sharing the NATS).
+//
+// Residents with a point are put in idx at orb.Point{Lon, Lat}. Region-only
+// residents are kept out of idx and listed by ByRegion instead. Opted-out
+// residents are in neither, so plans and previews leave them out; the
+// dispatcher still checks opt-out before each send, as a STOP may arrive in
+// between.
+//
+// idx should start empty: Follow only adds and removes what the bucket
+// says. One Follow runs per Store at a time. It returns ctx.Err() when ctx
+// ends, or an error if the watch cannot start or stops.
+func (s *Store) Follow(ctx context.Context, idx Index, ready func()) error {
+	if !s.following.CompareAndSwap(false, true) {
+		return errors.New("residents: Follow is already running on this Store")
+	}
+	defer s.following.Store(false)
+
+	// A restarted Follow reloads everything, so start the region sets anew.
+	s.mu.Lock()
+	clear(s.byRegion)
+	clear(s.regionOf)
+	s.mu.Unlock()
+
+	w, err := s.kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("residents: watch %s: %w", Bucket, err)
+	}
+	defer func() {
+		_ = w.Stop()
+		// The watcher's delivery callback may be blocked sending to a full
+		// channel; drain until Stop closes it so that callback can return.
+		go func() {
+			for range w.Updates() {
+			}
+		}()
+	}()
+
+	loaded := false
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				return fmt.Errorf("residents: watch of %s stopped", Bucket)
+			}
+			if e == nil { // end of the initial values
+				if !loaded {
+					loaded = true
+					if ready != nil {
+						ready()
+					}
+				}
+				continue
+			}
+			s.apply(ctx, idx, e)
+		}
+	}
+}
+
+// apply brings idx and the region sets up to date with one bucket entry.
+// The lock covers only the region maps, never a call into idx.
+func (s *Store) apply(ctx context.Context, idx Index, e jetstream.KeyValueEntry) {
+	id := e.Key()
+	var r Resident
+	switch e.Operation() {
+	case jetstream.KeyValuePut:
+		var err error
+		if r, err = decode(e.Value()); err != nil {
+			// One bad record must not stop alerts for everyone else; it
+			// is left out of the index until it is rewritten.
+			slog.WarnContext(ctx, "residents: skipping a record that does not decode", "id", id, "err", err)
+			r = Resident{OptedOut: true}
+		}
+	default: // delete or purge
+		r = Resident{OptedOut: true}
+	}
+
+	region := ""
+	if !r.OptedOut && !r.HasPoint() {
+		region = r.Region
+	}
+	s.setRegion(id, region)
+
+	if r.OptedOut || !r.HasPoint() {
+		idx.Delete(id)
+		return
+	}
+	idx.Put(id, orb.Point{r.Lon, r.Lat})
+}
+
+// setRegion records that id is a region-only resident of region, or of
+// none when region is "".
+func (s *Store) setRegion(id, region string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, had := s.regionOf[id]
+	if had && old == region {
+		return
+	}
+	if had {
+		delete(s.byRegion[old], id)
+		if len(s.byRegion[old]) == 0 {
+			delete(s.byRegion, old)
+		}
+		delete(s.regionOf, id)
+	}
+	if region == "" {
+		return
+	}
+	s.regionOf[id] = region
+	set := s.byRegion[region]
+	if set == nil {
+		set = map[string]struct{}{}
+		s.byRegion[region] = set
+	}
+	set[id] = struct{}{}
+}
+
+// ByRegion returns the ids, sorted, of the residents subscribed to the
+// region by id rather than by a point, who have not opted out. It is kept
+// by Follow, and empty unless Follow runs.
+func (s *Store) ByRegion(regionID string) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Sorted(maps.Keys(s.byRegion[regionID]))
+}

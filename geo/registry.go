@@ -1,0 +1,240 @@
+package geo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/paulmach/orb"
+)
+
+// Geocode kinds of a Source.
+const (
+	geocodeFIPS = "fips"
+	geocodeUGC  = "ugc"
+)
+
+var (
+	// ErrUnknownGeocode means a geocode of a supported kind names no region
+	// (or is malformed).
+	ErrUnknownGeocode = errors.New("geo: unknown geocode")
+	// ErrUnsupportedGeocode means no region source resolves geocodes of that
+	// valueName.
+	ErrUnsupportedGeocode = errors.New("geo: unsupported geocode")
+)
+
+// Region is a named area from a region source.
+type Region struct {
+	ID       string // NATS-token safe: lowercase [a-z0-9_-]
+	Name     string
+	Geometry orb.MultiPolygon
+	Bound    orb.Bound
+
+	polys []*ppoly
+}
+
+func newRegion(id, name string, mp orb.MultiPolygon) *Region {
+	g := &Region{ID: id, Name: name, Geometry: mp, Bound: mp.Bound()}
+	for _, p := range mp {
+		g.polys = append(g.polys, preparePolygon(p))
+	}
+	return g
+}
+
+// contains reports whether p is inside the region or on its boundary.
+func (g *Region) contains(p orb.Point) bool {
+	for _, pp := range g.polys {
+		if pp.locate(p) != outside {
+			return true
+		}
+	}
+	return false
+}
+
+// Registry holds the regions of the configured sources. It is immutable
+// after Load and safe for concurrent use.
+type Registry struct {
+	// MaxVertices limits the vertices of an Area that Compile accepts; zero
+	// means DefaultMaxVertices. Set it before sharing the Registry.
+	MaxVertices int
+
+	regions  []*Region // sorted by id; the grid refers to them by index
+	byID     map[string]*Region
+	geocodes map[string]map[string][]*Region // geocode kind -> lowercase id value -> regions
+	grid     map[[2]int32][]int32
+}
+
+// regionCellDeg is the cell size of the grid over region bounds: about a
+// county, so a point meets a handful of candidates.
+const regionCellDeg = 0.5
+
+func regionCell(p orb.Point) [2]int32 {
+	return [2]int32{int32(math.Floor(p[0] / regionCellDeg)), int32(math.Floor(p[1] / regionCellDeg))}
+}
+
+// Load reads the regions of sources. Region ids must be unique across all
+// sources. Errors are *LoadError naming the file and feature.
+func Load(sources []Source) (*Registry, error) {
+	r := &Registry{
+		byID:     make(map[string]*Region),
+		geocodes: make(map[string]map[string][]*Region),
+		grid:     make(map[[2]int32][]int32),
+	}
+	type origin struct {
+		file    string
+		feature int
+	}
+	first := make(map[string]origin)
+	for _, src := range sources {
+		if err := src.check(); err != nil {
+			return nil, &LoadError{File: src.File, Feature: -1, Err: err}
+		}
+		data, err := src.read()
+		if err != nil {
+			return nil, &LoadError{File: src.File, Feature: -1, Err: err}
+		}
+		regions, err := decodeSource(data, src)
+		if err != nil {
+			return nil, err
+		}
+		for i, g := range regions {
+			if o, dup := first[g.ID]; dup {
+				return nil, &LoadError{File: src.File, Feature: i,
+					Err: fmt.Errorf("duplicate region id %q (first in %s feature %d)", g.ID, o.file, o.feature)}
+			}
+			first[g.ID] = origin{src.File, i}
+			r.byID[g.ID] = g
+			r.regions = append(r.regions, g)
+			if src.Geocode != "" {
+				if r.geocodes[src.Geocode] == nil {
+					r.geocodes[src.Geocode] = make(map[string][]*Region)
+				}
+				key := strings.TrimPrefix(g.ID, src.Prefix)
+				r.geocodes[src.Geocode][key] = append(r.geocodes[src.Geocode][key], g)
+			}
+		}
+	}
+	sortByID(r.regions)
+	for i, g := range r.regions {
+		lo, hi := regionCell(g.Bound.Min), regionCell(g.Bound.Max)
+		for x := lo[0]; x <= hi[0]; x++ {
+			for y := lo[1]; y <= hi[1]; y++ {
+				r.grid[[2]int32{x, y}] = append(r.grid[[2]int32{x, y}], int32(i))
+			}
+		}
+	}
+	return r, nil
+}
+
+// Region returns the region with the given id.
+func (r *Registry) Region(id string) (*Region, bool) {
+	g, ok := r.byID[id]
+	return g, ok
+}
+
+// Len returns the number of regions.
+func (r *Registry) Len() int { return len(r.regions) }
+
+// Locate returns the regions containing p (boundary included), sorted by
+// id.
+func (r *Registry) Locate(p orb.Point) []*Region {
+	if checkPoint(p) != "" {
+		return nil
+	}
+	var out []*Region
+	for _, i := range r.grid[regionCell(p)] { // ascending, so sorted by id
+		if g := r.regions[i]; g.Bound.Contains(p) && g.contains(p) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// candidates returns, in id order, the regions whose bounds meet b.
+func (r *Registry) candidates(b orb.Bound) []*Region {
+	lo, hi := regionCell(b.Min), regionCell(b.Max)
+	seen := make([]bool, len(r.regions))
+	var idx []int32
+	for x := lo[0]; x <= hi[0]; x++ {
+		for y := lo[1]; y <= hi[1]; y++ {
+			for _, i := range r.grid[[2]int32{x, y}] {
+				if !seen[i] && r.regions[i].Bound.Intersects(b) {
+					seen[i] = true
+					idx = append(idx, i)
+				}
+			}
+		}
+	}
+	slices.Sort(idx)
+	out := make([]*Region, len(idx))
+	for k, i := range idx {
+		out[k] = r.regions[i]
+	}
+	return out
+}
+
+// geocodeKind maps a CAP geocode valueName to the Source.Geocode resolving
+// it.
+func geocodeKind(name string) string {
+	switch strings.ToUpper(name) {
+	case "SAME", "FIPS6":
+		return geocodeFIPS
+	case "UGC":
+		return geocodeUGC
+	}
+	return ""
+}
+
+// SupportsGeocode reports whether Geocode resolves geocodes of valueName
+// name with the loaded sources.
+func (r *Registry) SupportsGeocode(name string) bool {
+	return r.geocodes[geocodeKind(name)] != nil
+}
+
+// Geocode returns the regions a CAP geocode names, sorted by id.
+//
+// SAME and FIPS6 values are six digits, a subdivision digit and a county
+// FIPS code, and resolve through "fips" sources. A subdivision digit 1-9 (a
+// part of the county) resolves to the whole county, and county code xx000
+// (a whole state) to every county of state xx. UGC values (e.g. "WAC033",
+// "WAZ558") resolve through "ugc" sources. An unsupported valueName gives
+// ErrUnsupportedGeocode; a value naming no region gives ErrUnknownGeocode.
+func (r *Registry) Geocode(name, value string) ([]*Region, error) {
+	kind := geocodeKind(name)
+	byKey := r.geocodes[kind]
+	if byKey == nil {
+		return nil, fmt.Errorf("%w: %s (no region source resolves it)", ErrUnsupportedGeocode, name)
+	}
+	value = strings.TrimSpace(value)
+	key := strings.ToLower(value)
+	if kind == geocodeFIPS {
+		if len(value) != 6 || strings.Trim(value, "0123456789") != "" {
+			return nil, fmt.Errorf("%w: %s %q is not 6 digits", ErrUnknownGeocode, name, value)
+		}
+		key = value[1:]
+		if state, whole := strings.CutSuffix(key, "000"); whole {
+			var out []*Region
+			for k, regions := range byKey {
+				if strings.HasPrefix(k, state) && len(k) == 5 {
+					out = append(out, regions...)
+				}
+			}
+			if len(out) == 0 {
+				return nil, fmt.Errorf("%w: %s %s (no counties of state %s)", ErrUnknownGeocode, name, value, state)
+			}
+			return sortByID(out), nil
+		}
+	}
+	regions := byKey[key]
+	if len(regions) == 0 {
+		return nil, fmt.Errorf("%w: %s %s", ErrUnknownGeocode, name, value)
+	}
+	return sortByID(slices.Clone(regions)), nil
+}
+
+func sortByID(regions []*Region) []*Region {
+	slices.SortFunc(regions, func(a, b *Region) int { return strings.Compare(a.ID, b.ID) })
+	return regions
+}
