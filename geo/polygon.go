@@ -116,12 +116,10 @@ func preparePolygon(p orb.Polygon) *ppoly {
 	pp := &ppoly{}
 	first := true
 	for k, ring := range p {
+		ring = cleanRing(ring)
 		reverse := (k == 0) != (planarArea(ring) > 0) // outer counter-clockwise, holes clockwise
 		for i := 0; i+1 < len(ring); i++ {
 			e := edge{ring[i], ring[i+1]}
-			if e.a == e.b {
-				continue
-			}
 			if reverse {
 				e.a, e.b = e.b, e.a
 			}
@@ -135,6 +133,51 @@ func preparePolygon(p orb.Polygon) *ppoly {
 	}
 	pp.index = newBandIndex(pp.edges, pp.bound.Min[1], pp.bound.Max[1])
 	return pp
+}
+
+// cleanRing returns closed ring r without repeated consecutive vertices and
+// without spikes: vertices where the ring turns straight back, within
+// BoundaryTolerance, along the way it came (a, b, a, or a fold a, b, c with
+// c on the way back). Spikes enclose nothing but would make the boundary
+// along them ambiguous; simplified boundary data has many. The result may
+// have fewer than 4 points.
+func cleanRing(r orb.Ring) orb.Ring {
+	c := make(orb.Ring, 0, len(r))
+	for _, p := range r {
+		for n := len(c); n > 1 && spike(c[n-2], c[n-1], p); n-- {
+			c = c[:n-1]
+		}
+		if len(c) == 0 || p != c[len(c)-1] {
+			c = append(c, p)
+		}
+	}
+	// Spikes at the closing point or, once that is moved, just before it.
+	for n := len(c); n >= 4; n = len(c) {
+		switch {
+		case spike(c[n-2], c[0], c[1]):
+			c = c[1 : n-1]
+		case spike(c[n-3], c[n-2], c[0]):
+			c = c[:n-2]
+		default:
+			return c
+		}
+		if c[len(c)-1] != c[0] {
+			c = append(c, c[0])
+		}
+	}
+	return c
+}
+
+// spike reports whether the path a, b, c turns back at b along the way it
+// came: a and c on the same side of b and on one line, within
+// BoundaryTolerance.
+func spike(a, b, c orb.Point) bool {
+	if (a[0]-b[0])*(c[0]-b[0])+(a[1]-b[1])*(c[1]-b[1]) <= 0 {
+		return false
+	}
+	_, dc := project(a, b, c)
+	_, da := project(c, b, a)
+	return dc <= BoundaryTolerance || da <= BoundaryTolerance
 }
 
 // planarArea is the shoelace area of r in square degrees, positive when r

@@ -38,7 +38,9 @@ type Region struct {
 func newRegion(id, name string, mp orb.MultiPolygon) *Region {
 	g := &Region{ID: id, Name: name, Geometry: mp, Bound: mp.Bound()}
 	for _, p := range mp {
-		g.polys = append(g.polys, preparePolygon(p))
+		if pp := preparePolygon(p); len(pp.edges) > 0 { // simplification collapses some islands
+			g.polys = append(g.polys, pp)
+		}
 	}
 	return g
 }

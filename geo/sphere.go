@@ -104,7 +104,7 @@ func boxDistKm(c orb.Point, b orb.Bound) (lo, hi float64) {
 // rather than in lon/lat (orb's geo.Area does the same) errs by a term
 // quadratic in the edge's latitude span: negligible for edges under a degree.
 func greenTerm(a, b orb.Point, lon0 float64) float64 {
-	return ((a[0]-lon0)+(b[0]-lon0))*rad/2 * (math.Sin(b[1]*rad) - math.Sin(a[1]*rad))
+	return ((a[0] - lon0) + (b[0] - lon0)) * rad / 2 * (math.Sin(b[1]*rad) - math.Sin(a[1]*rad))
 }
 
 // ringAreaKm2 is the signed area of ring r, positive when counter-clockwise.

@@ -43,8 +43,8 @@ func checkPoint(p orb.Point) string {
 	return ""
 }
 
-// validatePolygon returns p without repeated consecutive vertices, or why p
-// is not a valid polygon: a closed outer ring and holes inside it, each of at
+// validatePolygon returns p cleaned of repeated vertices and spikes (see
+// cleanRing), or why p is not a valid polygon: a closed outer ring and holes inside it, each of at
 // least 4 points and non-zero area, with valid coordinates, no
 // antimeridian crossing, and no ring touching itself or another ring.
 func validatePolygon(p orb.Polygon) (orb.Polygon, string) {
@@ -72,19 +72,20 @@ func validatePolygon(p orb.Polygon) (orb.Polygon, string) {
 		if ring[0] != ring[len(ring)-1] {
 			return nil, fmt.Sprintf("%snot closed: first point %s differs from last %s", ringName, fmtPoint(ring[0]), fmtPoint(ring[len(ring)-1]))
 		}
-		c := make(orb.Ring, 0, len(ring))
-		for i, pt := range ring {
-			if i == 0 || pt != ring[i-1] {
-				c = append(c, pt)
-			}
-		}
-		if len(c) < 4 || math.Abs(ringAreaKm2(c)) < minAreaKm2 {
+		if clean[k] = cleanRing(ring); len(clean[k]) < 4 {
 			return nil, ringName + "zero area"
 		}
-		clean[k] = c
 	}
 	if reason := selfIntersection(clean); reason != "" {
 		return nil, reason
+	}
+	for k, ring := range clean {
+		if math.Abs(ringAreaKm2(ring)) < minAreaKm2 {
+			if k > 0 {
+				return nil, fmt.Sprintf("hole %d: zero area", k)
+			}
+			return nil, "zero area"
+		}
 	}
 	outer := preparePolygon(clean[:1])
 	for k := 1; k < len(clean); k++ {
@@ -102,7 +103,7 @@ func validatePolygon(p orb.Polygon) (orb.Polygon, string) {
 
 // selfIntersection returns where two edges of p meet other than at the
 // vertex joining consecutive edges, or "". Rings may not touch even at a
-// point.
+// point. The rings must be clean (see cleanRing).
 func selfIntersection(p orb.Polygon) string {
 	type at struct{ ring, pos, n int }
 	var (
@@ -125,13 +126,10 @@ func selfIntersection(p orb.Polygon) string {
 			if j <= i || !eb.Intersects(f.bound()) {
 				continue
 			}
-			if wi.ring == wj.ring && (wj.pos-wi.pos == 1 || wi.pos == 0 && wj.pos == wi.n-1) {
-				if foldsBack(e, f) {
-					return fmt.Sprintf("self-intersecting: the edges at %s fold back onto each other", fmtPoint(shared(e, f)))
-				}
-				continue
-			}
-			if !segmentsIntersect(e.a, e.b, f.a, f.b) {
+			// Consecutive edges meet at their vertex, and cannot overlap
+			// further since cleanRing removed spikes.
+			consecutive := wi.ring == wj.ring && (wj.pos-wi.pos == 1 || wi.pos == 0 && wj.pos == wi.n-1)
+			if consecutive || !segmentsIntersect(e.a, e.b, f.a, f.b) {
 				continue
 			}
 			switch {
@@ -145,25 +143,6 @@ func selfIntersection(p orb.Polygon) string {
 		}
 	}
 	return ""
-}
-
-// shared returns the vertex joining consecutive edges e and f.
-func shared(e, f edge) orb.Point {
-	if e.b == f.a {
-		return e.b
-	}
-	return e.a
-}
-
-// foldsBack reports whether consecutive edges e and f overlap beyond their
-// shared vertex (a spike: the ring goes out and comes back along a line).
-func foldsBack(e, f edge) bool {
-	v := shared(e, f)
-	u, w := e.a, f.b
-	if v == e.a {
-		u, w = e.b, f.a
-	}
-	return orient(u, v, w) == 0 && (u[0]-v[0])*(w[0]-v[0])+(u[1]-v[1])*(w[1]-v[1]) > 0
 }
 
 // validateCircle returns c's bound, or why c is not a valid circle.

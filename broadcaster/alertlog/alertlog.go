@@ -22,6 +22,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
 )
 
 // JetStream names (documented in docs/architecture.md).
@@ -41,6 +43,9 @@ const (
 	HeaderUrgency    = "Cap-Urgency"
 	HeaderCertainty  = "Cap-Certainty"
 	HeaderStatus     = "Cap-Status"
+	// HeaderRegions lists the overlapped region ids on the log message, so
+	// the state record can be rebuilt from the log alone.
+	HeaderRegions = "Herald-Regions"
 )
 
 // States of an alert, as the API shows them.
@@ -79,6 +84,42 @@ type Record struct {
 	AcceptedAt time.Time `json:"accepted_at"`
 	// Seq is the alert's sequence in the log stream.
 	Seq uint64 `json:"seq"`
+}
+
+// NewRecord summarizes an accepted alert.
+func NewRecord(a *cap.Alert, originator string, regions []string, acceptedAt time.Time) *Record {
+	var info cap.Info
+	if len(a.Info) > 0 {
+		info = a.Info[0]
+	}
+	expires := ""
+	for _, in := range a.Info {
+		if in.Expires != "" {
+			expires = in.Expires
+			break
+		}
+	}
+	if regions == nil {
+		regions = []string{}
+	}
+	return &Record{
+		ID: AlertID(a.Sender, a.Identifier), State: StateAccepted, Originator: originator,
+		Sender: a.Sender, Identifier: a.Identifier, MsgType: a.MsgType, Status: a.Status, Scope: a.Scope,
+		Severity: info.Severity, Urgency: info.Urgency, Certainty: info.Certainty, Headline: info.Headline,
+		Regions: regions, Sent: a.Sent, Expires: expires, AcceptedAt: acceptedAt.UTC(),
+	}
+}
+
+// RecordFromLog rebuilds the state record of a log message, for when the
+// process that accepted the alert stopped before writing it.
+func RecordFromLog(hdr nats.Header, a *cap.Alert, seq uint64, stored time.Time) *Record {
+	var regions []string
+	if v := hdr.Get(HeaderRegions); v != "" {
+		regions = strings.Split(v, ",")
+	}
+	rec := NewRecord(a, hdr.Get(HeaderOriginator), regions, stored)
+	rec.Seq = seq
+	return rec
 }
 
 // AlertID derives an alert's id from its CAP sender and identifier, so the
@@ -136,6 +177,8 @@ func (l *Log) Append(ctx context.Context, rec *Record, raw []byte, hdr nats.Head
 		msg.Header[k] = v
 	}
 	msg.Header.Set(HeaderAlertID, rec.ID)
+	msg.Header.Set(HeaderOriginator, rec.Originator)
+	msg.Header.Set(HeaderRegions, strings.Join(rec.Regions, ","))
 	msg.Data = raw
 	// The expected-last-subject-sequence 0 makes the stream itself refuse a
 	// second alert with the same id, at any time after the first.
@@ -151,7 +194,9 @@ func (l *Log) Append(ctx context.Context, rec *Record, raw []byte, hdr nats.Head
 		return ErrDuplicate
 	}
 	rec.Seq = ack.Sequence
-	if err := l.put(ctx, rec); err != nil {
+	// Create, not Put: the planner may already have rebuilt the record from
+	// the log and moved it on; it must not be set back to accepted.
+	if _, err := l.Ensure(ctx, rec); err != nil {
 		// The alert is stored; the planner rebuilds a missing state record
 		// from the log, so this is not a reason to refuse it.
 		return fmt.Errorf("%w: %w", errStateLagging, err)
@@ -164,17 +209,6 @@ var errStateLagging = errors.New("alert stored, state record not yet written")
 // IsStateLagging reports whether an Append error only means the state
 // record is late; the alert itself was stored.
 func IsStateLagging(err error) bool { return errors.Is(err, errStateLagging) }
-
-func (l *Log) put(ctx context.Context, rec *Record) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode state %s: %w", rec.ID, err)
-	}
-	if _, err := l.state.Put(ctx, "alert."+rec.ID, b); err != nil {
-		return fmt.Errorf("write state %s: %w", rec.ID, err)
-	}
-	return nil
-}
 
 // Get returns an alert's record.
 func (l *Log) Get(ctx context.Context, id string) (*Record, error) {

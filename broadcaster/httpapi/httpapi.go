@@ -40,8 +40,6 @@ type Server struct {
 	// Metrics serves /metrics.
 	Metrics http.Handler
 
-	Residents  Residents
-	Hospitals  Hospitals
 	Deliveries *deliveries.Store
 	// VerifyTwilio checks X-Twilio-Signature of a callback; nil refuses all.
 	VerifyTwilio func(r *http.Request) error
@@ -53,13 +51,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/alerts", s.submit)
 	mux.HandleFunc("POST /v1/alerts/preview", s.preview)
 	mux.HandleFunc("GET /v1/alerts/{id}", s.getAlert)
-	mux.HandleFunc("GET /v1/alerts/{id}/deliveries", s.getDeliveries)
 	mux.HandleFunc("GET /v1/regions/locate", s.locate)
-	mux.HandleFunc("POST /v1/subscribers", s.addSubscriber)
-	mux.HandleFunc("POST /v1/subscribers/import", s.importSubscribers)
-	mux.HandleFunc("DELETE /v1/subscribers/{id}", s.deleteSubscriber)
-	mux.HandleFunc("POST /v1/webhooks", s.addWebhook)
-	mux.HandleFunc("POST /v1/sms/status", s.smsStatus)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

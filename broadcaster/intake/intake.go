@@ -106,31 +106,13 @@ func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record,
 		return nil, err
 	}
 	a := c.Alert
-	info := firstInfo(a)
-	rec := &alertlog.Record{
-		ID:         alertlog.AlertID(a.Sender, a.Identifier),
-		State:      alertlog.StateAccepted,
-		Originator: c.Originator.ID,
-		Sender:     a.Sender,
-		Identifier: a.Identifier,
-		MsgType:    a.MsgType,
-		Status:     a.Status,
-		Scope:      a.Scope,
-		Severity:   info.Severity,
-		Urgency:    info.Urgency,
-		Certainty:  info.Certainty,
-		Headline:   info.Headline,
-		Regions:    []string{},
-		Sent:       a.Sent,
-		Expires:    expires(a),
-		AcceptedAt: s.now().UTC(),
-	}
+	var regions []string
 	if c.Area != nil {
-		rec.Regions = c.Area.RegionIDs()
+		regions = c.Area.RegionIDs()
 	}
+	rec := alertlog.NewRecord(a, c.Originator.ID, regions, s.now())
 	hdr := nats.Header{}
 	sub.Signature.Set(hdr.Set)
-	hdr.Set(alertlog.HeaderOriginator, c.Originator.ID)
 	if err := s.Log.Append(ctx, rec, sub.Body, hdr); err != nil {
 		switch {
 		case errors.Is(err, alertlog.ErrDuplicate):
@@ -220,20 +202,4 @@ func authorizeArea(o *originators.Originator, res *area.Resolved) error {
 		return refuse(Forbidden, "Area outside jurisdiction", nil, "the area reaches %s, outside the jurisdiction of %s", strings.Join(outside, ", "), o.ID)
 	}
 	return nil
-}
-
-func firstInfo(a *cap.Alert) cap.Info {
-	if len(a.Info) > 0 {
-		return a.Info[0]
-	}
-	return cap.Info{}
-}
-
-func expires(a *cap.Alert) string {
-	for _, in := range a.Info {
-		if in.Expires != "" {
-			return in.Expires
-		}
-	}
-	return ""
 }

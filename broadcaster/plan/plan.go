@@ -41,6 +41,9 @@ type Planner struct {
 	stages []Stage
 	logger *slog.Logger
 	cc     jetstream.ConsumeContext
+	// work outlives Start's context (which only bounds start-up) until Stop.
+	work   context.Context
+	cancel context.CancelFunc
 }
 
 // New builds a planner; stages run in order for each alert after the
@@ -63,7 +66,8 @@ func (p *Planner) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("planner consumer: %w", err)
 	}
-	cc, err := cons.Consume(func(m jetstream.Msg) { p.handle(ctx, m) })
+	p.work, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	cc, err := cons.Consume(func(m jetstream.Msg) { p.handle(p.work, m) })
 	if err != nil {
 		return fmt.Errorf("planner consume: %w", err)
 	}
@@ -76,6 +80,9 @@ func (p *Planner) Stop() {
 	if p.cc != nil {
 		p.cc.Drain()
 		<-p.cc.Closed()
+	}
+	if p.cancel != nil {
+		p.cancel()
 	}
 }
 
@@ -101,7 +108,12 @@ func (p *Planner) planOne(ctx context.Context, id string, m jetstream.Msg) error
 	}
 	rec, err := p.log.Get(ctx, id)
 	if errors.Is(err, alertlog.ErrNotFound) {
-		return fmt.Errorf("state record of %s missing (intake still writing it?)", id)
+		// Intake has not written it yet, or stopped before it could.
+		md, mdErr := m.Metadata()
+		if mdErr != nil {
+			return mdErr
+		}
+		rec, err = p.log.Ensure(ctx, alertlog.RecordFromLog(m.Headers(), a, md.Sequence.Stream, md.Timestamp))
 	}
 	if err != nil {
 		return err

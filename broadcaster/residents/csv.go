@@ -60,7 +60,11 @@ var columns = []string{colPhone, colLat, colLon, colLang, colExer}
 // place of the first. err is ErrHeader (wrapped) for a missing or bad
 // header, ErrTooLarge beyond MaxCSVRows or MaxCSVBytes, or a read error.
 func ParseCSV(r io.Reader, defaultRegion string) (rows []Resident, problems []RowError, err error) {
-	cr := csv.NewReader(&limitReader{r: r, n: MaxCSVBytes})
+	return parseCSV(r, defaultRegion, MaxCSVRows, MaxCSVBytes)
+}
+
+func parseCSV(r io.Reader, defaultRegion string, maxRows int, maxBytes int64) (rows []Resident, problems []RowError, err error) {
+	cr := csv.NewReader(&limitReader{r: r, n: maxBytes})
 	cr.FieldsPerRecord = -1 // a short row is that row's problem, not the file's
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true
@@ -84,6 +88,12 @@ func ParseCSV(r io.Reader, defaultRegion string) (rows []Resident, problems []Ro
 		if errors.Is(err, io.EOF) {
 			return rows, problems, nil
 		}
+		if err == nil && blank(rec) {
+			continue
+		}
+		if n++; n > maxRows {
+			return nil, nil, ErrTooLarge
+		}
 		var perr *csv.ParseError
 		if errors.As(err, &perr) && !errors.Is(err, ErrTooLarge) {
 			// csv's messages name the problem and position, not the data.
@@ -92,12 +102,6 @@ func ParseCSV(r io.Reader, defaultRegion string) (rows []Resident, problems []Ro
 		}
 		if err != nil {
 			return nil, nil, readError(err)
-		}
-		if blank(rec) {
-			continue
-		}
-		if n++; n > MaxCSVRows {
-			return nil, nil, ErrTooLarge
 		}
 		line, _ := cr.FieldPos(0)
 		res, msg := parseRow(rec, col, width, defaultRegion)

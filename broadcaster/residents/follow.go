@@ -33,8 +33,9 @@ type Index interface {
 // between.
 //
 // idx should start empty: Follow only adds and removes what the bucket
-// says. One Follow runs per Store at a time. It returns ctx.Err() when ctx
-// ends, or an error if the watch cannot start or stops.
+// says. ready runs on Follow's goroutine, so it should return quickly. One
+// Follow runs per Store at a time. It returns ctx.Err() when ctx ends, or
+// an error if the watch cannot start or stops.
 func (s *Store) Follow(ctx context.Context, idx Index, ready func()) error {
 	if !s.following.CompareAndSwap(false, true) {
 		return errors.New("residents: Follow is already running on this Store")
@@ -91,31 +92,34 @@ func (s *Store) Follow(ctx context.Context, idx Index, ready func()) error {
 // The lock covers only the region maps, never a call into idx.
 func (s *Store) apply(ctx context.Context, idx Index, e jetstream.KeyValueEntry) {
 	id := e.Key()
-	var r Resident
-	switch e.Operation() {
-	case jetstream.KeyValuePut:
-		var err error
-		if r, err = decode(e.Value()); err != nil {
-			// One bad record must not stop alerts for everyone else; it
-			// is left out of the index until it is rewritten.
-			slog.WarnContext(ctx, "residents: skipping a record that does not decode", "id", id, "err", err)
-			r = Resident{OptedOut: true}
-		}
-	default: // delete or purge
-		r = Resident{OptedOut: true}
-	}
-
-	region := ""
-	if !r.OptedOut && !r.HasPoint() {
-		region = r.Region
-	}
-	s.setRegion(id, region)
-
-	if r.OptedOut || !r.HasPoint() {
+	r, ok := reachable(ctx, e)
+	switch {
+	case !ok:
+		s.setRegion(id, "")
 		idx.Delete(id)
-		return
+	case r.HasPoint():
+		s.setRegion(id, "")
+		idx.Put(id, orb.Point{r.Lon, r.Lat})
+	default:
+		s.setRegion(id, r.Region)
+		idx.Delete(id)
 	}
-	idx.Put(id, orb.Point{r.Lon, r.Lat})
+}
+
+// reachable decodes the resident an entry holds, if it is one alerts may
+// reach: not deleted, not opted out.
+func reachable(ctx context.Context, e jetstream.KeyValueEntry) (Resident, bool) {
+	if e.Operation() != jetstream.KeyValuePut {
+		return Resident{}, false
+	}
+	r, err := decode(e.Value())
+	if err != nil {
+		// One bad record must not stop alerts for everyone else; it stays
+		// out of the index until it is rewritten.
+		slog.WarnContext(ctx, "residents: skipping a record that does not decode", "id", e.Key(), "err", err)
+		return Resident{}, false
+	}
+	return r, !r.OptedOut
 }
 
 // setRegion records that id is a region-only resident of region, or of
@@ -147,8 +151,8 @@ func (s *Store) setRegion(id, region string) {
 }
 
 // ByRegion returns the ids, sorted, of the residents subscribed to the
-// region by id rather than by a point, who have not opted out. It is kept
-// by Follow, and empty unless Follow runs.
+// region by id rather than by a point, who have not opted out. Follow
+// keeps it; it is empty until Follow's initial load.
 func (s *Store) ByRegion(regionID string) []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -1,0 +1,404 @@
+// Package hospitals keeps hospitals' webhook subscriptions: where to POST
+// alerts (a URL and its signing secret), for which regions, from which CAP
+// severity up, and whether exercises are wanted. Subscriptions live in the
+// JetStream KV bucket HERALD_WEBHOOKS, shared by every Herald process on
+// the NATS.
+//
+// The package decides which subscriptions an alert goes to (Matching). It
+// does not deliver, sign or retry (channels/webhook and the dispatcher
+// do); the dispatcher calls Disable when a receiver answers HTTP 410. The
+// rules that live elsewhere (what URL is acceptable, which regions exist,
+// how secrets are made) come in through a Policy, because the broadcaster
+// does not import concrete adapters or geo.
+//
+// A Subscription's Secret is in its JSON (the store needs it), but never in
+// its String or log value, nor in any error of this package.
+package hospitals
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Bucket is the JetStream KV bucket that holds subscriptions, one key per
+// subscription id.
+const Bucket = "HERALD_WEBHOOKS"
+
+// Errors callers branch on.
+var (
+	// ErrInvalid is wrapped by every validation error of Add.
+	ErrInvalid = errors.New("invalid webhook subscription")
+	// ErrNotFound is returned for an id that has no subscription.
+	ErrNotFound = errors.New("webhook subscription not found")
+)
+
+// CAP severities, lowest first. Unknown ranks with anything that is not a
+// CAP severity, below Minor.
+const (
+	SeverityUnknown  = "Unknown"
+	SeverityMinor    = "Minor"
+	SeverityModerate = "Moderate"
+	SeveritySevere   = "Severe"
+	SeverityExtreme  = "Extreme"
+)
+
+var severities = []string{SeverityUnknown, SeverityMinor, SeverityModerate, SeveritySevere, SeverityExtreme}
+
+// Subscription is one hospital endpoint.
+type Subscription struct {
+	ID      string   `json:"id"` // "wh_" + 26 random base32 characters
+	URL     string   `json:"url"`
+	Regions []string `json:"regions"` // sorted, no duplicates
+	// MinSeverity is the lowest CAP severity delivered; "" means any.
+	MinSeverity string `json:"min_severity"`
+	// Exercise subscriptions also receive Exercise and Test alerts.
+	Exercise bool   `json:"exercise"`
+	Secret   string `json:"secret"` // "whsec_..."
+	// Disabled subscriptions receive nothing; DisabledReason says why
+	// (e.g. the receiver answered HTTP 410 Gone).
+	Disabled       bool      `json:"disabled,omitempty"`
+	DisabledReason string    `json:"disabled_reason,omitempty"`
+	Created        time.Time `json:"created"`
+}
+
+// LogValue implements slog.LogValuer: never the secret, and of the URL only
+// the host, since a path or query may carry the receiver's token.
+func (s Subscription) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("id", s.ID),
+		slog.String("host", urlHost(s.URL)),
+		slog.Any("regions", s.Regions),
+		slog.String("min_severity", s.MinSeverity),
+		slog.Bool("exercise", s.Exercise),
+		slog.Bool("disabled", s.Disabled),
+	)
+}
+
+// String names the subscription without its secret or full URL.
+func (s Subscription) String() string { return "webhook subscription " + s.ID }
+
+// GoString is String, for %#v.
+func (s Subscription) GoString() string { return s.String() }
+
+func urlHost(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Hostname()
+	}
+	return ""
+}
+
+// URLValidator checks a webhook URL when a subscription is added; the app
+// passes channels/webhook.ValidateURL with its private-address setting.
+type URLValidator func(raw string) error
+
+// Policy is what Add needs from the rest of Herald. Every field is required.
+type Policy struct {
+	ValidateURL URLValidator
+	// KnownRegion reports whether a region id exists (the geo registry).
+	KnownRegion func(id string) bool
+	// NewSecret makes a signing secret (channels/webhook.NewSecret).
+	NewSecret func() (string, error)
+}
+
+// Store reads and writes subscriptions. It is safe for concurrent use.
+type Store struct {
+	kv     jetstream.KeyValue
+	policy Policy
+}
+
+// Open creates the bucket, or updates its configuration, with the given
+// number of replicas.
+func Open(ctx context.Context, js jetstream.JetStream, replicas int, p Policy) (*Store, error) {
+	if p.ValidateURL == nil || p.KnownRegion == nil || p.NewSecret == nil {
+		return nil, errors.New("hospitals: Policy needs ValidateURL, KnownRegion and NewSecret")
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      Bucket,
+		Description: "Herald: hospitals' webhook subscriptions",
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		// One revision: a deleted subscription's secret does not linger.
+		History: 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hospitals: create bucket %s: %w", Bucket, err)
+	}
+	return &Store{kv: kv, policy: p}, nil
+}
+
+// Limits on what a subscription may hold.
+const (
+	maxURL     = 2048
+	maxRegions = 1000
+)
+
+var regionID = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// Add validates sub and stores it as a new subscription with a fresh ID,
+// Secret and Created (whatever sub had in them is ignored, as are Disabled
+// and DisabledReason). Regions are deduplicated and sorted and MinSeverity
+// is put in its CAP spelling. Validation errors wrap ErrInvalid.
+func (s *Store) Add(ctx context.Context, sub Subscription) (Subscription, error) {
+	sub, err := s.check(sub)
+	if err != nil {
+		return Subscription{}, fmt.Errorf("hospitals: %w: %w", ErrInvalid, err)
+	}
+	sub.ID = "wh_" + strings.ToLower(rand.Text())
+	if sub.Secret, err = s.policy.NewSecret(); err != nil {
+		return Subscription{}, fmt.Errorf("hospitals: add: %w", err)
+	}
+	sub.Created = time.Now().UTC()
+	b, err := json.Marshal(sub)
+	if err != nil {
+		return Subscription{}, fmt.Errorf("hospitals: encode %s: %w", sub, err)
+	}
+	if _, err := s.kv.Create(ctx, sub.ID, b); err != nil {
+		return Subscription{}, fmt.Errorf("hospitals: store %s: %w", sub.ID, err)
+	}
+	return sub, nil
+}
+
+// check returns sub as Add stores it, or what is wrong with it.
+func (s *Store) check(sub Subscription) (Subscription, error) {
+	sub.URL = strings.TrimSpace(sub.URL)
+	switch {
+	case sub.URL == "":
+		return sub, errors.New("url: missing")
+	case len(sub.URL) > maxURL:
+		return sub, fmt.Errorf("url: longer than %d bytes", maxURL)
+	}
+	if err := s.policy.ValidateURL(sub.URL); err != nil {
+		return sub, fmt.Errorf("url: %w", err)
+	}
+
+	if len(sub.Regions) == 0 {
+		return sub, errors.New("regions: at least one region is needed")
+	}
+	regions := slices.Clone(sub.Regions)
+	slices.Sort(regions)
+	sub.Regions = slices.Compact(regions)
+	if len(sub.Regions) > maxRegions {
+		return sub, fmt.Errorf("regions: more than %d", maxRegions)
+	}
+	for _, id := range sub.Regions {
+		if !regionID.MatchString(id) || !s.policy.KnownRegion(id) {
+			return sub, fmt.Errorf("regions: unknown region %q", truncate(id, 64))
+		}
+	}
+
+	minSev, ok := canonicalSeverity(sub.MinSeverity)
+	if !ok {
+		return sub, fmt.Errorf("min_severity: want one of %s, or empty for any", strings.Join(severities, ", "))
+	}
+	sub.MinSeverity = minSev
+	sub.Secret, sub.Disabled, sub.DisabledReason = "", false, ""
+	return sub, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// canonicalSeverity spells a severity as CAP does, ignoring case; "" stays
+// "" (any).
+func canonicalSeverity(sev string) (string, bool) {
+	if sev == "" {
+		return "", true
+	}
+	for _, s := range severities {
+		if strings.EqualFold(s, sev) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// severityRank orders severities; anything not a CAP severity ranks as
+// Unknown.
+func severityRank(sev string) int {
+	for i, s := range severities {
+		if strings.EqualFold(s, sev) {
+			return i
+		}
+	}
+	return 0
+}
+
+// SeverityAtLeast reports whether an alert of severity sev reaches a
+// subscription whose minimum is minSev: minSev "" (or Unknown) takes every
+// alert, and an unknown or missing sev ranks lowest. Case is ignored.
+func SeverityAtLeast(sev, minSev string) bool {
+	return severityRank(sev) >= severityRank(minSev)
+}
+
+// Get returns the subscription with the given id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (Subscription, error) {
+	sub, _, err := s.get(ctx, id)
+	return sub, err
+}
+
+// Delete removes the subscription with the given id, or returns
+// ErrNotFound.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if _, _, err := s.get(ctx, id); err != nil {
+		return err
+	}
+	if err := s.kv.Delete(ctx, id); err != nil {
+		return fmt.Errorf("hospitals: delete %s: %w", id, err)
+	}
+	return nil
+}
+
+// maxCASRetries bounds Disable's read-modify-write loop.
+const maxCASRetries = 8
+
+// Disable stops deliveries to the subscription, recording why (e.g. "HTTP
+// 410 Gone"). It returns ErrNotFound for an unknown id.
+func (s *Store) Disable(ctx context.Context, id, reason string) error {
+	for range maxCASRetries {
+		sub, rev, err := s.get(ctx, id)
+		if err != nil {
+			return err
+		}
+		sub.Disabled, sub.DisabledReason = true, truncate(reason, 256)
+		b, err := json.Marshal(sub)
+		if err != nil {
+			return fmt.Errorf("hospitals: encode %s: %w", sub, err)
+		}
+		_, err = s.kv.Update(ctx, id, b, rev)
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			continue // changed meanwhile: read it again
+		}
+		if err != nil {
+			return fmt.Errorf("hospitals: disable %s: %w", id, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("hospitals: disable %s: too many concurrent updates", id)
+}
+
+// List returns every subscription, oldest first. It reads the bucket in
+// one pass (a KV watch of the latest values), which takes milliseconds for
+// the few thousand subscriptions a deployment has.
+func (s *Store) List(ctx context.Context) ([]Subscription, error) {
+	w, err := s.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("hospitals: list %s: %w", Bucket, err)
+	}
+	defer func() {
+		_ = w.Stop()
+		// Let a delivery blocked on the full channel return, so the
+		// subscription can close.
+		go func() {
+			for range w.Updates() {
+			}
+		}()
+	}()
+
+	var subs []Subscription
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("hospitals: list %s: %w", Bucket, ctx.Err())
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("hospitals: list %s: watch stopped", Bucket)
+			}
+			if e == nil { // all current values are in
+				slices.SortFunc(subs, func(a, b Subscription) int {
+					if c := a.Created.Compare(b.Created); c != 0 {
+						return c
+					}
+					return strings.Compare(a.ID, b.ID)
+				})
+				return subs, nil
+			}
+			sub, err := decode(e.Key(), e.Value())
+			if err != nil {
+				// One bad record must not keep alerts from every other
+				// hospital.
+				slog.WarnContext(ctx, "hospitals: skipping a subscription that does not decode", "err", err)
+				continue
+			}
+			subs = append(subs, sub)
+		}
+	}
+}
+
+// Matching returns the enabled subscriptions an alert goes to: those
+// sharing at least one region with regions, whose MinSeverity severity
+// reaches (see SeverityAtLeast) and, for an exercise (CAP status Exercise
+// or Test), only those with Exercise set. Draft alerts are the caller's to
+// keep back.
+func (s *Store) Matching(ctx context.Context, regions []string, severity string, exercise bool) ([]Subscription, error) {
+	subs, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return match(subs, regions, severity, exercise), nil
+}
+
+func match(subs []Subscription, regions []string, severity string, exercise bool) []Subscription {
+	var out []Subscription
+	for _, sub := range subs {
+		if sub.Disabled || (exercise && !sub.Exercise) || !SeverityAtLeast(severity, sub.MinSeverity) {
+			continue
+		}
+		if slices.ContainsFunc(regions, func(r string) bool { return slices.Contains(sub.Regions, r) }) {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
+// validID reports whether id could be a subscription id, so that malformed
+// ids from outside are ErrNotFound rather than a KV key error.
+func validID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "wh_")
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	for _, c := range rest {
+		if (c < 'a' || c > 'z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) get(ctx context.Context, id string) (Subscription, uint64, error) {
+	if !validID(id) {
+		return Subscription{}, 0, ErrNotFound
+	}
+	e, err := s.kv.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Subscription{}, 0, ErrNotFound
+	}
+	if err != nil {
+		return Subscription{}, 0, fmt.Errorf("hospitals: get %s: %w", id, err)
+	}
+	sub, err := decode(id, e.Value())
+	return sub, e.Revision(), err
+}
+
+func decode(id string, b []byte) (Subscription, error) {
+	var sub Subscription
+	if err := json.Unmarshal(b, &sub); err != nil {
+		return Subscription{}, fmt.Errorf("hospitals: decode %s: %w", id, err)
+	}
+	return sub, nil
+}

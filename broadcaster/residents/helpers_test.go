@@ -1,0 +1,106 @@
+package residents
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/paulmach/orb"
+)
+
+var testKey = bytes.Repeat([]byte("k"), MinKeyLen)
+
+// startNATS runs a real in-process nats-server with JetStream for one test.
+func startNATS(t testing.TB) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{
+		Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	return ns
+}
+
+// connect opens a new client connection, as another Herald process would.
+func connect(t testing.TB, ns *server.Server) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// openStore opens a Store on a fresh server.
+func openStore(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), connect(t, startNATS(t)), 1, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// mapIndex is the smallest Index: a map under a lock.
+type mapIndex struct {
+	mu     sync.Mutex
+	points map[string]orb.Point
+}
+
+func newMapIndex() *mapIndex { return &mapIndex{points: map[string]orb.Point{}} }
+
+func (m *mapIndex) Put(id string, p orb.Point) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.points[id] = p
+}
+
+func (m *mapIndex) Delete(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.points, id)
+}
+
+func (m *mapIndex) get(id string) (orb.Point, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.points[id]
+	return p, ok
+}
+
+func (m *mapIndex) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.points)
+}
+
+// eventually fails the test unless cond holds within a few seconds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
