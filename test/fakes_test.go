@@ -20,7 +20,7 @@ type fakeTwilio struct {
 	mu   sync.Mutex
 	sent []twilioMsg
 	// fail, when set, answers an error for a number: (http status, twilio code).
-	fail func(to string, attempt int) (int, int)
+	fail  func(to string, attempt int) (int, int)
 	tries map[string]int
 }
 

@@ -78,9 +78,9 @@ type herald struct {
 }
 
 type setup struct {
-	dataDir  string         // reuse a data dir (restart tests)
-	officers []officer      // reuse officers (restart tests)
-	natsURL  string         // external NATS
+	dataDir  string    // reuse a data dir (restart tests)
+	officers []officer // reuse officers (restart tests)
+	natsURL  string    // external NATS
 	edit     func(*config.Config)
 }
 
@@ -224,4 +224,3 @@ func ctxT(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
-

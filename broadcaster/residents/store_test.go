@@ -238,7 +238,7 @@ func TestPhoneNeverInErrorsOrLogs(t *testing.T) {
 func TestImport(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	rows := make([]Resident, 2000)
+	rows := make([]Resident, 500)
 	for i := range rows {
 		rows[i] = Resident{Phone: fmt.Sprintf("+1206555%04d", i), Lat: 47, Lon: -122}
 	}
