@@ -136,12 +136,16 @@ func TestOverlappingShapes(t *testing.T) {
 
 func TestAreaKm2(t *testing.T) {
 	r := counties(t)
-	// orb's geo.Area uses the same formula on a sphere of radius
-	// orb.EarthRadius metres.
+	// orb's geo.Area, on a sphere of radius orb.EarthRadius metres, is exact
+	// for lon/lat rectangles and close for short edges.
 	scale := math.Pow(EarthRadiusKm*1000/orb.EarthRadius, 2) / 1e6
 	square := rect(0, 0, 1, 1)
 	circleKm2 := 2 * math.Pi * EarthRadiusKm * EarthRadiusKm * (1 - math.Cos(10/EarthRadiusKm))
 	kingKm2 := orbgeo.Area(region(t, r, king).Geometry) * scale
+	// The triangle (0,0) (10,0) (0,60), its hypotenuse straight in lon/lat
+	// (λ = 10 - φ/6, in degrees): ∫ λ cos φ dφ over φ in [0, 60°].
+	phi := math.Pi / 3
+	triangleKm2 := (10*rad*math.Sin(phi) - (phi*math.Sin(phi)+math.Cos(phi)-1)/6) * EarthRadiusKm * EarthRadiusKm
 	tests := []struct {
 		name string
 		area Area
@@ -154,7 +158,8 @@ func TestAreaKm2(t *testing.T) {
 		{"adjacent rectangles", Area{Polygons: []orb.Polygon{rect(0, 0, 1, 1), rect(1, 0, 3, 1)}}, orbgeo.Area(rect(0, 0, 3, 1)) * scale, 1e-9},
 		{"circle", Area{Circles: []Circle{{orb.Point{-122, 47}, 10}}}, circleKm2, 2e-4},
 		{"same circle twice", Area{Circles: []Circle{{orb.Point{-122, 47}, 10}, {orb.Point{-122, 47}, 10}}}, circleKm2, 2e-4},
-		{"King by geocode and polygon", Area{Polygons: region(t, r, king).Geometry, Geocodes: []Geocode{{"SAME", "053033"}}}, kingKm2, 1e-9},
+		{"King by geocode and polygon", Area{Polygons: region(t, r, king).Geometry, Geocodes: []Geocode{{"SAME", "053033"}}}, kingKm2, 1e-5},
+		{"long edges", Area{Polygons: []orb.Polygon{{{{0, 0}, {10, 0}, {0, 60}, {0, 0}}}}}, triangleKm2, 1e-9},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

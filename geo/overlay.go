@@ -180,7 +180,7 @@ func unionArea(parts []*ppoly) float64 {
 	for _, p := range parts[1:] {
 		bound = bound.Union(p.bound)
 	}
-	lon0 := bound.Center()[0]
+	y0 := math.Sin(bound.Center()[1] * rad)
 	var (
 		s      splitter
 		sum    float64
@@ -201,7 +201,7 @@ func unionArea(parts []*ppoly) float64 {
 						return true
 					}
 				}
-				sum += greenTerm(a, b, lon0)
+				sum += greenTerm(a, b, y0)
 				return true
 			})
 		}

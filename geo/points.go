@@ -3,6 +3,7 @@ package geo
 import (
 	"hash/maphash"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -27,10 +28,11 @@ const (
 // ids are spread over independently locked shards, and Within holds a lock
 // only while copying one cell, never while calling back.
 type PointIndex struct {
-	seed  maphash.Seed
-	n     atomic.Int64
-	ids   [shards]idShard
-	cells [shards]cellShard
+	seed     maphash.Seed
+	n        atomic.Int64 // points
+	occupied atomic.Int64 // cells
+	ids      [shards]idShard
+	cells    [shards]cellShard
 }
 
 type idShard struct {
@@ -100,6 +102,7 @@ func (ix *PointIndex) Put(id string, p orb.Point) {
 	if c == nil {
 		c = &cell{pos: make(map[string]int)}
 		sh.cells[key] = c
+		ix.occupied.Add(1)
 	}
 	c.pos[id] = len(c.ids)
 	c.ids = append(c.ids, id)
@@ -133,6 +136,7 @@ func (ix *PointIndex) remove(id string, p orb.Point) {
 	delete(c.pos, id)
 	if last == 0 {
 		delete(sh.cells, key)
+		ix.occupied.Add(-1)
 	}
 }
 
@@ -147,36 +151,75 @@ func (ix *PointIndex) Len() int { return int(ix.n.Load()) }
 func (ix *PointIndex) Within(s *Shape, fn func(id string) bool) {
 	b := s.Bound()
 	c0, c1 := cellCol(b.Min[0]), cellCol(b.Max[0])
+	r0, r1 := cellRow(b.Min[1]), cellRow(b.Max[1])
+	var v visitor
+	if (c1-c0+1)*(r1-r0+1) > 4*int(ix.occupied.Load()) {
+		// Few points for a large shape: look at the occupied cells only.
+		state := make([]cellState, 1)
+		for _, key := range ix.cellsIn(c0, c1, r0, r1) {
+			s.classifyRow(int(key)/gridCols, int(key)%gridCols, state)
+			if !v.visit(ix, key, state[0], s, fn) {
+				return
+			}
+		}
+		return
+	}
 	states := make([]cellState, c1-c0+1)
-	var (
-		ids []string
-		pts []orb.Point
-	)
-	for row := cellRow(b.Min[1]); row <= cellRow(b.Max[1]); row++ {
+	for row := r0; row <= r1; row++ {
 		s.classifyRow(row, c0, states)
 		for k, st := range states {
-			if st == cellOutside {
-				continue
-			}
-			ids, pts = ix.copyCell(cellKey(c0+k, row), ids[:0], pts[:0])
-			for i, id := range ids {
-				if (st == cellInside || s.Contains(pts[i])) && !fn(id) {
-					return
-				}
+			if !v.visit(ix, cellKey(c0+k, row), st, s, fn) {
+				return
 			}
 		}
 	}
 }
 
-// copyCell appends the ids and points of a cell to ids and pts.
-func (ix *PointIndex) copyCell(key int32, ids []string, pts []orb.Point) ([]string, []orb.Point) {
+// cellsIn returns the keys of the occupied cells in a range of columns and
+// rows, in row-major order.
+func (ix *PointIndex) cellsIn(c0, c1, r0, r1 int) []int32 {
+	var keys []int32
+	for i := range ix.cells {
+		sh := &ix.cells[i]
+		sh.RLock()
+		for key := range sh.cells {
+			if col, row := int(key)%gridCols, int(key)/gridCols; c0 <= col && col <= c1 && r0 <= row && row <= r1 {
+				keys = append(keys, key)
+			}
+		}
+		sh.RUnlock()
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// visitor holds the buffers Within copies cells into, so that fn runs with
+// no lock held.
+type visitor struct {
+	ids []string
+	pts []orb.Point
+}
+
+// visit calls fn for the points of a cell in state st that are inside s,
+// and reports whether fn asked for more.
+func (v *visitor) visit(ix *PointIndex, key int32, st cellState, s *Shape, fn func(string) bool) bool {
+	if st == cellOutside {
+		return true
+	}
 	sh := ix.cellShard(key)
 	sh.RLock()
-	defer sh.RUnlock()
 	if c := sh.cells[key]; c != nil {
-		ids, pts = append(ids, c.ids...), append(pts, c.pts...)
+		v.ids, v.pts = append(v.ids[:0], c.ids...), append(v.pts[:0], c.pts...)
+	} else {
+		v.ids, v.pts = v.ids[:0], v.pts[:0]
 	}
-	return ids, pts
+	sh.RUnlock()
+	for i, id := range v.ids {
+		if (st == cellInside || s.Contains(v.pts[i])) && !fn(id) {
+			return false
+		}
+	}
+	return true
 }
 
 type cellState uint8

@@ -130,19 +130,35 @@ func TestWithinMatchesBruteForce(t *testing.T) {
 	for range 40 {
 		shapes = append(shapes, randomShape(t, r, rng, c))
 	}
-	for i, s := range shapes {
-		var want []string
-		for id, p := range pts {
-			if s.Contains(p) {
-				want = append(want, id)
-			}
+	// Few points in many cells: Within visits the occupied cells only.
+	sparse := NewPointIndex()
+	sparsePts := make(map[string]orb.Point)
+	for id, p := range pts {
+		if len(sparsePts) == 300 {
+			break
 		}
-		var got []string
-		ix.Within(s, func(id string) bool { got = append(got, id); return true })
-		slices.Sort(got)
-		slices.Sort(want)
-		if !slices.Equal(got, want) {
-			t.Fatalf("shape %d: Within found %d points, brute force %d", i, len(got), len(want))
+		sparse.Put(id, p)
+		sparsePts[id] = p
+	}
+	for _, tt := range []struct {
+		name string
+		ix   *PointIndex
+		pts  map[string]orb.Point
+	}{{"dense", ix, pts}, {"sparse", sparse, sparsePts}} {
+		for i, s := range shapes {
+			var want []string
+			for id, p := range tt.pts {
+				if s.Contains(p) {
+					want = append(want, id)
+				}
+			}
+			var got []string
+			tt.ix.Within(s, func(id string) bool { got = append(got, id); return true })
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s shape %d: Within found %d points, brute force %d", tt.name, i, len(got), len(want))
+			}
 		}
 	}
 	t.Run("stops", func(t *testing.T) {

@@ -199,8 +199,8 @@ func TestLocateHoles(t *testing.T) {
 		want []string
 	}{
 		{orb.Point{10.5, 10.5}, []string{"ring"}},
-		{orb.Point{11.5, 11.5}, []string{"plug"}},         // in the hole
-		{orb.Point{11, 11.5}, []string{"plug", "ring"}},   // on the hole's edge: both boundaries
+		{orb.Point{11.5, 11.5}, []string{"plug"}},                           // in the hole
+		{orb.Point{11, 11.5}, []string{"plug", "ring"}},                     // on the hole's edge: both boundaries
 		{orb.Point{1, 1}, []string{"sq-0-0", "sq-0-1", "sq-1-0", "sq-1-1"}}, // a shared corner
 	}
 	for _, tt := range tests {

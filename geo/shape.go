@@ -136,9 +136,9 @@ func (s *Shape) Contains(p orb.Point) bool {
 func (s *Shape) Bound() orb.Bound { return s.bound }
 
 // AreaKm2 returns the area of the shape on the sphere, counting overlapping
-// parts once. Polygon edges are straight in lon/lat (see greenTerm for the
-// approximation) and circles are taken as inscribed 256-gons, 0.01% small.
-// It is computed on first use.
+// parts once. Polygons (edges straight in lon/lat) are exact up to
+// rounding; circles are taken as inscribed 256-gons, 0.01% small. It is
+// computed on first use.
 func (s *Shape) AreaKm2() float64 { return s.area() }
 
 func (s *Shape) unionArea() float64 {

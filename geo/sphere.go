@@ -97,21 +97,27 @@ func boxDistKm(c orb.Point, b orb.Bound) (lo, hi float64) {
 	return lo, hi
 }
 
-// greenTerm is the contribution of the directed segment ab to the area
-// enclosed by a boundary, in steradians: ∮ x dy with x the longitude (radians,
-// relative to lon0 to limit rounding) and y the sine of the latitude, the
-// cylindrical equal-area projection. Taking the edge as straight in (x, y)
-// rather than in lon/lat (orb's geo.Area does the same) errs by a term
-// quadratic in the edge's latitude span: negligible for edges under a degree.
-func greenTerm(a, b orb.Point, lon0 float64) float64 {
-	return ((a[0] - lon0) + (b[0] - lon0)) * rad / 2 * (math.Sin(b[1]*rad) - math.Sin(a[1]*rad))
+// greenTerm is the contribution of the directed segment ab, straight in
+// lon/lat, to the area on the unit sphere enclosed by a boundary: -∮ y dx
+// in the cylindrical equal-area projection (x the longitude in radians, y
+// the sine of the latitude, here less y0 to limit rounding). Integrated
+// exactly along the edge, so the area is exact on the sphere; x only
+// enters as a difference, so longitude needs no origin.
+func greenTerm(a, b orb.Point, y0 float64) float64 {
+	half := (b[1] - a[1]) * rad / 2
+	sinc := 1.0
+	if half != 0 {
+		sinc = math.Sin(half) / half
+	}
+	// ∫ sin φ dλ along the edge = Δλ (cos φa - cos φb) / Δφ.
+	return -(b[0] - a[0]) * rad * (math.Sin((a[1]+b[1])*rad/2)*sinc - y0)
 }
 
 // ringAreaKm2 is the signed area of ring r, positive when counter-clockwise.
 func ringAreaKm2(r orb.Ring) float64 {
 	var sum float64
 	for i := 0; i+1 < len(r); i++ {
-		sum += greenTerm(r[i], r[i+1], r[0][0])
+		sum += greenTerm(r[i], r[i+1], 0)
 	}
 	return sum * EarthRadiusKm * EarthRadiusKm
 }

@@ -14,8 +14,10 @@ const (
 	// MaxRadiusKm is the largest circle radius: half the Earth's
 	// circumference, beyond which a radius means nothing.
 	MaxRadiusKm = 20_000
-	// minAreaKm2 is the area (1 m²) under which a polygon is degenerate.
-	minAreaKm2 = 1e-6
+	// minAreaKm2 is the area (1 m²) under which a polygon is degenerate,
+	// and minRadiusKm (1 m) likewise for a circle.
+	minAreaKm2  = 1e-6
+	minRadiusKm = 1e-3
 )
 
 // GeometryError reports an invalid part of an Area.
@@ -155,8 +157,8 @@ func validateCircle(c Circle) (orb.Bound, string) {
 		return orb.Bound{}, fmt.Sprintf("radius %g is not a finite number", r)
 	case r < 0:
 		return orb.Bound{}, fmt.Sprintf("negative radius %g km", r)
-	case r == 0:
-		return orb.Bound{}, "zero radius: a point covers no area"
+	case r < minRadiusKm:
+		return orb.Bound{}, fmt.Sprintf("radius %g km is under 1 m: it covers no area", r)
 	case r > MaxRadiusKm:
 		return orb.Bound{}, fmt.Sprintf("radius %g km exceeds %d km", r, MaxRadiusKm)
 	}

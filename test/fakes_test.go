@@ -35,7 +35,7 @@ func newFakeTwilio(t *testing.T) *fakeTwilio {
 			http.NotFound(w, r)
 			return
 		}
-		if _, tok, ok := r.BasicAuth(); !ok || tok != "test-auth-token" {
+		if _, tok, ok := r.BasicAuth(); !ok || tok != "testauthtoken0123" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}

@@ -26,11 +26,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/herald-alerts/herald/broadcaster/alertlog"
+	"github.com/herald-alerts/herald/broadcaster/deliveries"
+	"github.com/herald-alerts/herald/broadcaster/dispatch"
+	"github.com/herald-alerts/herald/broadcaster/hospitals"
 	"github.com/herald-alerts/herald/broadcaster/httpapi"
 	"github.com/herald-alerts/herald/broadcaster/intake"
 	"github.com/herald-alerts/herald/broadcaster/natsapi"
 	"github.com/herald-alerts/herald/broadcaster/originators"
 	"github.com/herald-alerts/herald/broadcaster/plan"
+	"github.com/herald-alerts/herald/broadcaster/recipients"
+	"github.com/herald-alerts/herald/broadcaster/residents"
+	"github.com/herald-alerts/herald/channels/sms"
 	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/geo"
 )
@@ -50,6 +56,15 @@ type App struct {
 	http    *http.Server
 	httpLn  net.Listener
 	httpErr chan error
+
+	metrics     *prometheus.Registry
+	index       *geo.PointIndex
+	residents   *residents.Store
+	hospitals   *hospitals.Store
+	deliveries  *deliveries.Store
+	social      bool
+	stopFollow  context.CancelFunc
+	dispatchers []*dispatch.Dispatcher
 }
 
 // Options are what a caller may add beside the configuration.
@@ -59,11 +74,13 @@ type Options struct {
 	// Regions, when set, is used instead of loading cfg.Regions (tests and
 	// the demo share one loaded registry between several runs).
 	Regions *geo.Registry
+	// Retry overrides a channel's retry policy (tests use short backoffs).
+	Retry map[string]dispatch.Retry
 }
 
 // Start runs Herald until Stop. On error everything started is stopped.
-func Start(ctx context.Context, cfg *config.Config, opt Options) (a *App, err error) {
-	a = &App{cfg: cfg, logger: opt.Logger, regions: opt.Regions, httpErr: make(chan error, 1)}
+func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err error) {
+	a := &App{cfg: cfg, logger: opt.Logger, regions: opt.Regions, httpErr: make(chan error, 1), index: geo.NewPointIndex()}
 	if a.logger == nil {
 		a.logger = NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
 	}
@@ -105,11 +122,18 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (a *App, err er
 		a.logger.Warn("no originators configured: nobody can issue alerts yet", "originators_file", cfg.OriginatorsFile)
 	}
 
-	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	in := intake.NewService(a.log, a.origs, a.regions, a.logger, metrics)
+	a.metrics = prometheus.NewRegistry()
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	in := intake.NewService(a.log, a.origs, a.regions, a.logger, a.metrics)
 
-	a.planner = plan.New(a.js, a.log, a.logger)
+	if err := a.startDelivery(ctx, cfg, opt, replicas); err != nil {
+		return nil, err
+	}
+	stage := &recipients.Stage{
+		JS: a.js, Regions: a.regions, Index: a.index, Residents: a.residents, Hospitals: a.hospitals,
+		Deliveries: a.deliveries, Social: a.social, Logger: a.logger,
+	}
+	a.planner = plan.New(a.js, a.log, a.logger, stage)
 	if err := a.planner.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -119,8 +143,19 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (a *App, err er
 
 	api := &httpapi.Server{
 		Intake: in, Log: a.log, Regions: a.regions, AdminToken: cfg.HTTP.AdminToken, Logger: a.logger,
-		Ready:   a.Ready,
-		Metrics: promhttp.HandlerFor(metrics, promhttp.HandlerOpts{Registry: metrics}),
+		Ready:      a.Ready,
+		Metrics:    promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}),
+		Residents:  a.residents,
+		Hospitals:  a.hospitals,
+		Deliveries: a.deliveries,
+		Recipients: stage,
+		VerifyTwilio: func(r *http.Request) error {
+			if cfg.Twilio.AuthToken == "" {
+				// Without a token any signature would "verify".
+				return errors.New("twilio.auth_token not configured")
+			}
+			return sms.VerifyCallback(r, cfg.Twilio.AuthToken, cfg.HTTP.PublicURL)
+		},
 	}
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
 		return nil, fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
@@ -197,6 +232,12 @@ func (a *App) Stop(ctx context.Context) {
 	}
 	if a.planner != nil {
 		a.planner.Stop()
+	}
+	for _, d := range a.dispatchers {
+		d.Stop(ctx)
+	}
+	if a.stopFollow != nil {
+		a.stopFollow()
 	}
 	if a.nc != nil {
 		_ = a.nc.Drain()

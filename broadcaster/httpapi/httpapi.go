@@ -40,9 +40,18 @@ type Server struct {
 	// Metrics serves /metrics.
 	Metrics http.Handler
 
+	Residents  Residents
+	Hospitals  Hospitals
+	// Recipients counts who an alert would reach (previews).
+	Recipients Counter
 	Deliveries *deliveries.Store
 	// VerifyTwilio checks X-Twilio-Signature of a callback; nil refuses all.
 	VerifyTwilio func(r *http.Request) error
+}
+
+// Counter counts an alert's recipients per channel without sending.
+type Counter interface {
+	Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (deliveries.Plan, error)
 }
 
 // Handler returns the API's routes.
@@ -51,7 +60,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/alerts", s.submit)
 	mux.HandleFunc("POST /v1/alerts/preview", s.preview)
 	mux.HandleFunc("GET /v1/alerts/{id}", s.getAlert)
+	mux.HandleFunc("GET /v1/alerts/{id}/deliveries", s.getDeliveries)
 	mux.HandleFunc("GET /v1/regions/locate", s.locate)
+	mux.HandleFunc("POST /v1/subscribers", s.addSubscriber)
+	mux.HandleFunc("POST /v1/subscribers/import", s.importSubscribers)
+	mux.HandleFunc("DELETE /v1/subscribers/{id}", s.deleteSubscriber)
+	mux.HandleFunc("POST /v1/webhooks", s.addWebhook)
+	mux.HandleFunc("POST /v1/sms/status", s.smsStatus)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -137,11 +152,23 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := PreviewResult{Regions: []RegionRef{}, Recipients: map[string]int{"sms": 0, "webhook": 0, "social": 0}}
+	var regions []string
 	if c.Area != nil {
 		for _, reg := range c.Area.Regions {
 			res.Regions = append(res.Regions, RegionRef{ID: reg.ID, Name: reg.Name})
 		}
+		regions = c.Area.RegionIDs()
 		res.AreaKm2 = c.Area.Shape.AreaKm2()
+	}
+	if s.Recipients != nil {
+		plan, err := s.Recipients.Count(r.Context(), alertlog.NewRecord(c.Alert, c.Originator.ID, regions, time.Now()), c.Alert)
+		if err != nil {
+			s.unavailable(w, err)
+			return
+		}
+		for ch, n := range plan {
+			res.Recipients[ch] = n
+		}
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -175,6 +202,15 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 	if rec.Scope != "Public" && !s.authorized(r) {
 		writeProblem(w, http.StatusNotFound, "Alert not found", "no alert with id "+strconv.Quote(id), nil)
 		return
+	}
+	if rec.State == alertlog.StateDispatching && s.Deliveries != nil {
+		// An alert is done when no job of it is left; checking on read keeps
+		// every Herald process's answer right without a coordinator.
+		if sum, err := s.Deliveries.Summarize(r.Context(), rec.ID); err == nil && sum.Planned && sum.Done {
+			if moved, ok, err := s.Log.Transition(r.Context(), rec.ID, alertlog.StateDone, alertlog.StateDispatching); err == nil && ok {
+				rec = moved
+			}
+		}
 	}
 	if !asCAP {
 		writeJSON(w, http.StatusOK, view(rec, time.Now()))

@@ -24,6 +24,7 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/deliveries"
 	"github.com/herald-alerts/herald/broadcaster/hospitals"
 	"github.com/herald-alerts/herald/broadcaster/jobs"
+	"github.com/herald-alerts/herald/broadcaster/residents"
 	"github.com/herald-alerts/herald/geo"
 )
 
@@ -31,8 +32,7 @@ import (
 type Residents interface {
 	// ByRegion lists residents subscribed to a whole region.
 	ByRegion(regionID string) []string
-	// IsExercise reports whether a resident takes part in exercises.
-	IsExercise(ctx context.Context, id string) (bool, error)
+	Get(ctx context.Context, id string) (residents.Resident, error)
 }
 
 // Hospitals finds the subscriptions an alert matches.
@@ -89,18 +89,11 @@ func AudienceOf(a *cap.Alert) Audience {
 
 // Plan queues the alert's jobs and records how many per channel.
 func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ []byte) error {
-	aud := AudienceOf(a)
-	var list []jobs.Job
-	if !aud.None {
-		var err error
-		if list, err = s.recipients(ctx, rec, a, aud); err != nil {
-			return err
-		}
+	list, err := s.jobs(ctx, rec, a)
+	if err != nil {
+		return err
 	}
-	plan := deliveries.Plan{}
-	for _, j := range list {
-		plan[j.Channel]++
-	}
+	plan := count(list)
 	// The plan is recorded first so the status view never reports "done"
 	// while jobs are still being queued.
 	if err := s.Deliveries.SetPlan(ctx, rec.ID, plan); err != nil {
@@ -111,6 +104,35 @@ func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ 
 	}
 	s.Logger.Info("deliveries planned", "id", rec.ID, "sms", plan[jobs.SMS], "webhook", plan[jobs.Webhook], "social", plan[jobs.Social])
 	return nil
+}
+
+// Count says how many deliveries Plan would queue per channel, queueing
+// nothing (previews).
+func (s *Stage) Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (deliveries.Plan, error) {
+	list, err := s.jobs(ctx, rec, a)
+	if err != nil {
+		return nil, err
+	}
+	return count(list), nil
+}
+
+func count(list []jobs.Job) deliveries.Plan {
+	plan := deliveries.Plan{}
+	for _, ch := range jobs.Channels {
+		plan[ch] = 0
+	}
+	for _, j := range list {
+		plan[j.Channel]++
+	}
+	return plan
+}
+
+func (s *Stage) jobs(ctx context.Context, rec *alertlog.Record, a *cap.Alert) ([]jobs.Job, error) {
+	aud := AudienceOf(a)
+	if aud.None {
+		return nil, nil
+	}
+	return s.recipients(ctx, rec, a, aud)
 }
 
 func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Alert, aud Audience) ([]jobs.Job, error) {
@@ -170,11 +192,14 @@ func (s *Stage) residentsIn(ctx context.Context, rec *alertlog.Record, a *cap.Al
 	}
 	kept := ids[:0]
 	for _, id := range ids {
-		ok, err := s.Residents.IsExercise(ctx, id)
+		r, err := s.Residents.Get(ctx, id)
+		if errors.Is(err, residents.ErrNotFound) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		if r.Exercise && !r.OptedOut {
 			kept = append(kept, id)
 		}
 	}

@@ -1,0 +1,207 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/herald-alerts/herald/broadcaster/compose"
+	"github.com/herald-alerts/herald/broadcaster/deliveries"
+	"github.com/herald-alerts/herald/broadcaster/dispatch"
+	"github.com/herald-alerts/herald/broadcaster/hospitals"
+	"github.com/herald-alerts/herald/broadcaster/jobs"
+	"github.com/herald-alerts/herald/broadcaster/residents"
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/channels/sms"
+	"github.com/herald-alerts/herald/channels/social"
+	"github.com/herald-alerts/herald/channels/webhook"
+	"github.com/herald-alerts/herald/config"
+)
+
+// DefaultRetry is each channel's retry policy. SMS gives up within hours
+// (a late health alert by text is worse than none at 3 a.m.); hospitals'
+// endpoints get a day, like Svix and Stripe do.
+var DefaultRetry = map[string]dispatch.Retry{
+	jobs.SMS:     {Base: 2 * time.Second, Max: 5 * time.Minute, MaxAttempts: 12, MaxAge: 6 * time.Hour},
+	jobs.Webhook: {Base: 5 * time.Second, Max: 30 * time.Minute, MaxAttempts: 60, MaxAge: 24 * time.Hour},
+	jobs.Social:  {Base: 10 * time.Second, Max: 15 * time.Minute, MaxAttempts: 12, MaxAge: 6 * time.Hour},
+}
+
+// concurrency is how many sends of a channel one Herald process has in
+// flight; it also bounds the duplicates a crash can cause (see README).
+var concurrency = map[string]int{jobs.SMS: 16, jobs.Webhook: 32, jobs.Social: 2}
+
+// residentKey reads the HMAC key that turns phone numbers into resident
+// ids, creating it (mode 0600) on first start. Processes sharing a NATS
+// cluster must share it.
+func residentKey(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, "residents.key")
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) < residents.MinKeyLen {
+			return nil, fmt.Errorf("%s: key too short (%d bytes)", path, len(key))
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	key = make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) { // another process won the race
+		return residentKey(dataDir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return key, f.Close()
+}
+
+// notifiers builds the channel adapters the configuration asks for. The
+// social channel is absent when no account is configured.
+func notifiers(cfg *config.Config, a *App) (map[string]channels.Notifier, error) {
+	n := map[string]channels.Notifier{}
+	switch cfg.SMS.Provider {
+	case "twilio":
+		t, err := sms.New(sms.Config{
+			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken,
+			From: cfg.Twilio.From, MessagingServiceSID: cfg.Twilio.MessagingServiceSID,
+			BaseURL: cfg.Twilio.APIBaseURL, StatusCallback: cfg.HTTP.PublicURL + "/v1/sms/status",
+		})
+		if err != nil {
+			return nil, err
+		}
+		n[jobs.SMS] = t
+	default:
+		n[jobs.SMS] = &sms.Log{Logger: a.logger}
+	}
+	n[jobs.Webhook] = webhook.New(webhook.Config{AllowPrivate: cfg.Webhooks.AllowPrivateAddresses, Timeout: 10 * time.Second, UserAgent: "Herald"})
+	if cfg.Social.Mastodon.Server != "" {
+		m, err := social.New(social.Config{Server: cfg.Social.Mastodon.Server, AccessToken: cfg.Social.Mastodon.AccessToken})
+		if err != nil {
+			return nil, err
+		}
+		n[jobs.Social] = m
+	}
+	return n, nil
+}
+
+// startDelivery opens the delivery stores and starts a dispatcher per
+// configured channel.
+func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options, replicas int) error {
+	var err error
+	if _, err = jobs.Open(ctx, a.js, replicas); err != nil {
+		return err
+	}
+	if a.deliveries, err = deliveries.Open(ctx, a.js, replicas); err != nil {
+		return err
+	}
+	key, err := residentKey(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("residents key: %w", err)
+	}
+	if a.residents, err = residents.Open(ctx, a.js, replicas, key); err != nil {
+		return err
+	}
+	allowPrivate := cfg.Webhooks.AllowPrivateAddresses
+	if a.hospitals, err = hospitals.Open(ctx, a.js, replicas, hospitals.Policy{
+		ValidateURL: func(raw string) error { return webhook.ValidateURL(raw, allowPrivate) },
+		KnownRegion: func(id string) bool { _, ok := a.regions.Region(id); return ok },
+		NewSecret:   webhook.NewSecret,
+	}); err != nil {
+		return err
+	}
+
+	// The planner must see every resident before it plans: follow the
+	// bucket into the point index and wait for the initial load.
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopFollow = cancel
+	ready := make(chan struct{})
+	go func() {
+		for fctx.Err() == nil {
+			err := a.residents.Follow(fctx, a.index, func() {
+				select {
+				case <-ready:
+				default:
+					close(ready)
+				}
+			})
+			if fctx.Err() == nil {
+				a.logger.Warn("resident watch ended; restarting", "error", err)
+				time.Sleep(time.Second)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return fmt.Errorf("load residents: %w", ctx.Err())
+	}
+
+	ns, err := notifiers(cfg, a)
+	if err != nil {
+		return err
+	}
+	a.social = ns[jobs.Social] != nil
+	alerts := &compose.Alerts{Log: a.log, StateTTL: time.Second}
+	links := compose.Links{PublicURL: cfg.HTTP.PublicURL}
+	composers := map[string]dispatch.Composer{
+		jobs.SMS:     &compose.SMS{Alerts: alerts, Residents: a.residents, Links: links},
+		jobs.Webhook: &compose.Webhook{Alerts: alerts, Subscriptions: a.hospitals},
+		jobs.Social:  &compose.Social{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Links: links},
+	}
+	hooks := map[string]dispatch.PermanentHook{
+		jobs.SMS: func(ctx context.Context, j jobs.Job, code string) error {
+			if code == "21610" { // the carrier says the number sent STOP
+				return a.residents.SetOptOut(ctx, j.Recipient, true)
+			}
+			return nil
+		},
+		jobs.Webhook: func(ctx context.Context, j jobs.Job, code string) error {
+			if code == fmt.Sprintf("http %d", http.StatusGone) {
+				return a.hospitals.Disable(ctx, j.Recipient, "endpoint answered 410 Gone")
+			}
+			return nil
+		},
+	}
+	limiters := map[string]*rate.Limiter{
+		jobs.SMS: rate.NewLimiter(rate.Limit(cfg.SMS.RatePerSecond), max(1, int(cfg.SMS.RatePerSecond))),
+	}
+	metrics := dispatch.NewMetrics(a.metrics)
+	for _, ch := range jobs.Channels {
+		if ns[ch] == nil {
+			continue
+		}
+		retry := DefaultRetry[ch]
+		if r, ok := opt.Retry[ch]; ok {
+			retry = r
+		}
+		d := dispatch.New(a.js, dispatch.Config{
+			Channel: ch, Notifier: ns[ch], Composer: composers[ch], Alerts: alerts, Store: a.deliveries,
+			Limiter: limiters[ch], Concurrency: concurrency[ch], SendTimeout: 30 * time.Second,
+			Retry: retry, OnPermanent: hooks[ch], Logger: a.logger.With("channel", ch), Metrics: metrics,
+		})
+		if err := d.Start(ctx); err != nil {
+			return err
+		}
+		a.dispatchers = append(a.dispatchers, d)
+	}
+	return nil
+}
