@@ -40,8 +40,8 @@ type Server struct {
 	// Metrics serves /metrics.
 	Metrics http.Handler
 
-	Residents  Residents
-	Hospitals  Hospitals
+	Residents Residents
+	Hospitals Hospitals
 	// Recipients counts who an alert would reach (previews).
 	Recipients Counter
 	Deliveries *deliveries.Store
