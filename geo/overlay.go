@@ -75,8 +75,8 @@ func (s *splitter) cut(e, f edge) {
 		}
 	}
 	if segmentsCross(e.a, e.b, f.a, f.b) {
-		d3, _ := orientDet(f.a, f.b, e.a)
-		d4, _ := orientDet(f.a, f.b, e.b)
+		d3, _, _ := orientDet(f.a, f.b, e.a)
+		d4, _, _ := orientDet(f.a, f.b, e.b)
 		if d := d3 - d4; d != 0 {
 			s.ts = append(s.ts, min(max(d3/d, 0), 1))
 		}

@@ -37,7 +37,7 @@ type PointIndex struct {
 
 type idShard struct {
 	sync.Mutex
-	at map[string]orb.Point
+	cell map[string]int32 // id -> key of its cell
 }
 
 type cellShard struct {
@@ -57,7 +57,7 @@ type cell struct {
 func NewPointIndex() *PointIndex {
 	ix := &PointIndex{seed: maphash.MakeSeed()}
 	for i := range shards {
-		ix.ids[i].at = make(map[string]orb.Point)
+		ix.ids[i].cell = make(map[string]int32)
 		ix.cells[i].cells = make(map[int32]*cell)
 	}
 	return ix
@@ -85,16 +85,16 @@ func (ix *PointIndex) Put(id string, p orb.Point) {
 		ix.Delete(id)
 		return
 	}
+	key := cellKey(cellCol(p[0]), cellRow(p[1]))
 	ids := &ix.ids[maphash.String(ix.seed, id)%shards]
 	ids.Lock()
 	defer ids.Unlock()
-	if old, ok := ids.at[id]; ok {
+	if old, ok := ids.cell[id]; ok {
 		ix.remove(id, old)
 	} else {
 		ix.n.Add(1)
 	}
-	ids.at[id] = p
-	key := cellKey(cellCol(p[0]), cellRow(p[1]))
+	ids.cell[id] = key
 	sh := ix.cellShard(key)
 	sh.Lock()
 	defer sh.Unlock()
@@ -114,16 +114,15 @@ func (ix *PointIndex) Delete(id string) {
 	ids := &ix.ids[maphash.String(ix.seed, id)%shards]
 	ids.Lock()
 	defer ids.Unlock()
-	if old, ok := ids.at[id]; ok {
-		delete(ids.at, id)
-		ix.remove(id, old)
+	if key, ok := ids.cell[id]; ok {
+		delete(ids.cell, id)
+		ix.remove(id, key)
 		ix.n.Add(-1)
 	}
 }
 
-// remove takes id out of the cell of p. The caller holds id's shard lock.
-func (ix *PointIndex) remove(id string, p orb.Point) {
-	key := cellKey(cellCol(p[0]), cellRow(p[1]))
+// remove takes id out of cell key. The caller holds id's shard lock.
+func (ix *PointIndex) remove(id string, key int32) {
 	sh := ix.cellShard(key)
 	sh.Lock()
 	defer sh.Unlock()

@@ -104,8 +104,8 @@ func (bi *bandIndex) near(edges []edge, ylo, yhi float64) iter.Seq[int] {
 }
 
 // ppoly is a polygon (outer ring and holes) prepared for repeated queries:
-// edges oriented with the interior on their left, zero-length edges (repeated
-// vertices) dropped, and a band index over the edges.
+// rings cleaned of repeated vertices and spikes, edges oriented with the
+// interior on their left, and a band index over the edges.
 type ppoly struct {
 	edges []edge
 	bound orb.Bound

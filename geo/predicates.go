@@ -14,20 +14,28 @@ const ccwErrBound = (3 + 16*0x1p-53) * 0x1p-53
 
 // orientDet is twice the signed area of triangle abc (positive when a, b, c
 // turn counter-clockwise), in floating point, with the sum of the magnitudes
-// of its two products for error estimation.
-func orientDet(a, b, c orb.Point) (det, mag float64) {
-	l := (a[0] - c[0]) * (b[1] - c[1])
-	r := (a[1] - c[1]) * (b[0] - c[0])
-	return l - r, math.Abs(l) + math.Abs(r)
+// of its two products for error estimation and whether both products are
+// exactly zero.
+func orientDet(a, b, c orb.Point) (det, mag float64, zero bool) {
+	acx, bcy := a[0]-c[0], b[1]-c[1]
+	acy, bcx := a[1]-c[1], b[0]-c[0]
+	l, r := acx*bcy, acy*bcx
+	// A difference of floats is zero only if they are equal, so this is
+	// exact (unlike l == 0, which underflow can cause).
+	zero = (acx == 0 || bcy == 0) && (acy == 0 || bcx == 0)
+	return l - r, math.Abs(l) + math.Abs(r), zero
 }
 
 // orient returns +1 if a, b, c turn counter-clockwise, -1 if clockwise and 0
 // if they are collinear. It is exact for finite inputs: the floating-point
 // determinant decides when its error bound allows, exact rationals otherwise.
 func orient(a, b, c orb.Point) int {
-	det, mag := orientDet(a, b, c)
+	det, mag, zero := orientDet(a, b, c)
+	switch {
+	case zero: // shared vertices, axis-parallel edges: common in boundary data
+		return 0
 	// Below 2^-900 products may underflow and the error bound no longer holds.
-	if bound := ccwErrBound * mag; mag > 0x1p-900 && math.Abs(det) > bound {
+	case mag > 0x1p-900 && math.Abs(det) > ccwErrBound*mag:
 		if det > 0 {
 			return 1
 		}

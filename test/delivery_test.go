@@ -369,7 +369,7 @@ func TestTwilioStatusCallback(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("messages %d", len(msgs))
 	}
-	callback := f.Cfg.HTTP.PublicURL + "/v1/sms/status"
+	callback := f.PublicURL() + "/v1/sms/status"
 	form := url.Values{"MessageSid": {msgs[0].SID}, "MessageStatus": {"delivered"}, "To": {msgs[0].To}}
 	post := func(sig string) int {
 		req, _ := http.NewRequest(http.MethodPost, f.HTTPURL()+"/v1/sms/status", strings.NewReader(form.Encode()))

@@ -94,6 +94,7 @@ func startHerald(t testing.TB, s setup) *herald {
 		cfg.DataDir = t.TempDir()
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.HTTP.PublicURL = "" // the listener's address, once known
 	cfg.NATS.Listen = "127.0.0.1:0"
 	cfg.NATS.URL = s.natsURL
 	cfg.OriginatorsFile = filepath.Join(cfg.DataDir, "originators.yaml")

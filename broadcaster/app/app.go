@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -36,6 +37,7 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/plan"
 	"github.com/herald-alerts/herald/broadcaster/recipients"
 	"github.com/herald-alerts/herald/broadcaster/residents"
+	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/channels/sms"
 	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/geo"
@@ -76,6 +78,9 @@ type Options struct {
 	Regions *geo.Registry
 	// Retry overrides a channel's retry policy (tests use short backoffs).
 	Retry map[string]dispatch.Retry
+	// Notifiers replaces the adapters built from the configuration, per
+	// channel (the demo's local sinks).
+	Notifiers map[string]channels.Notifier
 }
 
 // Start runs Herald until Stop. On error everything started is stopped.
@@ -89,6 +94,17 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 			a.Stop(context.Background())
 		}
 	}()
+	// Listen first: with port 0 the public URL (SMS links, Twilio
+	// callbacks) is only known once the port is.
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
+		return nil, fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
+	}
+	if u := cfg.HTTP.PublicURL; u == "" || strings.HasSuffix(u, ":0") {
+		c := *cfg
+		c.HTTP.PublicURL = "http://" + a.httpLn.Addr().String()
+		cfg = &c
+	}
+	a.cfg = cfg
 	if a.regions == nil {
 		if a.regions, err = LoadRegions(cfg); err != nil {
 			return nil, err
@@ -157,9 +173,6 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 			return sms.VerifyCallback(r, cfg.Twilio.AuthToken, cfg.HTTP.PublicURL)
 		},
 	}
-	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
-		return nil, fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
-	}
 	a.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 	go func() { a.httpErr <- a.http.Serve(a.httpLn) }()
 	a.logger.Info("herald started", "http", a.HTTPURL(), "nats", a.NATSURL(), "regions", a.regions.Len(), "originators", a.origs.Current().Len())
@@ -214,6 +227,9 @@ func (a *App) Originators() *originators.Store { return a.origs }
 // Regions is the loaded region registry.
 func (a *App) Regions() *geo.Registry { return a.regions }
 
+// PublicURL is the base URL used in links and callbacks.
+func (a *App) PublicURL() string { return a.cfg.HTTP.PublicURL }
+
 // Logger is the app's logger.
 func (a *App) Logger() *slog.Logger { return a.logger }
 
@@ -226,6 +242,8 @@ func (a *App) Stop(ctx context.Context) {
 		if err := a.http.Shutdown(ctx); err != nil {
 			a.logger.Warn("http shutdown", "error", err)
 		}
+	} else if a.httpLn != nil {
+		a.httpLn.Close()
 	}
 	if a.submit != nil {
 		_ = a.submit.Drain()

@@ -159,6 +159,9 @@ func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options
 	if err != nil {
 		return err
 	}
+	for ch, n := range opt.Notifiers {
+		ns[ch] = n
+	}
 	a.social = ns[jobs.Social] != nil
 	alerts := &compose.Alerts{Log: a.log, StateTTL: time.Second}
 	links := compose.Links{PublicURL: cfg.HTTP.PublicURL}

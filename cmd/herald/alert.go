@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -9,6 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/client"
+	"github.com/herald-alerts/herald/broadcaster/deliveries"
+	"github.com/herald-alerts/herald/broadcaster/jobs"
 )
 
 func newAlertCmd() *cobra.Command {
@@ -80,23 +86,32 @@ func newAlertCmd() *cobra.Command {
 	var watch bool
 	status := &cobra.Command{
 		Use:   "status ID [--watch]",
-		Short: "Show an alert's state and deliveries; --watch follows progress until done",
+		Short: "Show an alert's state and deliveries per channel; --watch follows progress until done",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := f.client()
+			out := cmd.OutOrStdout()
 			for {
 				a, raw, err := c.Alert(cmd.Context(), args[0])
 				if err != nil {
 					return refused(cmd, &f, err)
 				}
+				// Deliveries need the admin token; without it the state alone is shown.
+				draw, derr := c.Get(cmd.Context(), "/v1/alerts/"+url.PathEscape(args[0])+"/deliveries")
+				var sum deliveries.Summary
+				haveDeliveries := derr == nil && json.Unmarshal(draw, &sum) == nil
 				if f.json {
-					if err := printJSON(cmd.OutOrStdout(), raw); err != nil {
+					if haveDeliveries {
+						raw, _ = json.Marshal(map[string]json.RawMessage{"alert": raw, "deliveries": draw})
+					}
+					if err := printJSON(out, raw); err != nil {
 						return err
 					}
 				} else {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s  %s  %s %s %s  regions: %s\n", time.Now().Format("15:04:05"), a.State, a.Status, a.MsgType, a.Severity, strings.Join(a.Regions, ","))
+					printStatus(out, a, sum, haveDeliveries)
 				}
-				if !watch || finished(a.State) {
+				done := finished(a.State) && (!haveDeliveries || sum.Done)
+				if !watch || done {
 					return nil
 				}
 				select {
@@ -142,6 +157,20 @@ func newAlertCmd() *cobra.Command {
 
 	cmd.AddCommand(publish, preview, status, cancel)
 	return cmd
+}
+
+func printStatus(out io.Writer, a client.Alert, sum deliveries.Summary, haveDeliveries bool) {
+	fmt.Fprintf(out, "%s  alert %s: %s  (%s %s, %s)  regions: %s\n", time.Now().Format("15:04:05"), a.ID, a.State, a.Status, a.MsgType, a.Severity, strings.Join(a.Regions, ","))
+	if !haveDeliveries {
+		return
+	}
+	for _, ch := range jobs.Channels {
+		n := sum.Channels[ch]
+		fmt.Fprintf(out, "  %-8s queued %d, sent %d, delivered %d, failed %d, skipped %d\n", ch, n.Queued, n.Sent, n.Delivered, n.Failed, n.Skipped)
+	}
+	for _, fl := range sum.Failures {
+		fmt.Fprintf(out, "  %s %s %s: %s\n", fl.Channel, fl.State, fl.Recipient, fl.Reason)
+	}
 }
 
 func finished(state string) bool {

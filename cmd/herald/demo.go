@@ -2,21 +2,30 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/herald-alerts/herald/broadcaster/alertlog"
 	"github.com/herald-alerts/herald/broadcaster/app"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
+	"github.com/herald-alerts/herald/broadcaster/deliveries"
 	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/channels/phone"
 	"github.com/herald-alerts/herald/config"
 )
 
@@ -24,7 +33,7 @@ func newDemoCmd() *cobra.Command {
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Self-contained run: embedded NATS on a temporary data dir, a sample originator and alert; prints what each channel delivered",
+		Short: "Self-contained run: embedded NATS on a temporary data dir, sample officer, residents and hospital; publishes an alert and prints what each channel delivered",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logOut := io.Discard
@@ -41,6 +50,67 @@ func newDemoCmd() *cobra.Command {
 // demoRegion is King County, WA; the sample alert covers part of Seattle.
 const demoRegion = "us-county-53033"
 
+// demoResidents: four inside the alert's area (one reads Spanish), one
+// elsewhere in Seattle, one in Tacoma.
+const demoResidents = `phone,lat,lon,language
++12065550101,47.555,-122.310,en
++12065550102,47.560,-122.300,es-US
++12065550103,47.545,-122.320,en
++12065550104,47.570,-122.295,en
++12065550105,47.620,-122.330,en
++12535550106,47.250,-122.440,en
+`
+
+// sink is a local stand-in for a provider: it records what it was given.
+type sink struct {
+	mu   sync.Mutex
+	msgs []channels.Message
+}
+
+func (s *sink) Send(_ context.Context, m channels.Message) (channels.Receipt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs = append(s.msgs, m)
+	return channels.Receipt{ProviderID: fmt.Sprintf("demo-%d", len(s.msgs))}, nil
+}
+
+func (s *sink) all() []channels.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]channels.Message(nil), s.msgs...)
+}
+
+// hospitalEndpoint is the demo hospital's webhook receiver: it verifies the
+// Standard Webhooks signature of what it receives.
+type hospitalEndpoint struct {
+	mu       sync.Mutex
+	secret   string
+	received []string
+}
+
+func (h *hospitalEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	wh, err := standardwebhooks.NewWebhook(h.secret)
+	if err != nil || wh.Verify(body, r.Header) != nil {
+		h.received = append(h.received, "REJECTED: bad signature")
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var p struct {
+		Type     string   `json:"type"`
+		AlertID  string   `json:"alert_id"`
+		Regions  []string `json:"regions"`
+		Headline string   `json:"headline"`
+		Severity string   `json:"severity"`
+	}
+	_ = json.Unmarshal(body, &p)
+	h.received = append(h.received, fmt.Sprintf("%s %s %q severity=%s regions=%v (signature verified, webhook-id %s)",
+		p.Type, p.AlertID, p.Headline, p.Severity, p.Regions, r.Header.Get("webhook-id")))
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	dir, err := os.MkdirTemp("", "herald-demo-")
 	if err != nil {
@@ -56,10 +126,15 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	token := "demo-" + strings.ToLower(pub[1:17])
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.HTTP.PublicURL = "" // the listener's address, once known
+	cfg.HTTP.AdminToken = token
 	cfg.NATS.Listen = "127.0.0.1:0"
+	cfg.SMS.RatePerSecond = 100
+	cfg.Webhooks.AllowPrivateAddresses = true // the demo hospital listens on loopback
 	cfg.OriginatorsFile = filepath.Join(dir, "originators.yaml")
 	originators := fmt.Sprintf(`originators:
   - id: wa-king-health
@@ -73,27 +148,55 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 		return err
 	}
 
+	smsSink, socialSink := &sink{}, &sink{}
 	fmt.Fprintf(out, "Herald demo: embedded NATS + JetStream in %s\n", dir)
-	a, err := app.Start(ctx, cfg, app.Options{Logger: logger})
+	a, err := app.Start(ctx, cfg, app.Options{Logger: logger, Notifiers: map[string]channels.Notifier{"sms": smsSink, "social": socialSink}})
 	if err != nil {
 		return err
 	}
 	defer a.Stop(context.Background())
 	fmt.Fprintf(out, "  HTTP API  %s\n  NATS      %s\n  regions   %d loaded\n\n", a.HTTPURL(), a.NATSURL(), a.Regions().Len())
+	c := client.New(a.HTTPURL(), token)
 
-	// A hospital follows its county's feed over plain NATS.
-	hospital, err := nats.Connect(a.NATSURL(), nats.Name("demo-hospital"))
+	// Residents subscribe (the same CSV `herald subscriber import` sends).
+	raw, err := c.Upload(ctx, "/v1/subscribers/import", "text/csv", []byte(demoResidents))
+	if err != nil {
+		return fmt.Errorf("import residents: %w", err)
+	}
+	var imported struct{ Imported int }
+	_ = json.Unmarshal(raw, &imported)
+	fmt.Fprintf(out, "Imported %d residents (4 inside the alert's area, 2 outside)\n", imported.Imported)
+
+	// A hospital subscribes with a webhook and follows its county on NATS.
+	hosp := &hospitalEndpoint{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	defer hospital.Close()
+	srv := &http.Server{Handler: hosp, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	raw, err = c.Send(ctx, http.MethodPost, "/v1/webhooks", map[string]any{"url": "http://" + ln.Addr().String() + "/herald", "regions": []string{demoRegion}})
+	if err != nil {
+		return fmt.Errorf("add webhook: %w", err)
+	}
+	var wh struct{ ID, Secret string }
+	_ = json.Unmarshal(raw, &wh)
+	hosp.mu.Lock()
+	hosp.secret = wh.Secret
+	hosp.mu.Unlock()
+	fmt.Fprintf(out, "Hospital webhook %s subscribed to %s\n", wh.ID, demoRegion)
+
+	nc, err := nats.Connect(a.NATSURL(), nats.Name("demo-hospital"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
 	feed := make(chan *nats.Msg, 16)
-	sub, err := hospital.ChanSubscribe(alertlog.SubjectRegion+">", feed)
-	if err != nil {
+	if _, err := nc.ChanSubscribe(alertlog.SubjectRegion+">", feed); err != nil {
 		return err
 	}
-	defer sub.Unsubscribe()
-	if err := hospital.Flush(); err != nil {
+	if err := nc.Flush(); err != nil {
 		return err
 	}
 
@@ -101,33 +204,61 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	c := client.New(a.HTTPURL(), "")
 	acc, _, err := c.Publish(ctx, kp, body)
 	if err != nil {
 		return fmt.Errorf("publish sample alert: %w", err)
 	}
-	fmt.Fprintf(out, "Published a signed boil-water advisory: alert %s (%s)\n\n", acc.ID, acc.State)
+	fmt.Fprintf(out, "\nPublished a signed boil-water advisory: alert %s (%s)\n", acc.ID, acc.State)
 
-	fmt.Fprintln(out, "NATS regional feed (herald.alerts.region.<id>):")
-	timeout := time.After(10 * time.Second)
-	for got := 0; got == 0; {
+	var sum deliveries.Summary
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		raw, err := c.Get(ctx, "/v1/alerts/"+acc.ID+"/deliveries")
+		if err == nil && json.Unmarshal(raw, &sum) == nil && sum.Done {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("deliveries not done within 20s: %+v", sum.Channels)
+		}
 		select {
-		case m := <-feed:
-			got++
-			fmt.Fprintf(out, "  %s  alert %s  %s/%s/%s  %d bytes of CAP\n", m.Subject, m.Header.Get(alertlog.HeaderAlertID),
-				m.Header.Get(alertlog.HeaderSeverity), m.Header.Get(alertlog.HeaderUrgency), m.Header.Get(alertlog.HeaderCertainty), len(m.Data))
-		case <-timeout:
-			return fmt.Errorf("no regional feed message within 10s")
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
 		}
+	}
+
+	fmt.Fprintln(out, "\nNATS regional feed (herald.alerts.region.<id>):")
+	select {
+	case m := <-feed:
+		fmt.Fprintf(out, "  %s  alert %s  %s/%s/%s  %d bytes of CAP\n", m.Subject, m.Header.Get(alertlog.HeaderAlertID),
+			m.Header.Get(alertlog.HeaderSeverity), m.Header.Get(alertlog.HeaderUrgency), m.Header.Get(alertlog.HeaderCertainty), len(m.Data))
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("no regional feed message")
+	}
+	fmt.Fprintln(out, "\nSMS (sms.provider: log; numbers redacted):")
+	for _, m := range smsSink.all() {
+		fmt.Fprintf(out, "  to %s:\n    %s\n", phone.Redact(m.To), strings.ReplaceAll(m.Text, "\n", "\n    "))
+	}
+	fmt.Fprintln(out, "\nWebhook received by the hospital:")
+	hosp.mu.Lock()
+	for _, r := range hosp.received {
+		fmt.Fprintf(out, "  %s\n", r)
+	}
+	hosp.mu.Unlock()
+	fmt.Fprintln(out, "\nSocial post (as it would be posted to Mastodon):")
+	for _, m := range socialSink.all() {
+		fmt.Fprintf(out, "    %s\n", strings.ReplaceAll(m.Text, "\n", "\n    "))
+	}
+	fmt.Fprintln(out, "\nDeliveries:")
+	for _, ch := range []string{"sms", "webhook", "social"} {
+		n := sum.Channels[ch]
+		fmt.Fprintf(out, "  %-8s sent %d, delivered %d, failed %d, skipped %d, queued %d\n", ch, n.Sent, n.Delivered, n.Failed, n.Skipped, n.Queued)
 	}
 	st, _, err := c.Alert(ctx, acc.ID)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nAlert state: %s; regions: %v\n", st.State, st.Regions)
-	fmt.Fprintf(out, "CAP XML: %s/v1/alerts/%s.cap\n", a.HTTPURL(), acc.ID)
+	fmt.Fprintf(out, "\nAlert state: %s; regions: %v\nCAP XML: %s/v1/alerts/%s.cap\n", st.State, st.Regions, a.HTTPURL(), acc.ID)
 	return nil
 }
 
