@@ -35,6 +35,21 @@ func TestCleanRing(t *testing.T) {
 	}
 }
 
+func TestOrientIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 20_000 {
+		// Nearly collinear points, where floating point alone errs.
+		a := orb.Point{rng.Float64()*360 - 180, rng.Float64()*180 - 90}
+		d := orb.Point{rng.Float64() - 0.5, rng.Float64() - 0.5}
+		t1, t2 := rng.Float64()*10, rng.Float64()*10
+		b := orb.Point{a[0] + t1*d[0], a[1] + t1*d[1]}
+		c := orb.Point{a[0] + t2*d[0], a[1] + t2*d[1]}
+		if got, want := orient(a, b, c), orientExact(a, b, c); got != want {
+			t.Fatalf("orient(%v, %v, %v) = %d, exact %d", a, b, c, got, want)
+		}
+	}
+}
+
 // starRing returns a simple ring of n vertices at increasing angles around
 // c, at random distances between rmin and rmax degrees: concave when those
 // differ.

@@ -90,6 +90,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad JSON", func(t *testing.T) []Source {
 			return []Source{{File: writeFile(t, "bad.geojson", []byte(`{"type": "FeatureCollection", "features": [`)), IDProperty: "id"}}
 		}, -1, "invalid GeoJSON"},
+		{"bad gzip", func(t *testing.T) []Source {
+			return []Source{{File: writeFile(t, "r.geojson.gz", []byte(`{}`)), IDProperty: "id"}}
+		}, -1, "gunzip"},
 		{"not a collection", func(t *testing.T) []Source {
 			return []Source{{File: writeFile(t, "f.geojson", []byte(`{"type": "Feature"}`)), IDProperty: "id"}}
 		}, -1, "want FeatureCollection"},

@@ -85,29 +85,25 @@ func (s Source) check() error {
 // read returns the source's GeoJSON, decompressed.
 func (s Source) read() ([]byte, error) {
 	var (
+		path = s.File
 		data []byte
 		err  error
 	)
 	if name, ok := strings.CutPrefix(s.File, "builtin:"); ok {
-		path, known := builtinFiles[s.File]
-		if !known {
+		if path, ok = builtinFiles[s.File]; !ok {
 			return nil, fmt.Errorf("unknown builtin %q (have %s)", name, BuiltinUSCounties)
 		}
 		data, err = builtinData.ReadFile(path)
 	} else {
-		data, err = os.ReadFile(s.File)
+		data, err = os.ReadFile(path)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if !strings.HasSuffix(s.File, ".gz") && !strings.HasPrefix(s.File, "builtin:") {
-		return data, nil
+	if err != nil || !strings.HasSuffix(path, ".gz") {
+		return data, err
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("gunzip: %w", err)
+	if err == nil {
+		data, err = io.ReadAll(zr)
 	}
-	data, err = io.ReadAll(zr)
 	if err != nil {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
