@@ -2,6 +2,7 @@ package geo
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -74,8 +75,7 @@ func squares(tb testing.TB) *Registry {
 	for col := range 3 {
 		for row := range 3 {
 			x, y := float64(col), float64(row)
-			id := "sq-" + string(rune('0'+col)) + "-" + string(rune('0'+row))
-			fs = append(fs, feature(map[string]any{"id": id}, rect(x, y, x+1, y+1)))
+			fs = append(fs, feature(map[string]any{"id": fmt.Sprintf("sq-%d-%d", col, row)}, rect(x, y, x+1, y+1)))
 		}
 	}
 	ring := rect(10, 10, 13, 13)

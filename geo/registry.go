@@ -28,7 +28,7 @@ var (
 // Region is a named area from a region source.
 type Region struct {
 	ID       string // NATS-token safe: lowercase [a-z0-9_-]
-	Name     string
+	Name     string // for people: "King County, WA"
 	Geometry orb.MultiPolygon
 	Bound    orb.Bound
 
@@ -55,8 +55,8 @@ func (g *Region) contains(p orb.Point) bool {
 	return false
 }
 
-// Registry holds the regions of the configured sources. It is immutable
-// after Load and safe for concurrent use.
+// Registry holds the regions of the configured sources. Apart from
+// MaxVertices it is immutable after Load, and it is safe for concurrent use.
 type Registry struct {
 	// MaxVertices limits the vertices of an Area that Compile accepts; zero
 	// means DefaultMaxVertices. Set it before sharing the Registry.

@@ -36,7 +36,9 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/originators"
 	"github.com/herald-alerts/herald/broadcaster/plan"
 	"github.com/herald-alerts/herald/broadcaster/recipients"
+	"github.com/herald-alerts/herald/broadcaster/replay"
 	"github.com/herald-alerts/herald/broadcaster/residents"
+	"github.com/herald-alerts/herald/broadcaster/signing"
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/channels/sms"
 	"github.com/herald-alerts/herald/config"
@@ -141,6 +143,11 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	a.metrics = prometheus.NewRegistry()
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	in := intake.NewService(a.log, a.origs, a.regions, a.logger, a.metrics)
+	// Remember signatures a little longer than the ±5 min window they are
+	// valid in.
+	if in.Replay, err = replay.Open(ctx, a.js, replicas, 2*signing.MaxSkew+time.Minute); err != nil {
+		return nil, err
+	}
 
 	if err := a.startDelivery(ctx, cfg, opt, replicas); err != nil {
 		return nil, err

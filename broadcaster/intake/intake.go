@@ -22,9 +22,15 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/area"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/originators"
+	"github.com/herald-alerts/herald/broadcaster/replay"
 	"github.com/herald-alerts/herald/broadcaster/signing"
 	"github.com/herald-alerts/herald/geo"
 )
+
+// Replay remembers signatures (package replay).
+type Replay interface {
+	Use(ctx context.Context, signature string) error
+}
 
 // Submission is what an originator sent: the exact body and its signature.
 type Submission struct {
@@ -38,6 +44,8 @@ type Service struct {
 	Originators *originators.Store
 	Regions     *geo.Registry
 	Logger      *slog.Logger
+	// Replay, when set, refuses a signature seen before.
+	Replay Replay
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -105,6 +113,16 @@ func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record,
 	if err != nil {
 		return nil, err
 	}
+	// Only a fully checked submission spends its signature, so a refused
+	// one can be fixed and signed again without waiting for the window.
+	if s.Replay != nil {
+		if err := s.Replay.Use(ctx, sub.Signature.Signature); err != nil {
+			if errors.Is(err, replay.ErrReplay) {
+				return nil, refuse(Unauthorized, "Replayed submission", err, "this signature was already used; sign the request again")
+			}
+			return nil, refuse(Unavailable, "Replay store unavailable", err, "the alert was not accepted; retry: %v", err)
+		}
+	}
 	a := c.Alert
 	var regions []string
 	if c.Area != nil {
@@ -151,6 +169,9 @@ func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Ch
 	if err := authorizeRole(o, a); err != nil {
 		return nil, err
 	}
+	if err := s.authorizeReferences(ctx, o, a); err != nil {
+		return nil, err
+	}
 	c := &Checked{Alert: a, Originator: o}
 	res, probs, err := area.Resolve(s.Regions, a)
 	switch {
@@ -186,6 +207,39 @@ func authorizeRole(o *originators.Originator, a *cap.Alert) error {
 		return nil
 	}
 	return refuse(Forbidden, "Role does not allow this alert", nil, "originator %s has roles %v; issuing needs issuer or exercise_only", o.ID, o.Roles)
+}
+
+// authorizeReferences lets Updates and Cancels through only for alerts that
+// exist, from their originator or an approver of the same agency.
+func (s *Service) authorizeReferences(ctx context.Context, o *originators.Originator, a *cap.Alert) error {
+	if a.MsgType != "Update" && a.MsgType != "Cancel" {
+		return nil
+	}
+	refs, err := a.ParseReferences()
+	if err != nil {
+		return &Error{Kind: Invalid, Title: "Invalid references", Detail: err.Error(), Err: err, Problems: cap.Problems{{Path: "alert/references", Message: err.Error()}}}
+	}
+	set := s.Originators.Current()
+	for _, r := range refs {
+		id := alertlog.AlertID(r.Sender, r.Identifier)
+		rec, err := s.Log.Get(ctx, id)
+		if errors.Is(err, alertlog.ErrNotFound) {
+			return refuse(NotFound, "Referenced alert not found", err, "%s references %s,%s, which Herald never accepted", a.MsgType, r.Sender, r.Identifier)
+		}
+		if err != nil {
+			return refuse(Unavailable, "Alert store unavailable", err, "%v", err)
+		}
+		if rec.Originator == o.ID {
+			continue
+		}
+		issuer, ok := set.ByID(rec.Originator)
+		if o.Has(originators.RoleApprover) && ok && issuer.Agency == o.Agency {
+			continue
+		}
+		return refuse(Forbidden, "Not your alert", nil, "alert %s was issued by %s; only its originator or an approver of the same agency may %s it",
+			id, rec.Originator, strings.ToLower(a.MsgType))
+	}
+	return nil
 }
 
 // authorizeArea requires every region the area overlaps to be inside the

@@ -36,8 +36,11 @@ const (
 
 // Originator is one authorized officer or agency.
 type Originator struct {
-	ID           string       `yaml:"id"`
-	Name         string       `yaml:"name"`
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Agency groups originators of one health department: its approvers
+	// may update or cancel each other's alerts. Defaults to ID.
+	Agency       string       `yaml:"agency"`
 	PublicKey    string       `yaml:"public_key"`
 	Roles        []Role       `yaml:"roles"`
 	Jurisdiction Jurisdiction `yaml:"jurisdiction"`
@@ -188,6 +191,9 @@ func Parse(data []byte, dir string, regionExists RegionChecker) (*Set, error) {
 				errs = append(errs, fmt.Errorf("%s: jurisdiction.geojson: %w", where, err))
 			}
 			j.Area = area
+		}
+		if o.Agency == "" {
+			o.Agency = o.ID
 		}
 		if o.ID != "" && s.byID[o.ID] == nil {
 			s.byID[o.ID] = o

@@ -73,7 +73,7 @@ func AudienceOf(a *cap.Alert) Audience {
 	case "Exercise", "Test":
 		// Exercises reach participants (residents and hospitals marked for
 		// exercises), never the public timeline.
-		return Audience{Exercise: true, Residents: a.Scope == "Public", Hospitals: true}
+		return Audience{Exercise: true, Residents: a.Scope == "Public", Hospitals: a.Scope != "Private"}
 	}
 	switch a.Scope {
 	case "Public":

@@ -1,0 +1,97 @@
+package test
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/client"
+	"github.com/herald-alerts/herald/broadcaster/signing"
+)
+
+func postSigned(t *testing.T, h *herald, body []byte, hdr signing.Headers) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.HTTPURL()+"/v1/alerts", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/cap+xml")
+	hdr.Set(req.Header.Set)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestReplayedSignatureRefused(t *testing.T) {
+	h := startHerald(t, setup{})
+	body := newAlert(t, alertSpec{})
+	hdr, err := signing.Sign(h.King.Key, signing.ActionSubmit, time.Now(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := postSigned(t, h, body, hdr); code != http.StatusAccepted {
+		t.Fatalf("first submission: %d", code)
+	}
+	if code := postSigned(t, h, body, hdr); code != http.StatusUnauthorized {
+		t.Fatalf("replay within the window: %d, want 401", code)
+	}
+}
+
+// cancelOf builds a Cancel referencing the alert body.
+func cancelFor(t *testing.T, body []byte) []byte {
+	t.Helper()
+	a, err := cap.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *a
+	c.MsgType = "Cancel"
+	c.References = a.Sender + "," + a.Identifier + "," + a.Sent
+	c.Identifier = a.Identifier + "-cancel"
+	c.Sent = time.Now().Format("2006-01-02T15:04:05-07:00")
+	b, err := cap.Marshal(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestCancelRules(t *testing.T) {
+	h := startHerald(t, setup{})
+	orig := newAlert(t, alertSpec{})
+	acc, _, err := h.Client.Publish(ctxT(t), h.King.Key, orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(err error) int {
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			return ce.Status
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return http.StatusAccepted
+	}
+
+	// A Cancel of an alert Herald never accepted.
+	unknown := cancelFor(t, newAlert(t, alertSpec{}))
+	if _, _, err := h.Client.Publish(ctxT(t), h.King.Key, unknown); status(err) != http.StatusNotFound {
+		t.Errorf("cancel of an unknown alert: %v, want 404", err)
+	}
+	// Another agency's officer may not cancel it.
+	if _, _, err := h.Client.Publish(ctxT(t), h.Pierce.Key, cancelFor(t, orig)); status(err) != http.StatusForbidden {
+		t.Errorf("cancel by another originator: %v, want 403", err)
+	}
+	// Its originator may, and the alert is then cancelled.
+	if _, _, err := h.Client.Publish(ctxT(t), h.King.Key, cancelFor(t, orig)); err != nil {
+		t.Fatalf("cancel by the originator: %v", err)
+	}
+	within(t, 5*time.Second, "original cancelled", func() bool {
+		a, _, err := h.Client.Alert(ctxT(t), acc.ID)
+		return err == nil && a.State == "cancelled"
+	})
+}
