@@ -97,6 +97,8 @@ type RegionSource struct {
 type SMS struct {
 	Provider      string  `mapstructure:"provider" yaml:"provider"`
 	RatePerSecond float64 `mapstructure:"rate_per_second" yaml:"rate_per_second"`
+	SenderName    string  `mapstructure:"sender_name" yaml:"sender_name"`
+	HelpContact   string  `mapstructure:"help_contact" yaml:"help_contact"`
 }
 
 // Twilio holds the Twilio account used when SMS.Provider is "twilio".
@@ -178,6 +180,8 @@ var keys = []setting{
 	{"originators_file", "", "file of the officers allowed to issue alerts (default <data_dir>/originators.yaml)"},
 	{"sms.provider", "log", "SMS provider: log or twilio"},
 	{"sms.rate_per_second", 1.0, "sustained SMS send rate across all Herald processes"},
+	{"sms.sender_name", "Herald health alerts", "who residents are told sends the alerts (HELP replies)"},
+	{"sms.help_contact", "", "contact given in HELP replies (a phone number or URL)"},
 	{"twilio.account_sid", "", "Twilio account SID (AC...)"},
 	{"twilio.auth_token", "", "Twilio auth token; prefer HERALD_TWILIO_AUTH_TOKEN, flags show in ps"},
 	{"twilio.from", "", "Twilio sender number (or use --twilio-messaging-service-sid)"},

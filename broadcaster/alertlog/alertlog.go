@@ -82,6 +82,8 @@ type Record struct {
 	Sent       string    `json:"sent"`
 	Expires    string    `json:"expires,omitempty"`
 	AcceptedAt time.Time `json:"accepted_at"`
+	// References are the ids of the alerts an Update or Cancel refers to.
+	References []string `json:"references,omitempty"`
 	// Seq is the alert's sequence in the log stream.
 	Seq uint64 `json:"seq"`
 }
@@ -102,8 +104,15 @@ func NewRecord(a *cap.Alert, originator string, regions []string, acceptedAt tim
 	if regions == nil {
 		regions = []string{}
 	}
+	var refs []string
+	if parsed, err := a.ParseReferences(); err == nil {
+		for _, r := range parsed {
+			refs = append(refs, AlertID(r.Sender, r.Identifier))
+		}
+	}
 	return &Record{
-		ID: AlertID(a.Sender, a.Identifier), State: StateAccepted, Originator: originator,
+		References: refs,
+		ID:         AlertID(a.Sender, a.Identifier), State: StateAccepted, Originator: originator,
 		Sender: a.Sender, Identifier: a.Identifier, MsgType: a.MsgType, Status: a.Status, Scope: a.Scope,
 		Severity: info.Severity, Urgency: info.Urgency, Certainty: info.Certainty, Headline: info.Headline,
 		Regions: regions, Sent: a.Sent, Expires: expires, AcceptedAt: acceptedAt.UTC(),
@@ -288,6 +297,30 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// List returns every alert's record, in one pass over the state bucket.
+func (l *Log) List(ctx context.Context) ([]*Record, error) {
+	w, err := l.state.Watch(ctx, "alert.*", jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	defer w.Stop()
+	var out []*Record
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil { // the current values are all in
+				return out, nil
+			}
+			var rec Record
+			if err := json.Unmarshal(e.Value(), &rec); err == nil {
+				out = append(out, &rec)
+			}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("list alerts: %w", ctx.Err())
+		}
+	}
 }
 
 // Raw returns the alert's CAP XML exactly as it was accepted, and the

@@ -32,6 +32,7 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/hospitals"
 	"github.com/herald-alerts/herald/broadcaster/httpapi"
 	"github.com/herald-alerts/herald/broadcaster/intake"
+	"github.com/herald-alerts/herald/broadcaster/keywords"
 	"github.com/herald-alerts/herald/broadcaster/natsapi"
 	"github.com/herald-alerts/herald/broadcaster/originators"
 	"github.com/herald-alerts/herald/broadcaster/plan"
@@ -43,6 +44,7 @@ import (
 	"github.com/herald-alerts/herald/channels/sms"
 	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/geo"
+	"github.com/herald-alerts/herald/geo/zips"
 )
 
 // App is a running Herald.
@@ -164,6 +166,15 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		return nil, err
 	}
 
+	zipTable, err := zips.Load()
+	if err != nil {
+		return nil, err
+	}
+	texts, err := keywords.LoadTexts()
+	if err != nil {
+		return nil, err
+	}
+	inbound := &httpapi.Inbound{Residents: a.residents, ZIPs: zipTable, Texts: texts, Sender: cfg.SMS.SenderName, Contact: cfg.SMS.HelpContact}
 	api := &httpapi.Server{
 		Intake: in, Log: a.log, Regions: a.regions, AdminToken: cfg.HTTP.AdminToken, Logger: a.logger,
 		Ready:      a.Ready,
@@ -172,6 +183,8 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		Hospitals:  a.hospitals,
 		Deliveries: a.deliveries,
 		Recipients: stage,
+		Inbound:    inbound,
+		PublicURL:  cfg.HTTP.PublicURL,
 		VerifyTwilio: func(r *http.Request) error {
 			if cfg.Twilio.AuthToken == "" {
 				// Without a token any signature would "verify".

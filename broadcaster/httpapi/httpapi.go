@@ -44,6 +44,10 @@ type Server struct {
 	Hospitals Hospitals
 	// Recipients counts who an alert would reach (previews).
 	Recipients Counter
+	// PublicURL is the base of links in feeds.
+	PublicURL string
+	// Inbound handles residents' text messages; nil turns them off.
+	Inbound    *Inbound
 	Deliveries *deliveries.Store
 	// VerifyTwilio checks X-Twilio-Signature of a callback; nil refuses all.
 	VerifyTwilio func(r *http.Request) error
@@ -67,6 +71,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /v1/subscribers/{id}", s.deleteSubscriber)
 	mux.HandleFunc("POST /v1/webhooks", s.addWebhook)
 	mux.HandleFunc("POST /v1/sms/status", s.smsStatus)
+	mux.HandleFunc("POST /v1/sms/inbound", s.smsInbound)
+	mux.HandleFunc("GET /v1/feeds/{file}", s.feed)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
