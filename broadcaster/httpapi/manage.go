@@ -21,6 +21,7 @@ type Residents interface {
 	Put(ctx context.Context, r residents.Resident) (residents.Resident, error)
 	Delete(ctx context.Context, id string) error
 	Import(ctx context.Context, rows []residents.Resident) (int, error)
+	SetOptOut(ctx context.Context, id string, out bool) error
 }
 
 // Hospitals is what the API needs of the webhook subscriptions.
@@ -218,10 +219,17 @@ func (s *Server) smsStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reason := ""
-	if code := r.PostForm.Get("ErrorCode"); code != "" {
+	code := r.PostForm.Get("ErrorCode")
+	if code != "" {
 		reason = "twilio error " + code
 	}
-	switch _, err := s.Deliveries.ProviderReport(r.Context(), "sms", sid, state, reason); {
+	j, err := s.Deliveries.ProviderReport(r.Context(), "sms", sid, state, reason)
+	if err == nil && code == "21610" {
+		// The carrier says the number opted out (STOP sent to the carrier):
+		// honour it for every later alert too.
+		err = s.Residents.SetOptOut(r.Context(), j.Recipient, true)
+	}
+	switch {
 	case errors.Is(err, deliveries.ErrNotFound):
 		// Not ours, or recorded by a Herald that has since lost it; Twilio
 		// must not retry forever.
