@@ -261,7 +261,7 @@ func TestRefusals(t *testing.T) {
 func TestAlertSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	h := startHerald(t, setup{dataDir: dir})
-	officers := []officer{h.King, h.Pierce}
+	officers := h.officers
 	body := newAlert(t, alertSpec{})
 	acc, _, err := h.Client.Publish(ctxT(t), h.King.Key, body)
 	if err != nil {

@@ -72,10 +72,12 @@ func newOfficer(t testing.TB, id string) officer {
 // herald is one running Herald under test.
 type herald struct {
 	*app.App
-	Cfg    *config.Config
-	Client *client.Client
-	// King may alert King County; Pierce may alert Pierce County.
-	King, Pierce officer
+	Cfg      *config.Config
+	officers []officer
+	Client   *client.Client
+	// King may alert King County; Pierce may alert Pierce County; Approver
+	// approves for King's agency; Drill may only run exercises in King.
+	King, Pierce, Approver, Drill officer
 }
 
 type setup struct {
@@ -99,10 +101,11 @@ func startHerald(t testing.TB, s setup) *herald {
 	cfg.NATS.URL = s.natsURL
 	cfg.OriginatorsFile = filepath.Join(cfg.DataDir, "originators.yaml")
 	h := &herald{Cfg: cfg}
-	if len(s.officers) == 2 {
-		h.King, h.Pierce = s.officers[0], s.officers[1]
+	if len(s.officers) == 4 {
+		h.King, h.Pierce, h.Approver, h.Drill = s.officers[0], s.officers[1], s.officers[2], s.officers[3]
 	} else {
 		h.King, h.Pierce = newOfficer(t, "king-health"), newOfficer(t, "pierce-health")
+		h.Approver, h.Drill = newOfficer(t, "king-approver"), newOfficer(t, "king-drill")
 	}
 	doc := fmt.Sprintf(`originators:
   - id: %s
@@ -115,7 +118,18 @@ func startHerald(t testing.TB, s setup) *herald {
     public_key: %s
     roles: [issuer]
     jurisdiction: {regions: [%s]}
-`, h.King.ID, h.King.Pub, king, h.Pierce.ID, h.Pierce.Pub, pierce)
+  - id: %s
+    name: "Health Officer (approver), Public Health - Seattle & King County"
+    agency: %s
+    public_key: %s
+    roles: [approver]
+    jurisdiction: {regions: [%s]}
+  - id: %s
+    name: "Exercise coordinator"
+    public_key: %s
+    roles: [exercise_only]
+    jurisdiction: {regions: [%s]}
+`, h.King.ID, h.King.Pub, king, h.Pierce.ID, h.Pierce.Pub, pierce, h.Approver.ID, h.King.ID, h.Approver.Pub, king, h.Drill.ID, h.Drill.Pub, king)
 	if err := os.WriteFile(cfg.OriginatorsFile, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +148,7 @@ func startHerald(t testing.TB, s setup) *herald {
 	}
 	h.App = a
 	h.Client = client.New(a.HTTPURL(), cfg.HTTP.AdminToken)
+	h.officers = []officer{h.King, h.Pierce, h.Approver, h.Drill}
 	t.Cleanup(func() { h.stop() })
 	return h
 }

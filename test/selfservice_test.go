@@ -42,7 +42,9 @@ func TestInboundKeywordsEndToEnd(t *testing.T) {
 	for name, sign := range map[string]func(string, url.Values) string{
 		"missing":     func(string, url.Values) string { return "" },
 		"wrong token": func(u string, form url.Values) string { return twilioSignature("other", u, form) },
-		"wrong URL":   func(_ string, form url.Values) string { return twilioSignature("testauthtoken0123", "https://evil.example/v1/sms/inbound", form) },
+		"wrong URL": func(_ string, form url.Values) string {
+			return twilioSignature("testauthtoken0123", "https://evil.example/v1/sms/inbound", form)
+		},
 	} {
 		if code, _ := f.text(t, phone, "JOIN 98108", sign); code != http.StatusForbidden {
 			t.Errorf("%s signature: %d, want 403", name, code)

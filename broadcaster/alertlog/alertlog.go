@@ -32,6 +32,8 @@ const (
 	StateBucket   = "HERALD_STATE"
 	SubjectLog    = "herald.alerts.log."    // + alert id: the accepted CAP XML
 	SubjectRegion = "herald.alerts.region." // + region id: feed copies for hospitals
+	// SubjectApproval + alert id records a second officer's approval.
+	SubjectApproval = "herald.alerts.approval."
 )
 
 // Headers on log and region messages.
@@ -151,7 +153,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Log, erro
 	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        StreamName,
 		Description: "Herald: accepted alerts (log) and regional feed copies",
-		Subjects:    []string{SubjectLog + "*", SubjectRegion + ">"},
+		Subjects:    []string{SubjectLog + "*", SubjectApproval + "*", SubjectRegion + ">"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Replicas:    replicas,
@@ -218,6 +220,21 @@ var errStateLagging = errors.New("alert stored, state record not yet written")
 // IsStateLagging reports whether an Append error only means the state
 // record is late; the alert itself was stored.
 func IsStateLagging(err error) bool { return errors.Is(err, errStateLagging) }
+
+// HeaderApprover names the approving originator on approval messages.
+const HeaderApprover = "Herald-Approver"
+
+// Approve records in the log that approver released alert id; the planner
+// plans the alert when it reads this.
+func (l *Log) Approve(ctx context.Context, id, approver string) error {
+	msg := nats.NewMsg(SubjectApproval + id)
+	msg.Header.Set(HeaderAlertID, id)
+	msg.Header.Set(HeaderApprover, approver)
+	if _, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID("approval."+id)); err != nil {
+		return fmt.Errorf("record approval of %s: %w", id, err)
+	}
+	return nil
+}
 
 // Get returns an alert's record.
 func (l *Log) Get(ctx context.Context, id string) (*Record, error) {

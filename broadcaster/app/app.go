@@ -70,6 +70,7 @@ type App struct {
 	deliveries  *deliveries.Store
 	social      bool
 	stopFollow  context.CancelFunc
+	stopSweeper context.CancelFunc
 	dispatchers []*dispatch.Dispatcher
 }
 
@@ -158,7 +159,16 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		JS: a.js, Regions: a.regions, Index: a.index, Residents: a.residents, Hospitals: a.hospitals,
 		Deliveries: a.deliveries, Social: a.social, Logger: a.logger,
 	}
+	in.Recipients = stage
+	in.Approval = intake.ApprovalPolicy{
+		Severities:    cfg.Approval.RequiredFor.Severity,
+		MinRecipients: cfg.Approval.RequiredFor.MinRecipients,
+		MinAreaKm2:    cfg.Approval.RequiredFor.MinAreaKm2,
+		Timeout:       cfg.Approval.Timeout,
+	}
 	a.planner = plan.New(a.js, a.log, a.logger, stage)
+	a.planner.ApprovalTimeout = cfg.Approval.Timeout
+	a.startApprovalSweeper(cfg.Approval.Timeout)
 	if err := a.planner.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -197,6 +207,37 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	go func() { a.httpErr <- a.http.Serve(a.httpLn) }()
 	a.logger.Info("herald started", "http", a.HTTPURL(), "nats", a.NATSURL(), "regions", a.regions.Len(), "originators", a.origs.Current().Len())
 	return a, nil
+}
+
+// startApprovalSweeper expires alerts that waited longer than timeout for
+// approval, so they are never sent. Every process sweeps; the state
+// transition is atomic, so each alert expires once.
+func (a *App) startApprovalSweeper(timeout time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopSweeper = cancel
+	every := min(max(timeout/4, 100*time.Millisecond), 15*time.Second)
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			recs, err := a.log.List(ctx)
+			if err != nil {
+				continue
+			}
+			for _, rec := range recs {
+				if rec.State == alertlog.StatePendingApproval && time.Since(rec.AcceptedAt) > timeout {
+					if _, ok, err := a.log.Transition(ctx, rec.ID, alertlog.StateExpired, alertlog.StatePendingApproval); err == nil && ok {
+						a.logger.Warn("alert expired unapproved; it will not be sent", "id", rec.ID, "waited", timeout)
+					}
+				}
+			}
+		}
+	}()
 }
 
 // LoadRegions loads the configured region sources.
@@ -276,6 +317,9 @@ func (a *App) Stop(ctx context.Context) {
 	}
 	if a.stopFollow != nil {
 		a.stopFollow()
+	}
+	if a.stopSweeper != nil {
+		a.stopSweeper()
 	}
 	if a.nc != nil {
 		_ = a.nc.Drain()

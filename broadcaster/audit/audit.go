@@ -64,7 +64,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// JetStream names (documented in docs/architecture.md).
+// JetStream names.
 const (
 	StreamName    = "HERALD_AUDIT"
 	SubjectPrefix = "herald.audit." // + Record.Kind
@@ -188,11 +188,12 @@ func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 	if err := validate(r); err != nil {
 		return Record{}, err
 	}
-	r.Time = time.Now().UTC().Truncate(time.Millisecond)
 	subject := SubjectPrefix + r.Kind
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// Stamped under the lock so one process's records are in time order.
+	r.Time = time.Now().UTC().Truncate(time.Millisecond)
 	for attempt := 1; ; attempt++ {
 		if !l.tailOK {
 			if err := l.readTail(ctx); err != nil {

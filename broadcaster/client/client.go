@@ -115,6 +115,15 @@ func (c *Client) signed(ctx context.Context, kp nkeys.KeyPair, action, path stri
 	return c.do(req)
 }
 
+// Approve releases alert id, held for approval, as a second officer.
+func (c *Client) Approve(ctx context.Context, kp nkeys.KeyPair, id string) (acc Accepted, raw []byte, err error) {
+	raw, err = c.signed(ctx, kp, signing.ActionApprove(id), "/v1/alerts/"+url.PathEscape(id)+"/approve", nil)
+	if err == nil {
+		err = json.Unmarshal(raw, &acc)
+	}
+	return acc, raw, err
+}
+
 // Alert is GET /v1/alerts/{id}.
 type Alert struct {
 	ID         string   `json:"id"`

@@ -65,6 +65,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/alerts/preview", s.preview)
 	mux.HandleFunc("GET /v1/alerts/{id}", s.getAlert)
 	mux.HandleFunc("GET /v1/alerts/{id}/deliveries", s.getDeliveries)
+	mux.HandleFunc("POST /v1/alerts/{id}/approve", s.approve)
 	mux.HandleFunc("GET /v1/regions/locate", s.locate)
 	mux.HandleFunc("POST /v1/subscribers", s.addSubscriber)
 	mux.HandleFunc("POST /v1/subscribers/import", s.importSubscribers)
@@ -132,6 +133,15 @@ func (s *Server) refusal(w http.ResponseWriter, err error) {
 		w.Header().Set("Retry-After", "5")
 	}
 	writeProblem(w, e.Kind.HTTPStatus(), e.Title, e.Detail, e.Problems)
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.Intake.Approve(r.Context(), r.PathValue("id"), signing.FromGetter(r.Header.Get))
+	if err != nil {
+		s.refusal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": rec.ID, "state": rec.State})
 }
 
 // PreviewResult is the answer of POST /v1/alerts/preview.

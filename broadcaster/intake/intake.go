@@ -46,6 +46,10 @@ type Service struct {
 	Logger      *slog.Logger
 	// Replay, when set, refuses a signature seen before.
 	Replay Replay
+	// Approval holds matching alerts for a second officer.
+	Approval ApprovalPolicy
+	// Recipients counts recipients for the min_recipients rule.
+	Recipients Counter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -129,6 +133,14 @@ func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record,
 		regions = c.Area.RegionIDs()
 	}
 	rec := alertlog.NewRecord(a, c.Originator.ID, regions, s.now())
+	held, err := s.needsApproval(ctx, c, rec)
+	if err != nil {
+		return nil, refuse(Unavailable, "Recipient count unavailable", err, "%v", err)
+	}
+	if held != "" {
+		rec.State = alertlog.StatePendingApproval
+		s.Logger.Info("alert held for approval", "id", rec.ID, "rule", held)
+	}
 	hdr := nats.Header{}
 	sub.Signature.Set(hdr.Set)
 	if err := s.Log.Append(ctx, rec, sub.Body, hdr); err != nil {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,6 +42,8 @@ type Planner struct {
 	stages []Stage
 	logger *slog.Logger
 	cc     jetstream.ConsumeContext
+	// ApprovalTimeout expires an approval that arrives too late.
+	ApprovalTimeout time.Duration
 	// work outlives Start's context (which only bounds start-up) until Stop.
 	work   context.Context
 	cancel context.CancelFunc
@@ -55,13 +58,13 @@ func New(js jetstream.JetStream, log *alertlog.Log, logger *slog.Logger, stages 
 // Start binds the durable consumer and begins consuming.
 func (p *Planner) Start(ctx context.Context) error {
 	cons, err := p.js.CreateOrUpdateConsumer(ctx, alertlog.StreamName, jetstream.ConsumerConfig{
-		Durable:       ConsumerName,
-		Description:   "Herald planner: accepted alerts to feeds and delivery jobs",
-		FilterSubject: alertlog.SubjectLog + "*",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       2 * time.Minute,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		MaxAckPending: 64,
+		Durable:        ConsumerName,
+		Description:    "Herald planner: accepted alerts to feeds and delivery jobs",
+		FilterSubjects: []string{alertlog.SubjectLog + "*", alertlog.SubjectApproval + "*"},
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        2 * time.Minute,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		MaxAckPending:  64,
 	})
 	if err != nil {
 		return fmt.Errorf("planner consumer: %w", err)
@@ -88,7 +91,11 @@ func (p *Planner) Stop() {
 
 func (p *Planner) handle(ctx context.Context, m jetstream.Msg) {
 	id := m.Headers().Get(alertlog.HeaderAlertID)
-	if err := p.planOne(ctx, id, m); err != nil {
+	plan := p.planOne
+	if strings.HasPrefix(m.Subject(), alertlog.SubjectApproval) {
+		plan = p.approved
+	}
+	if err := plan(ctx, id, m); err != nil {
 		p.logger.Error("planning failed; will retry", "id", id, "error", err)
 		_ = m.NakWithDelay(5 * time.Second)
 		return
@@ -118,6 +125,41 @@ func (p *Planner) planOne(ctx context.Context, id string, m jetstream.Msg) error
 	if err != nil {
 		return err
 	}
+	return p.plan(ctx, rec, a, m.Data())
+}
+
+// approved plans an alert released by a second officer, unless it waited
+// longer than the approval timeout.
+func (p *Planner) approved(ctx context.Context, id string, _ jetstream.Msg) error {
+	rec, err := p.log.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rec.State == alertlog.StatePendingApproval {
+		to := alertlog.StateAccepted
+		if p.ApprovalTimeout > 0 && time.Since(rec.AcceptedAt) > p.ApprovalTimeout {
+			to = alertlog.StateExpired
+		}
+		if rec, _, err = p.log.Transition(ctx, id, to, alertlog.StatePendingApproval); err != nil {
+			return err
+		}
+	}
+	raw, _, err := p.log.Raw(ctx, id)
+	if err != nil {
+		return err
+	}
+	a, err := cap.Parse(raw)
+	if err != nil {
+		p.logger.Error("approved alert does not parse; skipped", "id", id, "error", err)
+		return nil
+	}
+	return p.plan(ctx, rec, a, raw)
+}
+
+// plan publishes the region copies and runs the stages, for an alert in
+// state accepted (or dispatching, after a crash mid-way).
+func (p *Planner) plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, raw []byte) error {
+	id := rec.ID
 	switch rec.State {
 	case alertlog.StateAccepted, alertlog.StateDispatching:
 	default:
@@ -127,29 +169,30 @@ func (p *Planner) planOne(ctx context.Context, id string, m jetstream.Msg) error
 	if a.MsgType == "Cancel" {
 		p.cancelReferenced(ctx, a)
 	}
-	if err := p.publishRegions(ctx, rec, m); err != nil {
+	if err := p.publishRegions(ctx, rec, raw); err != nil {
 		return err
 	}
 	if _, _, err := p.log.Transition(ctx, id, alertlog.StateDispatching, alertlog.StateAccepted); err != nil {
 		return err
 	}
 	for _, st := range p.stages {
-		if err := st.Plan(ctx, rec, a, m.Data()); err != nil {
+		if err := st.Plan(ctx, rec, a, raw); err != nil {
 			return err
 		}
 	}
 	if len(p.stages) == 0 {
-		_, _, err = p.log.Transition(ctx, id, alertlog.StateDone, alertlog.StateDispatching)
+		_, _, err := p.log.Transition(ctx, id, alertlog.StateDone, alertlog.StateDispatching)
+		return err
 	}
-	return err
+	return nil
 }
 
 // publishRegions puts one copy of the alert on each affected region's
 // subject, with the contract's headers.
-func (p *Planner) publishRegions(ctx context.Context, rec *alertlog.Record, m jetstream.Msg) error {
+func (p *Planner) publishRegions(ctx context.Context, rec *alertlog.Record, raw []byte) error {
 	for _, region := range rec.Regions {
 		msg := nats.NewMsg(alertlog.SubjectRegion + region)
-		msg.Data = m.Data()
+		msg.Data = raw
 		msg.Header.Set(alertlog.HeaderAlertID, rec.ID)
 		msg.Header.Set(alertlog.HeaderMsgType, rec.MsgType)
 		msg.Header.Set(alertlog.HeaderStatus, rec.Status)

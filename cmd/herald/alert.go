@@ -155,7 +155,29 @@ func newAlertCmd() *cobra.Command {
 	}
 	keyFlag(cancel)
 
-	cmd.AddCommand(publish, preview, status, cancel)
+	approve := &cobra.Command{
+		Use:   "approve ID --key SEEDFILE",
+		Short: "Approve an alert held for approval, as a second officer with the approver role",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kp, err := readKey(key)
+			if err != nil {
+				return err
+			}
+			acc, raw, err := f.client().Approve(cmd.Context(), kp, args[0])
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", acc.ID, acc.State)
+			return nil
+		},
+	}
+	keyFlag(approve)
+
+	cmd.AddCommand(publish, preview, status, cancel, approve)
 	return cmd
 }
 
