@@ -127,7 +127,19 @@ func TestSubmitOverNATS(t *testing.T) {
 		t.Fatalf("reply = %+v", r)
 	}
 
-	// The same submission again is a duplicate, over NATS as over HTTP.
+	// The same request again is a replay; the same alert signed anew is a
+	// duplicate: over NATS as over HTTP.
+	resp, err = nc.RequestMsg(msg, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = natsapi.Reply{}
+	_ = json.Unmarshal(resp.Data, &r)
+	if r.Code != http.StatusUnauthorized {
+		t.Fatalf("replayed request reply = %+v, want code 401", r)
+	}
+	sig, _ = signing.Sign(h.King.Key, signing.ActionSubmit, time.Now().Add(2*time.Second), body)
+	sig.Set(msg.Header.Set)
 	resp, err = nc.RequestMsg(msg, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +227,8 @@ func TestRefusals(t *testing.T) {
 			return b, sign(h.King, now, b)
 		}, 400, "alert", ""},
 		{"duplicate identifier", func() ([]byte, signing.Headers) {
-			return dup, sign(h.King, now, dup)
+			// A fresh signature (another second), so this is not a replay.
+			return dup, sign(h.King, now.Add(2*time.Second), dup)
 		}, 409, "", "already issued"},
 		{"area outside jurisdiction", func() ([]byte, signing.Headers) {
 			b := newAlert(t, alertSpec{polygons: []string{tacomaPoly}})
@@ -281,7 +294,9 @@ func TestAlertSurvivesRestart(t *testing.T) {
 	if x, err := h2.Client.CAP(ctxT(t), acc.ID); err != nil || string(x) != string(body) {
 		t.Fatalf("CAP after restart differs or fails: %v", err)
 	}
-	// Uniqueness of sender+identifier survives the restart.
+	// Uniqueness of sender+identifier survives the restart (signed anew, so
+	// it is not refused as a replay).
+	h2.Client.Now = func() time.Time { return time.Now().Add(2 * time.Second) }
 	_, _, err = h2.Client.Publish(ctxT(t), h2.King.Key, body)
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusConflict {

@@ -1,8 +1,14 @@
 package test
 
 import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"strings"
+
 	"bytes"
 	"errors"
+	"github.com/herald-alerts/herald/broadcaster/audit"
 	"net/http"
 	"testing"
 	"time"
@@ -94,4 +100,73 @@ func TestCancelRules(t *testing.T) {
 		a, _, err := h.Client.Alert(ctxT(t), acc.ID)
 		return err == nil && a.State == "cancelled"
 	})
+}
+
+func TestAuditTrail(t *testing.T) {
+	f := startDelivering(t, nil)
+	acc, _, err := f.Client.Publish(ctxT(t), f.King.Key, newAlert(t, alertSpec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _ = f.Client.Publish(ctxT(t), f.Pierce.Key, newAlert(t, alertSpec{})) // outside Pierce's jurisdiction
+	held, _, err := f.Client.Publish(ctxT(t), f.King.Key, extremeAlert(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Client.Approve(ctxT(t), f.Approver.Key, held.ID); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := f.Client.Get(ctxT(t), "/v1/audit?since=1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Records []audit.Record }
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"submission/accepted/" + acc.ID: false, "submission/refused/": false, "approval/approved/" + held.ID: false}
+	for _, r := range res.Records {
+		k := r.Kind + "/" + r.Outcome + "/" + r.AlertID
+		if _, ok := want[k]; ok {
+			want[k] = true
+		}
+		if r.Outcome == "refused" && (r.Actor != f.Pierce.ID || !strings.Contains(r.Reason, "forbidden")) {
+			t.Errorf("refusal record = %+v", r)
+		}
+	}
+	for k, seen := range want {
+		if !seen {
+			t.Errorf("audit lacks %s in %s", k, raw)
+		}
+	}
+	if regexp.MustCompile(`\+1\d{10}`).Match(raw) {
+		t.Error("audit trail contains a phone number")
+	}
+	raw, err = f.Client.Get(ctxT(t), "/v1/audit/verify")
+	if err != nil || !strings.Contains(string(raw), `"ok":true`) {
+		t.Fatalf("verify: %s %v", raw, err)
+	}
+}
+
+func TestRemovedKeyStopsWorkingAtOnce(t *testing.T) {
+	h := startHerald(t, setup{})
+	if _, _, err := h.Client.Publish(ctxT(t), h.King.Key, newAlert(t, alertSpec{})); err != nil {
+		t.Fatal(err)
+	}
+	// Rotate King's key: the file now lists a new key for the same officer.
+	rotated := newOfficer(t, h.King.ID)
+	doc, err := os.ReadFile(h.Cfg.OriginatorsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.Cfg.OriginatorsFile, []byte(strings.Replace(string(doc), h.King.Pub, rotated.Pub, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 5*time.Second, "old key refused", func() bool {
+		_, _, err := h.Client.Publish(ctxT(t), h.King.Key, newAlert(t, alertSpec{}))
+		return statusOf(t, err) == http.StatusUnauthorized
+	})
+	if _, _, err := h.Client.Publish(ctxT(t), rotated.Key, newAlert(t, alertSpec{})); err != nil {
+		t.Fatalf("new key: %v", err)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/herald-alerts/herald/broadcaster/alertlog"
+	"github.com/herald-alerts/herald/broadcaster/audit"
 	"github.com/herald-alerts/herald/broadcaster/deliveries"
 	"github.com/herald-alerts/herald/broadcaster/dispatch"
 	"github.com/herald-alerts/herald/broadcaster/hospitals"
@@ -71,6 +72,9 @@ type App struct {
 	social      bool
 	stopFollow  context.CancelFunc
 	stopSweeper context.CancelFunc
+	stopWatch   context.CancelFunc
+	audit       *audit.Log
+	intake      *intake.Service
 	dispatchers []*dispatch.Dispatcher
 }
 
@@ -151,6 +155,11 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	if in.Replay, err = replay.Open(ctx, a.js, replicas, 2*signing.MaxSkew+time.Minute); err != nil {
 		return nil, err
 	}
+	if a.audit, err = audit.Open(ctx, a.js, replicas); err != nil {
+		return nil, err
+	}
+	in.Audit = a.audit
+	a.intake = in
 
 	if err := a.startDelivery(ctx, cfg, opt, replicas); err != nil {
 		return nil, err
@@ -169,6 +178,9 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	a.planner = plan.New(a.js, a.log, a.logger, stage)
 	a.planner.ApprovalTimeout = cfg.Approval.Timeout
 	a.startApprovalSweeper(cfg.Approval.Timeout)
+	wctx, stopWatch := context.WithCancel(context.Background())
+	a.stopWatch = stopWatch
+	go a.watchOriginators(wctx)
 	if err := a.planner.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -194,6 +206,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		Deliveries: a.deliveries,
 		Recipients: stage,
 		Inbound:    inbound,
+		Audit:      a.audit,
 		PublicURL:  cfg.HTTP.PublicURL,
 		VerifyTwilio: func(r *http.Request) error {
 			if cfg.Twilio.AuthToken == "" {
@@ -233,6 +246,8 @@ func (a *App) startApprovalSweeper(timeout time.Duration) {
 				if rec.State == alertlog.StatePendingApproval && time.Since(rec.AcceptedAt) > timeout {
 					if _, ok, err := a.log.Transition(ctx, rec.ID, alertlog.StateExpired, alertlog.StatePendingApproval); err == nil && ok {
 						a.logger.Warn("alert expired unapproved; it will not be sent", "id", rec.ID, "waited", timeout)
+						a.intake.Record(ctx, audit.Record{Kind: audit.KindApproval, Actor: audit.ActorSystem, AlertID: rec.ID,
+							Outcome: audit.OutcomeExpired, Reason: "not approved within " + timeout.String()})
 					}
 				}
 			}
@@ -282,8 +297,49 @@ func (a *App) NATSURL() string {
 // Conn is Herald's own NATS connection.
 func (a *App) Conn() *nats.Conn { return a.nc }
 
-// Originators is the live originator store (reload it on SIGHUP).
-func (a *App) Originators() *originators.Store { return a.origs }
+// ReloadOriginators re-reads the originators file (SIGHUP, or a change
+// seen by the watcher); on error the previous set stays in force. Either
+// way the audit trail records it.
+func (a *App) ReloadOriginators(ctx context.Context) error {
+	err := a.origs.Reload()
+	entry := audit.Record{Kind: audit.KindConfigReload, Actor: audit.ActorSystem, Outcome: audit.OutcomeReloaded,
+		Detail: map[string]string{"file": a.origs.Path(), "originators": fmt.Sprint(a.origs.Current().Len())}}
+	if err != nil {
+		entry.Outcome, entry.Reason = audit.OutcomeRefused, err.Error()
+		a.logger.Error("originators reload failed; keeping the previous set", "error", err)
+	} else {
+		a.logger.Info("originators reloaded", "count", a.origs.Current().Len())
+	}
+	a.intake.Record(ctx, entry)
+	return err
+}
+
+// watchOriginators reloads the originators file when it changes, so a
+// removed or rotated key stops working without a signal.
+func (a *App) watchOriginators(ctx context.Context) {
+	path := a.origs.Path()
+	stamp := func() string {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return "absent"
+		}
+		return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
+	}
+	last := stamp()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if now := stamp(); now != last {
+			last = now
+			_ = a.ReloadOriginators(ctx)
+		}
+	}
+}
 
 // Regions is the loaded region registry.
 func (a *App) Regions() *geo.Registry { return a.regions }
@@ -320,6 +376,9 @@ func (a *App) Stop(ctx context.Context) {
 	}
 	if a.stopSweeper != nil {
 		a.stopSweeper()
+	}
+	if a.stopWatch != nil {
+		a.stopWatch()
 	}
 	if a.nc != nil {
 		_ = a.nc.Drain()

@@ -45,11 +45,13 @@ func Resolve(reg *geo.Registry, a *cap.Alert) (*Resolved, cap.Problems, error) {
 		g        geo.Area
 		problems cap.Problems
 		areas    int
+		unplaced string // the first area with nothing Herald can place
 	)
 	for i, info := range a.Info {
 		for j, ar := range info.Area {
 			areas++
 			base := fmt.Sprintf("alert/info[%d]/area[%d]", i, j)
+			before := len(g.Polygons) + len(g.Circles) + len(g.Geocodes)
 			for k, s := range ar.Polygon {
 				ring, err := cap.ParsePolygon(s)
 				if err != nil {
@@ -89,6 +91,9 @@ func Resolve(reg *geo.Registry, a *cap.Alert) (*Resolved, cap.Problems, error) {
 				}
 				g.Geocodes = append(g.Geocodes, code)
 			}
+			if unplaced == "" && len(g.Polygons)+len(g.Circles)+len(g.Geocodes) == before {
+				unplaced = base
+			}
 		}
 	}
 	if len(problems) > 0 {
@@ -98,7 +103,7 @@ func Resolve(reg *geo.Registry, a *cap.Alert) (*Resolved, cap.Problems, error) {
 		return nil, nil, ErrNoArea
 	}
 	if len(g.Polygons) == 0 && len(g.Circles) == 0 && len(g.Geocodes) == 0 {
-		return nil, cap.Problems{{Path: "alert/info[0]/area[0]", Message: "no polygon, circle or known geocode: Herald cannot place this area"}}, nil
+		return nil, cap.Problems{{Path: unplaced, Message: "no polygon, circle or known geocode: Herald cannot place this area"}}, nil
 	}
 	shape, err := reg.Compile(g)
 	if err != nil {

@@ -44,6 +44,8 @@ type Server struct {
 	Hospitals Hospitals
 	// Recipients counts who an alert would reach (previews).
 	Recipients Counter
+	// Audit is the audit trail, for GET /v1/audit (admin).
+	Audit AuditTrail
 	// PublicURL is the base of links in feeds.
 	PublicURL string
 	// Inbound handles residents' text messages; nil turns them off.
@@ -74,6 +76,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/sms/status", s.smsStatus)
 	mux.HandleFunc("POST /v1/sms/inbound", s.smsInbound)
 	mux.HandleFunc("GET /v1/feeds/{file}", s.feed)
+	mux.HandleFunc("GET /v1/audit", s.auditList)
+	mux.HandleFunc("GET /v1/audit/verify", s.auditVerify)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-alerts/herald/broadcaster/alertlog"
+	"github.com/herald-alerts/herald/broadcaster/audit"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/deliveries"
 	"github.com/herald-alerts/herald/broadcaster/originators"
@@ -62,6 +63,17 @@ func (s *Service) needsApproval(ctx context.Context, c *Checked, rec *alertlog.R
 // role, differ from the issuer and have the alert's regions in their
 // jurisdiction, and the approval timeout must not have passed.
 func (s *Service) Approve(ctx context.Context, id string, sig signing.Headers) (*alertlog.Record, error) {
+	rec, err := s.approve(ctx, id, sig)
+	actor, detail := s.actorOf(sig.Key)
+	entry := audit.Record{Kind: audit.KindApproval, Actor: actor, AlertID: id, Detail: detail, Outcome: audit.OutcomeApproved}
+	if err != nil {
+		entry.Outcome, entry.Reason = audit.OutcomeRefused, KindOf(err).String()+": "+err.Error()
+	}
+	s.Record(ctx, entry)
+	return rec, err
+}
+
+func (s *Service) approve(ctx context.Context, id string, sig signing.Headers) (*alertlog.Record, error) {
 	if _, err := signing.Verify(sig, signing.ActionApprove(id), nil, s.now()); err != nil {
 		return nil, refuse(Unauthorized, "Bad signature", err, "%v", err)
 	}

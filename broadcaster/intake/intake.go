@@ -20,6 +20,7 @@ import (
 
 	"github.com/herald-alerts/herald/broadcaster/alertlog"
 	"github.com/herald-alerts/herald/broadcaster/area"
+	"github.com/herald-alerts/herald/broadcaster/audit"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/originators"
 	"github.com/herald-alerts/herald/broadcaster/replay"
@@ -50,6 +51,8 @@ type Service struct {
 	Approval ApprovalPolicy
 	// Recipients counts recipients for the min_recipients rule.
 	Recipients Counter
+	// Audit, when set, records every submission and approval.
+	Audit Auditor
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -92,6 +95,18 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (*alertlog.Record,
 	start := time.Now()
 	rec, err := s.submit(ctx, sub)
 	s.latency.Observe(time.Since(start).Seconds())
+	actor, detail := s.actorOf(sub.Signature.Key)
+	entry := audit.Record{Kind: audit.KindSubmission, Actor: actor, Detail: detail}
+	if err != nil {
+		entry.Outcome, entry.Reason = audit.OutcomeRefused, KindOf(err).String()+": "+err.Error()
+	} else {
+		entry.Outcome, entry.AlertID = audit.OutcomeAccepted, rec.ID
+		entry.Reason = rec.Status + " " + rec.MsgType + " " + rec.State
+		if rec.MsgType == "Cancel" {
+			entry.Kind = audit.KindCancel
+		}
+	}
+	s.Record(ctx, entry)
 	if err != nil {
 		kind := KindOf(err)
 		s.rejected.WithLabelValues(kind.String()).Inc()

@@ -218,5 +218,11 @@ func cancelOf(orig []byte, now time.Time) ([]byte, error) {
 	c.Sent = sent
 	c.MsgType = "Cancel"
 	c.Note = "Cancelled with herald alert cancel"
+	// The original's expiry may already have passed; a Cancel is in force
+	// from now on, and an expires before its sent would be invalid.
+	c.Info = append([]cap.Info(nil), a.Info...)
+	for i := range c.Info {
+		c.Info[i].Expires = ""
+	}
 	return cap.Marshal(&c)
 }

@@ -37,11 +37,7 @@ func newServeCmd() *cobra.Command {
 			for {
 				select {
 				case <-hup:
-					if err := a.Originators().Reload(); err != nil {
-						a.Logger().Error("originators reload failed; keeping the previous set", "error", err)
-					} else {
-						a.Logger().Info("originators reloaded", "count", a.Originators().Current().Len())
-					}
+					_ = a.ReloadOriginators(cmd.Context())
 					continue
 				case err := <-a.Err():
 					a.Stop(context.Background())
