@@ -63,6 +63,7 @@ type Config struct {
 	Jurisdiction    Jurisdiction   `mapstructure:"jurisdiction" yaml:"jurisdiction"`
 	Geo             Geo            `mapstructure:"geo" yaml:"geo"`
 	Log             Log            `mapstructure:"log" yaml:"log"`
+	Retry           Retries        `mapstructure:"retry" yaml:"retry"`
 }
 
 // NATS selects an embedded server (URL empty) or an external one.
@@ -113,6 +114,13 @@ type Twilio struct {
 // Webhooks configures hospital webhook delivery.
 type Webhooks struct {
 	AllowPrivateAddresses bool `mapstructure:"allow_private_addresses" yaml:"allow_private_addresses"`
+	// MaxInFlight bounds concurrent posts to one host, so one slow hospital
+	// cannot hold every webhook worker.
+	MaxInFlight int `mapstructure:"max_in_flight" yaml:"max_in_flight"`
+	// BreakerThreshold consecutive transient failures stop posts to a host
+	// for BreakerCooldown (doubling while it stays down, up to 10m).
+	BreakerThreshold int           `mapstructure:"breaker_threshold" yaml:"breaker_threshold"`
+	BreakerCooldown  time.Duration `mapstructure:"breaker_cooldown" yaml:"breaker_cooldown"`
 }
 
 // Social configures social-media posting.
@@ -149,6 +157,23 @@ type Jurisdiction struct {
 // Geo bounds geometry work.
 type Geo struct {
 	MaxVertices int `mapstructure:"max_vertices" yaml:"max_vertices"`
+}
+
+// Retries is the retry policy of each channel.
+type Retries struct {
+	SMS     Retry `mapstructure:"sms" yaml:"sms"`
+	Webhook Retry `mapstructure:"webhook" yaml:"webhook"`
+	Social  Retry `mapstructure:"social" yaml:"social"`
+}
+
+// Retry is one channel's policy: exponential backoff from Base to Max with
+// jitter, a provider's Retry-After honoured, and no retry past MaxAttempts,
+// MaxAge or the alert's expiry.
+type Retry struct {
+	Base        time.Duration `mapstructure:"base" yaml:"base"`
+	Max         time.Duration `mapstructure:"max" yaml:"max"`
+	MaxAttempts int           `mapstructure:"max_attempts" yaml:"max_attempts"`
+	MaxAge      time.Duration `mapstructure:"max_age" yaml:"max_age"`
 }
 
 // Log configures the process logger.
@@ -188,6 +213,9 @@ var keys = []setting{
 	{"twilio.messaging_service_sid", "", "Twilio Messaging Service SID (MG...)"},
 	{"twilio.api_base_url", "https://api.twilio.com", "Twilio API base URL, for compatible gateways and tests"},
 	{"webhooks.allow_private_addresses", false, "allow webhook URLs that resolve to loopback or private addresses"},
+	{"webhooks.max_in_flight", 4, "concurrent webhook posts to one host"},
+	{"webhooks.breaker_threshold", 5, "consecutive transient failures that pause posts to a host"},
+	{"webhooks.breaker_cooldown", 30 * time.Second, "first pause of a failing host (doubles up to 10m)"},
 	{"social.mastodon.server", "", "Mastodon server URL"},
 	{"social.mastodon.access_token", "", "Mastodon access token; prefer HERALD_SOCIAL_MASTODON_ACCESS_TOKEN, flags show in ps"},
 	{"social.hashtags", []string{"HealthAlert"}, "hashtags added to every social post"},
@@ -197,6 +225,18 @@ var keys = []setting{
 	{"approval.timeout", 30 * time.Minute, "an alert not approved within this time expires unsent"},
 	{"jurisdiction.tolerance_m", 100.0, "metres an alert's area may reach outside the originator's jurisdiction"},
 	{"geo.max_vertices", 10000, "largest number of vertices accepted in one alert area"},
+	{"retry.sms.base", 2 * time.Second, "first SMS retry delay"},
+	{"retry.sms.max", 5 * time.Minute, "longest SMS retry delay"},
+	{"retry.sms.max_attempts", 12, "SMS attempts before a delivery is failed"},
+	{"retry.sms.max_age", 6 * time.Hour, "give up an SMS delivery this long after it was queued"},
+	{"retry.webhook.base", 5 * time.Second, "first webhook retry delay"},
+	{"retry.webhook.max", 30 * time.Minute, "longest webhook retry delay"},
+	{"retry.webhook.max_attempts", 60, "webhook attempts before a delivery is failed"},
+	{"retry.webhook.max_age", 24 * time.Hour, "give up a webhook delivery this long after it was queued"},
+	{"retry.social.base", 10 * time.Second, "first social post retry delay"},
+	{"retry.social.max", 15 * time.Minute, "longest social post retry delay"},
+	{"retry.social.max_attempts", 12, "social post attempts before a delivery is failed"},
+	{"retry.social.max_age", 6 * time.Hour, "give up a social post this long after it was queued"},
 	{"log.level", "info", "log level: debug, info, warn or error"},
 	{"log.format", "text", "log format: text or json"},
 }

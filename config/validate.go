@@ -138,6 +138,30 @@ func (c *Config) Validate() error {
 	if !(c.Approval.RequiredFor.MinAreaKm2 >= 0) {
 		fail("approval.required_for.min_area_km2", "%v must not be negative", c.Approval.RequiredFor.MinAreaKm2)
 	}
+	for name, r := range map[string]Retry{"sms": c.Retry.SMS, "webhook": c.Retry.Webhook, "social": c.Retry.Social} {
+		key := "retry." + name
+		if r.Base <= 0 {
+			fail(key+".base", "%v must be positive", r.Base)
+		}
+		if r.Max < r.Base {
+			fail(key+".max", "%v must be at least retry.%s.base (%v)", r.Max, name, r.Base)
+		}
+		if r.MaxAttempts < 1 {
+			fail(key+".max_attempts", "%d must be at least 1", r.MaxAttempts)
+		}
+		if r.MaxAge <= 0 {
+			fail(key+".max_age", "%v must be positive", r.MaxAge)
+		}
+	}
+	if c.Webhooks.MaxInFlight < 1 {
+		fail("webhooks.max_in_flight", "%d must be at least 1", c.Webhooks.MaxInFlight)
+	}
+	if c.Webhooks.BreakerThreshold < 1 {
+		fail("webhooks.breaker_threshold", "%d must be at least 1", c.Webhooks.BreakerThreshold)
+	}
+	if c.Webhooks.BreakerCooldown <= 0 {
+		fail("webhooks.breaker_cooldown", "%v must be positive", c.Webhooks.BreakerCooldown)
+	}
 	if c.Approval.Timeout <= 0 {
 		fail("approval.timeout", "%v must be positive", c.Approval.Timeout)
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
 	"github.com/herald-alerts/herald/broadcaster/deliveries"
-	"github.com/herald-alerts/herald/broadcaster/dispatch"
 	"github.com/herald-alerts/herald/broadcaster/render"
 	"github.com/herald-alerts/herald/config"
 )
@@ -48,15 +47,12 @@ func startDelivering(t *testing.T, edit func(*config.Config)) *fakes {
 			c.Webhooks.AllowPrivateAddresses = true // the receivers are on loopback
 			c.Social.Mastodon.Server = f.mastodon.URL
 			c.Social.Mastodon.AccessToken = "test-mastodon-token"
+			// Short backoffs keep retry tests quick; the policy is the same code.
+			quick := config.Retry{Base: 50 * time.Millisecond, Max: 200 * time.Millisecond, MaxAttempts: 5, MaxAge: time.Minute}
+			c.Retry = config.Retries{SMS: quick, Webhook: quick, Social: quick}
 			if edit != nil {
 				edit(c)
 			}
-		},
-		// Short backoffs keep retry tests quick; the policy is the same code.
-		retry: map[string]dispatch.Retry{
-			"sms":     {Base: 50 * time.Millisecond, Max: 200 * time.Millisecond, MaxAttempts: 5, MaxAge: time.Minute},
-			"webhook": {Base: 50 * time.Millisecond, Max: 200 * time.Millisecond, MaxAttempts: 5, MaxAge: time.Minute},
-			"social":  {Base: 50 * time.Millisecond, Max: 200 * time.Millisecond, MaxAttempts: 5, MaxAge: time.Minute},
 		},
 	})
 	f.Client.Token = adminToken

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -24,15 +25,6 @@ import (
 	"github.com/herald-alerts/herald/channels/webhook"
 	"github.com/herald-alerts/herald/config"
 )
-
-// DefaultRetry is each channel's retry policy. SMS gives up within hours
-// (a late health alert by text is worse than none at 3 a.m.); hospitals'
-// endpoints get a day, like Svix and Stripe do.
-var DefaultRetry = map[string]dispatch.Retry{
-	jobs.SMS:     {Base: 2 * time.Second, Max: 5 * time.Minute, MaxAttempts: 12, MaxAge: 6 * time.Hour},
-	jobs.Webhook: {Base: 5 * time.Second, Max: 30 * time.Minute, MaxAttempts: 60, MaxAge: 24 * time.Hour},
-	jobs.Social:  {Base: 10 * time.Second, Max: 15 * time.Minute, MaxAttempts: 12, MaxAge: 6 * time.Hour},
-}
 
 // concurrency is how many sends of a channel one Herald process has in
 // flight; it also bounds the duplicates a crash can cause (see README).
@@ -188,18 +180,24 @@ func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options
 		jobs.SMS: rate.NewLimiter(rate.Limit(cfg.SMS.RatePerSecond), max(1, int(cfg.SMS.RatePerSecond))),
 	}
 	metrics := dispatch.NewMetrics(a.metrics)
+	isolation := map[string]dispatch.Isolation{
+		jobs.Webhook: {
+			Destination: hostOf, MaxInFlight: cfg.Webhooks.MaxInFlight,
+			Threshold: cfg.Webhooks.BreakerThreshold, Cooldown: cfg.Webhooks.BreakerCooldown, MaxCooldown: 10 * time.Minute,
+		},
+	}
 	for _, ch := range jobs.Channels {
 		if ns[ch] == nil {
 			continue
 		}
-		retry := DefaultRetry[ch]
+		retry := retryPolicy(cfg, ch)
 		if r, ok := opt.Retry[ch]; ok {
 			retry = r
 		}
 		d := dispatch.New(a.js, dispatch.Config{
 			Channel: ch, Notifier: ns[ch], Composer: composers[ch], Alerts: alerts, Store: a.deliveries,
 			Limiter: limiters[ch], Concurrency: concurrency[ch], SendTimeout: 30 * time.Second,
-			Retry: retry, OnPermanent: hooks[ch], Logger: a.logger.With("channel", ch), Metrics: metrics,
+			Retry: retry, OnPermanent: hooks[ch], Isolation: isolation[ch], Logger: a.logger.With("channel", ch), Metrics: metrics,
 		})
 		if err := d.Start(ctx); err != nil {
 			return err
@@ -207,4 +205,18 @@ func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options
 		a.dispatchers = append(a.dispatchers, d)
 	}
 	return nil
+}
+
+// retryPolicy is a channel's configured retry policy.
+func retryPolicy(cfg *config.Config, channel string) dispatch.Retry {
+	r := map[string]config.Retry{jobs.SMS: cfg.Retry.SMS, jobs.Webhook: cfg.Retry.Webhook, jobs.Social: cfg.Retry.Social}[channel]
+	return dispatch.Retry{Base: r.Base, Max: r.Max, MaxAttempts: r.MaxAttempts, MaxAge: r.MaxAge}
+}
+
+// hostOf is a webhook's destination for isolation: its host and port.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return raw
 }

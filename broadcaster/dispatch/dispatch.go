@@ -82,6 +82,7 @@ type Config struct {
 	SendTimeout time.Duration
 	Retry       Retry
 	OnPermanent PermanentHook
+	Isolation   Isolation
 	Logger      *slog.Logger
 	Metrics     *Metrics
 }
@@ -89,6 +90,7 @@ type Config struct {
 // Dispatcher consumes one channel's jobs.
 type Dispatcher struct {
 	cfg    Config
+	gate   *gate
 	js     jetstream.JetStream
 	iter   jetstream.MessagesContext
 	wg     sync.WaitGroup
@@ -109,7 +111,7 @@ func New(js jetstream.JetStream, cfg Config) *Dispatcher {
 	if cfg.Retry.MaxAttempts < 1 {
 		cfg.Retry.MaxAttempts = 1
 	}
-	return &Dispatcher{cfg: cfg, js: js}
+	return &Dispatcher{cfg: cfg, js: js, gate: newGate(cfg.Isolation)}
 }
 
 // Start binds the durable consumer and starts Concurrency workers.
@@ -121,9 +123,12 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		// A send may take SendTimeout plus the wait for the rate limiter;
 		// in-progress acks extend it while we wait.
-		AckWait:       d.cfg.SendTimeout + 30*time.Second,
-		MaxDeliver:    -1, // attempts are counted and ended here, with a record
-		MaxAckPending: max(d.cfg.Concurrency*4, 64),
+		AckWait:    d.cfg.SendTimeout + 30*time.Second,
+		MaxDeliver: -1, // attempts are counted and ended here, with a record
+		// Jobs held back (a destination's breaker is open, or it is busy)
+		// stay pending while they wait; a small limit would let them block
+		// every other job of the channel.
+		MaxAckPending: 1 << 16,
 	})
 	if err != nil {
 		return fmt.Errorf("dispatcher %s consumer: %w", d.cfg.Channel, err)
@@ -189,8 +194,7 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.Nak()
 		return
 	}
-	attempt := int(md.NumDelivered)
-	log := d.cfg.Logger.With("job", j.Key(), "attempt", attempt)
+	log := d.cfg.Logger.With("job", j.Key())
 
 	// Idempotency: a delivery already finished is not sent again.
 	rec, err := d.cfg.Store.Get(ctx, j)
@@ -202,6 +206,10 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		d.retryLater(ctx, m, log, time.Second, fmt.Errorf("read delivery record: %w", err))
 		return
 	}
+	// Attempts are counted in the record, not by JetStream's redeliveries:
+	// a job held back by a busy or broken destination has not been tried.
+	attempt := rec.Attempts + 1
+	log = log.With("attempt", attempt)
 
 	skip, until, err := d.cfg.Alerts.Deliverable(ctx, j.AlertID)
 	if err != nil {
@@ -209,7 +217,7 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	if skip != "" {
-		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Skipped, Reason: skip, Attempts: attempt - 1}, log)
+		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Skipped, Reason: skip, Attempts: rec.Attempts}, log)
 		return
 	}
 	msg, skip, err := d.cfg.Composer.Compose(ctx, j)
@@ -218,13 +226,28 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	if skip != "" {
-		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Skipped, Reason: skip, Attempts: attempt - 1}, log)
+		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Skipped, Reason: skip, Attempts: rec.Attempts}, log)
 		return
 	}
 	msg.Key = j.Key()
 
+	var dest string
+	if d.gate != nil {
+		dest = d.cfg.Isolation.Destination(msg.To)
+		ok, wait, open := d.gate.acquire(dest, time.Now())
+		if !ok {
+			if open {
+				d.cfg.Metrics.held(d.cfg.Channel)
+			}
+			_ = m.NakWithDelay(wait)
+			return
+		}
+	}
 	if d.cfg.Limiter != nil {
 		if err := d.waitLimiter(ctx, m); err != nil {
+			if d.gate != nil {
+				d.gate.release(dest, false, time.Now())
+			}
 			_ = m.NakWithDelay(time.Second)
 			return
 		}
@@ -234,6 +257,10 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	receipt, err := d.cfg.Notifier.Send(sendCtx, msg)
 	cancel()
 	d.cfg.Metrics.observe(d.cfg.Channel, time.Since(start))
+	if d.gate != nil {
+		permanent, _, _ := channels.Classify(err)
+		d.gate.release(dest, err != nil && !permanent, time.Now())
+	}
 	if err == nil {
 		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Sent, ProviderID: receipt.ProviderID, Attempts: attempt}, log)
 		return
@@ -261,6 +288,12 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Failed, Reason: fmt.Sprintf("alert expires before the next attempt: %v", err), Attempts: attempt}, log)
 	default:
 		d.cfg.Metrics.retried(d.cfg.Channel)
+		// Remember the attempt and its error: the count survives
+		// redeliveries and restarts, and the status view shows why the
+		// delivery is still queued.
+		if perr := d.cfg.Store.Put(ctx, j, deliveries.Record{State: deliveries.Queued, Reason: err.Error(), Attempts: attempt}); perr != nil {
+			log.Warn("could not record the failed attempt", "error", perr)
+		}
 		d.retryLater(ctx, m, log, delay, err)
 	}
 }
@@ -305,9 +338,10 @@ func (d *Dispatcher) finish(ctx context.Context, m jetstream.Msg, j jobs.Job, r 
 
 // Metrics are the dispatchers' Prometheus metrics.
 type Metrics struct {
-	deliveries *prometheus.CounterVec
-	retries    *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
+	deliveries  *prometheus.CounterVec
+	retries     *prometheus.CounterVec
+	circuitOpen *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
 }
 
 // NewMetrics registers the dispatch metrics on reg.
@@ -315,10 +349,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_deliveries_total", Help: "Deliveries finished, by channel and state (sent, failed, skipped)."}, []string{"channel", "state"}),
 		retries:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_delivery_retries_total", Help: "Delivery attempts that will be retried, by channel."}, []string{"channel"}),
+		circuitOpen: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_delivery_circuit_open_total",
+			Help: "Jobs held back because their destination's circuit breaker was open, by channel."}, []string{"channel"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "herald_send_duration_seconds", Help: "Time a channel adapter took to send one message.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15)}, []string{"channel"}),
 	}
-	reg.MustRegister(m.deliveries, m.retries, m.latency)
+	reg.MustRegister(m.deliveries, m.retries, m.circuitOpen, m.latency)
 	return m
 }
 
@@ -331,6 +367,12 @@ func (m *Metrics) count(channel, state string) {
 func (m *Metrics) retried(channel string) {
 	if m != nil {
 		m.retries.WithLabelValues(channel).Inc()
+	}
+}
+
+func (m *Metrics) held(channel string) {
+	if m != nil {
+		m.circuitOpen.WithLabelValues(channel).Inc()
 	}
 }
 
