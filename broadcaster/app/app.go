@@ -167,6 +167,8 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	stage := &recipients.Stage{
 		JS: a.js, Regions: a.regions, Index: a.index, Residents: a.residents, Hospitals: a.hospitals,
 		Deliveries: a.deliveries, Social: a.social, Logger: a.logger,
+		// The dispatchers' view of an alert's state is at most a second old.
+		Settle: 2 * time.Second,
 	}
 	in.Recipients = stage
 	in.Approval = intake.ApprovalPolicy{

@@ -160,7 +160,7 @@ func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options
 	composers := map[string]dispatch.Composer{
 		jobs.SMS:     &compose.SMS{Alerts: alerts, Residents: a.residents, Links: links},
 		jobs.Webhook: &compose.Webhook{Alerts: alerts, Subscriptions: a.hospitals},
-		jobs.Social:  &compose.Social{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Links: links},
+		jobs.Social:  &compose.Social{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Links: links, Posts: a.deliveries},
 	}
 	hooks := map[string]dispatch.PermanentHook{
 		jobs.SMS: func(ctx context.Context, j jobs.Job, code string) error {

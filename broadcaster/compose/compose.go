@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/herald-alerts/herald/broadcaster/deliveries"
 	"github.com/herald-alerts/herald/broadcaster/hospitals"
 	"github.com/herald-alerts/herald/broadcaster/jobs"
 	"github.com/herald-alerts/herald/broadcaster/recipients"
@@ -97,6 +98,11 @@ type Social struct {
 	Regions  *geo.Registry
 	Hashtags []string // from config social.hashtags
 	Links    Links
+	// Posts finds the post of an earlier alert, so an Update or Cancel is
+	// a reply to it and followers see the thread.
+	Posts interface {
+		Get(ctx context.Context, j jobs.Job) (deliveries.Record, error)
+	}
 }
 
 // Compose implements dispatch.Composer.
@@ -116,5 +122,12 @@ func (c *Social) Compose(ctx context.Context, j jobs.Job) (channels.Message, str
 		event = a.CAP.Info[0].Event
 	}
 	text := render.Social(a.CAP, render.SocialOptions{Link: c.Links.CAP(j.AlertID), Hashtags: render.Hashtags(event, names, c.Hashtags)})
-	return channels.Message{Text: text}, "", nil
+	m := channels.Message{Text: text}
+	for _, ref := range a.Record.References {
+		if r, err := c.Posts.Get(ctx, jobs.Job{AlertID: ref, Channel: jobs.Social, Recipient: j.Recipient}); err == nil && r.ProviderID != "" {
+			m.ReplyTo = r.ProviderID
+			break
+		}
+	}
+	return m, "", nil
 }

@@ -239,6 +239,32 @@ func (s *Store) Summarize(ctx context.Context, alertID string) (*Summary, error)
 	return sum, nil
 }
 
+// Reached lists the recipients of an alert on a channel whose delivery was
+// sent or delivered: who must hear about its Update or Cancel.
+func (s *Store) Reached(ctx context.Context, alertID, channel string) ([]string, error) {
+	w, err := s.kv.Watch(ctx, "d."+alertID+"."+channel+".*", jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("read deliveries of %s: %w", alertID, err)
+	}
+	defer w.Stop()
+	var out []string
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil {
+				return out, nil
+			}
+			var r Record
+			if json.Unmarshal(e.Value(), &r) == nil && (r.State == Sent || r.State == Delivered) {
+				_, recipient := splitKey(e.Key(), alertID)
+				out = append(out, recipient)
+			}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("read deliveries of %s: %w", alertID, ctx.Err())
+		}
+	}
+}
+
 // splitKey turns "d.<alert>.<channel>.<recipient>" into channel, recipient.
 func splitKey(key, alertID string) (string, string) {
 	rest := key[len("d."+alertID+"."):]

@@ -251,6 +251,15 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 			_ = m.NakWithDelay(time.Second)
 			return
 		}
+		// The wait can be long (a rate-limited fan-out): the alert may have
+		// been cancelled or expired meanwhile.
+		if skip, _, err := d.cfg.Alerts.Deliverable(ctx, j.AlertID); err == nil && skip != "" {
+			if d.gate != nil {
+				d.gate.release(dest, false, time.Now())
+			}
+			d.finish(ctx, m, j, deliveries.Record{State: deliveries.Skipped, Reason: skip, Attempts: rec.Attempts}, log)
+			return
+		}
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	start := time.Now()

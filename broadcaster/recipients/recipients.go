@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -53,6 +54,10 @@ type Stage struct {
 	Deliveries *deliveries.Store
 	// Social is true when a social account is configured.
 	Social bool
+	// Settle is how long a Cancel waits, after its alert is marked
+	// cancelled, for sends already in flight to be recorded, so that
+	// everyone the original reached hears of the Cancel.
+	Settle time.Duration
 	Logger *slog.Logger
 }
 
@@ -89,7 +94,7 @@ func AudienceOf(a *cap.Alert) Audience {
 
 // Plan queues the alert's jobs and records how many per channel.
 func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ []byte) error {
-	list, err := s.jobs(ctx, rec, a)
+	list, err := s.jobs(ctx, rec, a, true)
 	if err != nil {
 		return err
 	}
@@ -109,7 +114,7 @@ func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ 
 // Count says how many deliveries Plan would queue per channel, queueing
 // nothing (previews).
 func (s *Stage) Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (deliveries.Plan, error) {
-	list, err := s.jobs(ctx, rec, a)
+	list, err := s.jobs(ctx, rec, a, false)
 	if err != nil {
 		return nil, err
 	}
@@ -127,12 +132,58 @@ func count(list []jobs.Job) deliveries.Plan {
 	return plan
 }
 
-func (s *Stage) jobs(ctx context.Context, rec *alertlog.Record, a *cap.Alert) ([]jobs.Job, error) {
+func (s *Stage) jobs(ctx context.Context, rec *alertlog.Record, a *cap.Alert, settle bool) ([]jobs.Job, error) {
 	aud := AudienceOf(a)
 	if aud.None {
 		return nil, nil
 	}
-	return s.recipients(ctx, rec, a, aud)
+	if a.MsgType == "Cancel" {
+		// A Cancel goes to exactly those the cancelled alerts reached.
+		if settle && s.Settle > 0 {
+			select {
+			case <-time.After(s.Settle):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return s.reached(ctx, rec, aud, nil)
+	}
+	list, err := s.recipients(ctx, rec, a, aud)
+	if err != nil || a.MsgType != "Update" {
+		return list, err
+	}
+	// An Update also reaches whoever got the alert it updates, even if the
+	// new area no longer covers them.
+	return s.reached(ctx, rec, aud, list)
+}
+
+// reached adds to list a job for every recipient the alerts rec references
+// reached, on the channels aud allows, each once.
+func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience, list []jobs.Job) ([]jobs.Job, error) {
+	seen := map[string]bool{}
+	for _, j := range list {
+		seen[j.Key()] = true
+	}
+	allowed := map[string]bool{jobs.SMS: aud.Residents, jobs.Webhook: aud.Hospitals, jobs.Social: aud.Social && s.Social}
+	for _, ref := range rec.References {
+		for _, ch := range jobs.Channels {
+			if !allowed[ch] {
+				continue
+			}
+			ids, err := s.Deliveries.Reached(ctx, ref, ch)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				j := jobs.Job{AlertID: rec.ID, Channel: ch, Recipient: id}
+				if !seen[j.Key()] {
+					seen[j.Key()] = true
+					list = append(list, j)
+				}
+			}
+		}
+	}
+	return list, nil
 }
 
 func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Alert, aud Audience) ([]jobs.Job, error) {
