@@ -21,7 +21,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/herald-alerts/herald/broadcaster/deliveries"
 	"github.com/herald-alerts/herald/broadcaster/jobs"
@@ -70,6 +69,12 @@ func (r Retry) Backoff(n int, retryAfter time.Duration) time.Duration {
 	return max(d, retryAfter)
 }
 
+// Limiter paces sends (golang.org/x/time/rate.Limiter, or the shared
+// limiter of package ratelimit).
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
 // Config configures one channel's dispatcher.
 type Config struct {
 	Channel     string
@@ -77,7 +82,7 @@ type Config struct {
 	Composer    Composer
 	Alerts      AlertState
 	Store       *deliveries.Store
-	Limiter     *rate.Limiter // nil: unlimited
+	Limiter     Limiter // nil: unlimited
 	Concurrency int
 	SendTimeout time.Duration
 	Retry       Retry
