@@ -356,13 +356,15 @@ func (l *Log) Raw(ctx context.Context, id string) ([]byte, nats.Header, error) {
 	return m.Data, m.Header, nil
 }
 
-// Ready reports whether the stream and bucket answer.
+// Ready reports whether the stream answers and the state bucket takes writes.
 func (l *Log) Ready(ctx context.Context) error {
 	if _, err := l.stream.Info(ctx); err != nil {
 		return fmt.Errorf("stream %s: %w", StreamName, err)
 	}
-	if _, err := l.state.Status(ctx); err != nil {
-		return fmt.Errorf("bucket %s: %w", StateBucket, err)
+	// Reading can succeed where writing cannot (a cluster without quorum
+	// answers info requests): only a write shows Herald could accept now.
+	if _, err := l.state.Put(ctx, "ready", []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
+		return fmt.Errorf("bucket %s not writable: %w", StateBucket, err)
 	}
 	return nil
 }

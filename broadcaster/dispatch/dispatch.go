@@ -337,7 +337,16 @@ func (d *Dispatcher) retryLater(ctx context.Context, m jetstream.Msg, log *slog.
 // finish records the outcome, then acks: a crash between the two means the
 // job is seen again and the record makes it a no-op.
 func (d *Dispatcher) finish(ctx context.Context, m jetstream.Msg, j jobs.Job, r deliveries.Record, log *slog.Logger) {
-	if err := d.cfg.Store.Put(ctx, j, r); err != nil {
+	// A sent message without its record would be sent again on
+	// redelivery: keep trying (through a NATS leader election, say) before
+	// giving up on the record.
+	err := d.cfg.Store.Put(ctx, j, r)
+	for wait := 100 * time.Millisecond; err != nil && wait <= 6400*time.Millisecond && ctx.Err() == nil; wait *= 2 {
+		_ = m.InProgress()
+		time.Sleep(wait)
+		err = d.cfg.Store.Put(ctx, j, r)
+	}
+	if err != nil {
 		// Without the record, a redelivery would send again; retry the
 		// record rather than ack.
 		log.Error("could not record delivery outcome", "state", r.State, "error", err)
