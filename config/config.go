@@ -74,7 +74,20 @@ type NATS struct {
 	User         string `mapstructure:"user" yaml:"user"`
 	Password     string `mapstructure:"password" yaml:"password"`
 	NkeySeedFile string `mapstructure:"nkey_seed_file" yaml:"nkey_seed_file"`
-	Replicas     int    `mapstructure:"replicas" yaml:"replicas"`
+	// Users may connect to the embedded server when it listens on TCP
+	// (nobody else can: it always requires authentication there).
+	Users    []NATSUser `mapstructure:"users" yaml:"users"`
+	Replicas int        `mapstructure:"replicas" yaml:"replicas"`
+}
+
+// NATSUser is an account on the embedded NATS server. Role hospital may
+// only read the regional feeds (live and replay); originator may only
+// submit alerts; herald is another Herald process (everything).
+type NATSUser struct {
+	User     string `mapstructure:"user" yaml:"user"`
+	Password string `mapstructure:"password" yaml:"password"` // plain or bcrypt ($2a$...)
+	Nkey     string `mapstructure:"nkey" yaml:"nkey"`         // a user public key (U...) instead of user/password
+	Role     string `mapstructure:"role" yaml:"role"`
 }
 
 // HTTP configures the API server.
@@ -194,6 +207,7 @@ var keys = []setting{
 	{"nats.user", "", "user name for an external NATS"},
 	{"nats.password", "", "password for an external NATS; prefer HERALD_NATS_PASSWORD, flags show in ps"},
 	{"nats.nkey_seed_file", "", "nkey seed file for an external NATS"},
+	{"nats.users", []any{}, ""},
 	{"nats.replicas", 1, "JetStream replicas for Herald's streams (1..5)"},
 	{"http.addr", "127.0.0.1:8080", "host:port of the HTTP API, feeds, Twilio callbacks and console"},
 	{"http.admin_token", "", "bearer token for the management API (empty: off); prefer HERALD_HTTP_ADMIN_TOKEN, flags show in ps"},
@@ -355,6 +369,10 @@ func (c *Config) Print(w io.Writer) error {
 	r.HTTP.AdminToken = redact(r.HTTP.AdminToken)
 	r.Twilio.AuthToken = redact(r.Twilio.AuthToken)
 	r.NATS.Password = redact(r.NATS.Password)
+	r.NATS.Users = append([]NATSUser(nil), c.NATS.Users...) // a copy: c keeps its passwords
+	for i := range r.NATS.Users {
+		r.NATS.Users[i].Password = redact(r.NATS.Users[i].Password)
+	}
 	r.Social.Mastodon.AccessToken = redact(r.Social.Mastodon.AccessToken)
 
 	enc := yaml.NewEncoder(w)
@@ -424,6 +442,17 @@ func unknownFileKeys(m map[string]any, prefix string) []error {
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		key := prefix + strings.ToLower(k)
 		switch {
+		case key == "nats.users":
+			list, _ := m[k].([]any)
+			for i, item := range list {
+				entry, _ := item.(map[string]any)
+				for _, f := range slices.Sorted(maps.Keys(entry)) {
+					if !slices.Contains(natsUserFields, strings.ToLower(f)) {
+						errs = append(errs, keyErrorf(fmt.Sprintf("nats.users[%d].%s", i, f), "unknown key"))
+						delete(entry, f)
+					}
+				}
+			}
 		case key == "regions":
 			list, _ := m[k].([]any)
 			for i, item := range list {
@@ -451,6 +480,8 @@ func unknownFileKeys(m map[string]any, prefix string) []error {
 	}
 	return errs
 }
+
+var natsUserFields = []string{"user", "password", "nkey", "role"}
 
 var regionFields = []string{"file", "id_property", "name_property", "prefix", "geocode"}
 
@@ -490,6 +521,7 @@ func decode(v *viper.Viper) (*Config, error) {
 	hook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		toDuration,
 		stringToRegions,
+		stringToNATSUsers,
 		stringToStrings,
 	))
 	if err := v.UnmarshalExact(&c, hook); err != nil {
@@ -536,6 +568,18 @@ func stringToRegions(from, to reflect.Type, data any) (any, error) {
 	var list []any
 	if err := yaml.Unmarshal([]byte(data.(string)), &list); err != nil {
 		return nil, fmt.Errorf("not a YAML list of region sources: %w", err)
+	}
+	return list, nil
+}
+
+// stringToNATSUsers reads HERALD_NATS_USERS as a YAML flow list.
+func stringToNATSUsers(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to != reflect.TypeFor[[]NATSUser]() {
+		return data, nil
+	}
+	var list []any
+	if err := yaml.Unmarshal([]byte(data.(string)), &list); err != nil {
+		return nil, fmt.Errorf("not a YAML list of users: %w", err)
 	}
 	return list, nil
 }

@@ -356,7 +356,7 @@ func TestBindFlags(t *testing.T) {
 	BindFlags(fs)
 	for _, k := range keys {
 		f := fs.Lookup(flagName(k.name))
-		if (f == nil) != (k.name == "regions") {
+		if (f == nil) != (k.name == "regions" || k.name == "nats.users") {
 			t.Errorf("flag for %s: %v", k.name, f)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nats-io/nkeys"
 )
 
 // keyErrorf returns an error naming the configuration key (or variable) it is
@@ -152,6 +154,25 @@ func (c *Config) Validate() error {
 		if r.MaxAge <= 0 {
 			fail(key+".max_age", "%v must be positive", r.MaxAge)
 		}
+	}
+	seenUsers := map[string]bool{}
+	for i, u := range c.NATS.Users {
+		key := fmt.Sprintf("nats.users[%d]", i)
+		switch {
+		case u.Role != "hospital" && u.Role != "originator" && u.Role != "herald":
+			fail(key+".role", "%q must be hospital, originator or herald", u.Role)
+		case (u.User == "") == (u.Nkey == ""):
+			fail(key, "give either user and password, or nkey")
+		case u.User != "" && u.Password == "":
+			fail(key+".password", "is required with user")
+		case u.Nkey != "" && !nkeys.IsValidPublicUserKey(u.Nkey):
+			fail(key+".nkey", "is not an nkey user public key (U...)")
+		}
+		name := u.User + u.Nkey
+		if seenUsers[name] && name != "" {
+			fail(key, "duplicate user")
+		}
+		seenUsers[name] = true
 	}
 	if c.Webhooks.MaxInFlight < 1 {
 		fail("webhooks.max_in_flight", "%d must be at least 1", c.Webhooks.MaxInFlight)

@@ -27,7 +27,7 @@ type hospital struct {
 
 func newHospital(t *testing.T, url string) *hospital {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.Name("test-hospital"))
+	nc, err := nats.Connect(url, nats.Name("test-hospital"), nats.UserInfo(hospitalUser, hospitalPass))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestSubmitOverHTTPReachesRegionalFeedOnce(t *testing.T) {
 
 func TestSubmitOverNATS(t *testing.T) {
 	h := startHerald(t, setup{})
-	nc, err := nats.Connect(h.NATSURL())
+	nc, err := nats.Connect(h.NATSURL(), nats.UserInfo(originatorUser, originatorPass))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestHospitalReplaysMissedAlerts(t *testing.T) {
 	}
 	// The hospital was offline; it connects later and replays with a
 	// durable consumer on its region's subject.
-	nc, err := nats.Connect(h.NATSURL())
+	nc, err := nats.Connect(h.NATSURL(), nats.UserInfo(hospitalUser, hospitalPass))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,12 @@ func sharedRegions(t testing.TB) *geo.Registry {
 	return regions
 }
 
+// NATS accounts the test Heralds give hospitals and originators.
+const (
+	hospitalUser, hospitalPass     = "hospital", "hospital-secret"
+	originatorUser, originatorPass = "officer", "officer-secret"
+)
+
 // Region ids used across tests.
 const (
 	king   = "us-county-53033" // King County, WA (Seattle)
@@ -86,6 +92,7 @@ type setup struct {
 	natsURL  string    // external NATS
 	edit     func(*config.Config)
 	retry    map[string]dispatch.Retry
+	log      io.Writer // when set, Herald logs here at debug level
 }
 
 func startHerald(t testing.TB, s setup) *herald {
@@ -100,6 +107,11 @@ func startHerald(t testing.TB, s setup) *herald {
 	cfg.NATS.Listen = "127.0.0.1:0"
 	cfg.NATS.URL = s.natsURL
 	cfg.OriginatorsFile = filepath.Join(cfg.DataDir, "originators.yaml")
+	// The embedded server requires accounts once it listens on TCP.
+	cfg.NATS.Users = []config.NATSUser{
+		{User: hospitalUser, Password: hospitalPass, Role: "hospital"},
+		{User: originatorUser, Password: originatorPass, Role: "originator"},
+	}
 	h := &herald{Cfg: cfg}
 	if len(s.officers) == 4 {
 		h.King, h.Pierce, h.Approver, h.Drill = s.officers[0], s.officers[1], s.officers[2], s.officers[3]
@@ -139,6 +151,9 @@ func startHerald(t testing.TB, s setup) *herald {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if s.log != nil {
+		logger = slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

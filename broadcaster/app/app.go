@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -123,11 +124,19 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
 		}
-		if a.ns, err = startEmbedded(cfg); err != nil {
+	}
+	// Herald's own key for the embedded server, new each start and never
+	// written down.
+	svc, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.NATS.URL == "" {
+		if a.ns, err = startEmbedded(cfg, svc); err != nil {
 			return nil, err
 		}
 	}
-	if a.nc, err = connect(cfg, a.ns); err != nil {
+	if a.nc, err = connect(cfg, a.ns, svc); err != nil {
 		return nil, err
 	}
 	if a.js, err = jetstream.New(a.nc); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/herald-alerts/herald/config"
 )
@@ -18,7 +19,7 @@ import (
 // startEmbedded runs an in-process nats-server with JetStream stored in
 // dataDir/jetstream. listen "" keeps it in-process only; a port of 0 picks
 // a free one.
-func startEmbedded(cfg *config.Config) (*server.Server, error) {
+func startEmbedded(cfg *config.Config, svc nkeys.KeyPair) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName: "herald",
 		JetStream:  true,
@@ -41,6 +42,10 @@ func startEmbedded(cfg *config.Config) (*server.Server, error) {
 			port = server.RANDOM_PORT
 		}
 		opts.Host, opts.Port = host, port
+		// Listening beyond the process: nobody connects without an account.
+		if err := authorize(opts, cfg.NATS.Users, svc); err != nil {
+			return nil, fmt.Errorf("embedded nats auth: %w", err)
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -56,7 +61,7 @@ func startEmbedded(cfg *config.Config) (*server.Server, error) {
 
 // connect opens Herald's connection: in-process to the embedded server, or
 // to the configured external cluster with its credentials.
-func connect(cfg *config.Config, ns *server.Server) (*nats.Conn, error) {
+func connect(cfg *config.Config, ns *server.Server, svc nkeys.KeyPair) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name("herald"),
 		nats.MaxReconnects(-1),
@@ -64,7 +69,15 @@ func connect(cfg *config.Config, ns *server.Server) (*nats.Conn, error) {
 		nats.RetryOnFailedConnect(false),
 	}
 	if ns != nil {
-		nc, err := nats.Connect("", append(opts, nats.InProcessServer(ns))...)
+		pub, err := svc.PublicKey()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, nats.InProcessServer(ns))
+		if cfg.NATS.Listen != "" { // the server requires accounts (see authorize)
+			opts = append(opts, nats.Nkey(pub, svc.Sign))
+		}
+		nc, err := nats.Connect("", opts...)
 		if err != nil {
 			return nil, fmt.Errorf("connect embedded nats: %w", err)
 		}

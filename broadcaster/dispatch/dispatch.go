@@ -126,9 +126,10 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		Description:   "Herald dispatcher for " + d.cfg.Channel,
 		FilterSubject: jobs.SubjectPrefix + d.cfg.Channel,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		// A send may take SendTimeout plus the wait for the rate limiter;
-		// in-progress acks extend it while we wait.
-		AckWait:    d.cfg.SendTimeout + 30*time.Second,
+		// A send takes at most SendTimeout; waits for the rate limiter and
+		// retried records send in-progress acks. A short AckWait matters:
+		// it is how soon the jobs a crashed process held go to another.
+		AckWait:    d.cfg.SendTimeout + 5*time.Second,
 		MaxDeliver: -1, // attempts are counted and ended here, with a record
 		// Jobs held back (a destination's breaker is open, or it is busy)
 		// stay pending while they wait; a small limit would let them block

@@ -136,6 +136,9 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	cfg.SMS.RatePerSecond = 100
 	cfg.Webhooks.AllowPrivateAddresses = true // the demo hospital listens on loopback
 	cfg.OriginatorsFile = filepath.Join(dir, "originators.yaml")
+	// The embedded NATS requires accounts on TCP: one for the demo hospital.
+	hospitalPass := "demo-" + strings.ToLower(pub[17:33])
+	cfg.NATS.Users = []config.NATSUser{{User: "demo-hospital", Password: hospitalPass, Role: "hospital"}}
 	originators := fmt.Sprintf(`originators:
   - id: wa-king-health
     name: "Demo officer, Public Health - Seattle & King County"
@@ -187,7 +190,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	hosp.mu.Unlock()
 	fmt.Fprintf(out, "Hospital webhook %s subscribed to %s\n", wh.ID, demoRegion)
 
-	nc, err := nats.Connect(a.NATSURL(), nats.Name("demo-hospital"))
+	nc, err := nats.Connect(a.NATSURL(), nats.Name("demo-hospital"), nats.UserInfo("demo-hospital", hospitalPass))
 	if err != nil {
 		return err
 	}
