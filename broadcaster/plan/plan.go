@@ -169,8 +169,12 @@ func (p *Planner) plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, 
 	if a.MsgType == "Cancel" {
 		p.cancelReferenced(ctx, a)
 	}
-	if err := p.publishRegions(ctx, rec, raw); err != nil {
-		return err
+	// Private alerts name their own addressees: they stay off the regional
+	// feeds, which every hospital of the region reads.
+	if rec.Scope != "Private" {
+		if err := p.publishRegions(ctx, rec, raw); err != nil {
+			return err
+		}
 	}
 	if _, _, err := p.log.Transition(ctx, id, alertlog.StateDispatching, alertlog.StateAccepted); err != nil {
 		return err
