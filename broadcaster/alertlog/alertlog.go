@@ -48,6 +48,10 @@ const (
 	// HeaderRegions lists the overlapped region ids on the log message, so
 	// the state record can be rebuilt from the log alone.
 	HeaderRegions = "Herald-Regions"
+	// HeaderState is the state the alert was accepted in (accepted or
+	// pending_approval): a record rebuilt from the log must not skip an
+	// approval.
+	HeaderState = "Herald-State"
 )
 
 // States of an alert, as the API shows them.
@@ -130,6 +134,9 @@ func RecordFromLog(hdr nats.Header, a *cap.Alert, seq uint64, stored time.Time) 
 	}
 	rec := NewRecord(a, hdr.Get(HeaderOriginator), regions, stored)
 	rec.Seq = seq
+	if st := hdr.Get(HeaderState); st != "" {
+		rec.State = st
+	}
 	return rec
 }
 
@@ -190,6 +197,7 @@ func (l *Log) Append(ctx context.Context, rec *Record, raw []byte, hdr nats.Head
 	msg.Header.Set(HeaderAlertID, rec.ID)
 	msg.Header.Set(HeaderOriginator, rec.Originator)
 	msg.Header.Set(HeaderRegions, strings.Join(rec.Regions, ","))
+	msg.Header.Set(HeaderState, rec.State)
 	msg.Data = raw
 	// The expected-last-subject-sequence 0 makes the stream itself refuse a
 	// second alert with the same id, at any time after the first.

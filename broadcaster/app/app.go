@@ -168,6 +168,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		return nil, err
 	}
 	in.Audit = a.audit
+	in.ToleranceM = cfg.Jurisdiction.ToleranceM
 	a.intake = in
 
 	if err := a.startDelivery(ctx, cfg, opt, replicas); err != nil {

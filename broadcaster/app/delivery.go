@@ -9,15 +9,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/herald-alerts/herald/broadcaster/compose"
 	"github.com/herald-alerts/herald/broadcaster/deliveries"
 	"github.com/herald-alerts/herald/broadcaster/dispatch"
 	"github.com/herald-alerts/herald/broadcaster/hospitals"
 	"github.com/herald-alerts/herald/broadcaster/jobs"
+	"github.com/herald-alerts/herald/broadcaster/ratelimit"
 	"github.com/herald-alerts/herald/broadcaster/residents"
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/channels/sms"
@@ -30,40 +30,65 @@ import (
 // flight; it also bounds the duplicates a crash can cause (see README).
 var concurrency = map[string]int{jobs.SMS: 16, jobs.Webhook: 32, jobs.Social: 2}
 
-// residentKey reads the HMAC key that turns phone numbers into resident
-// ids, creating it (mode 0600) on first start. Processes sharing a NATS
-// cluster must share it.
+// residentKey reads the secret from which residents' ids (keyed hashes of
+// their numbers) and the numbers' encryption at rest are derived, creating
+// it on first start. Processes sharing a NATS cluster must share it: copy
+// the file, keeping it mode 0600. Whoever reads it can read every
+// resident's number, so a file that group or others may access stops
+// start-up.
 func residentKey(dataDir string) ([]byte, error) {
 	path := filepath.Join(dataDir, "residents.key")
 	key, err := os.ReadFile(path)
 	if err == nil {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("stat %s: %w", path, err)
+		}
+		// Windows has no such bits (Go reports 0666 for any writable file).
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+			return nil, fmt.Errorf("%s is open to group or others (mode %04o) and it guards residents' phone numbers: run chmod 600 %s", path, perm, path)
+		}
 		if len(key) < residents.MinKeyLen {
-			return nil, fmt.Errorf("%s: key too short (%d bytes)", path, len(key))
+			return nil, fmt.Errorf("%s: key too short (%d bytes, want %d)", path, len(key), residents.MinKeyLen)
 		}
 		return key, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	key = make([]byte, 32)
+	key = make([]byte, residents.MinKeyLen)
 	if _, err := rand.Read(key); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("generate %s: %w", path, err)
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("create %s: %w", dataDir, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Written aside (CreateTemp makes it 0600) and linked into place, so a
+	// process starting at the same moment finds no key or the whole key,
+	// never a half-written one.
+	tmp, err := os.CreateTemp(dataDir, ".residents.key-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(key)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	err = os.Link(tmp.Name(), path)
 	if errors.Is(err, os.ErrExist) { // another process won the race
 		return residentKey(dataDir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return key, f.Close()
+	return key, nil
 }
 
 // notifiers builds the channel adapters the configuration asks for. The
@@ -176,9 +201,12 @@ func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options
 			return nil
 		},
 	}
-	limiters := map[string]*rate.Limiter{
-		jobs.SMS: rate.NewLimiter(rate.Limit(cfg.SMS.RatePerSecond), max(1, int(cfg.SMS.RatePerSecond))),
+	// sms.rate_per_second holds for all Herald processes on this NATS together.
+	smsLimit, err := ratelimit.Open(ctx, a.js, replicas, "sms", cfg.SMS.RatePerSecond)
+	if err != nil {
+		return err
 	}
+	limiters := map[string]dispatch.Limiter{jobs.SMS: smsLimit}
 	metrics := dispatch.NewMetrics(a.metrics)
 	isolation := map[string]dispatch.Isolation{
 		jobs.Webhook: {
@@ -196,7 +224,7 @@ func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options
 		}
 		d := dispatch.New(a.js, dispatch.Config{
 			Channel: ch, Notifier: ns[ch], Composer: composers[ch], Alerts: alerts, Store: a.deliveries,
-			Limiter: limiters[ch], Concurrency: concurrency[ch], SendTimeout: 30 * time.Second,
+			Limiter: limiters[ch], Concurrency: concurrency[ch], SendTimeout: 15 * time.Second,
 			Retry: retry, OnPermanent: hooks[ch], Isolation: isolation[ch], Logger: a.logger.With("channel", ch), Metrics: metrics,
 		})
 		if err := d.Start(ctx); err != nil {

@@ -22,6 +22,16 @@ var ErrNoArea = errors.New("no <area>: Herald needs an area to know whom to aler
 type Resolved struct {
 	Shape   *geo.Shape
 	Regions []*geo.Region
+	// Parts are the alert's <area> elements one by one, so a check (the
+	// jurisdiction) can name the one at fault.
+	Parts []Part
+}
+
+// Part is one <area> element.
+type Part struct {
+	Path  string // "alert/info[0]/area[1]"
+	Desc  string // its areaDesc
+	Shape *geo.Shape
 }
 
 // RegionIDs lists the overlapped regions' ids, sorted.
@@ -46,12 +56,14 @@ func Resolve(reg *geo.Registry, a *cap.Alert) (*Resolved, cap.Problems, error) {
 		problems cap.Problems
 		areas    int
 		unplaced string // the first area with nothing Herald can place
+		parts    []Part
+		partArea []geo.Area
 	)
 	for i, info := range a.Info {
 		for j, ar := range info.Area {
 			areas++
 			base := fmt.Sprintf("alert/info[%d]/area[%d]", i, j)
-			before := len(g.Polygons) + len(g.Circles) + len(g.Geocodes)
+			bp, bc, bg := len(g.Polygons), len(g.Circles), len(g.Geocodes)
 			for k, s := range ar.Polygon {
 				ring, err := cap.ParsePolygon(s)
 				if err != nil {
@@ -91,9 +103,14 @@ func Resolve(reg *geo.Registry, a *cap.Alert) (*Resolved, cap.Problems, error) {
 				}
 				g.Geocodes = append(g.Geocodes, code)
 			}
-			if unplaced == "" && len(g.Polygons)+len(g.Circles)+len(g.Geocodes) == before {
-				unplaced = base
+			if len(g.Polygons) == bp && len(g.Circles) == bc && len(g.Geocodes) == bg {
+				if unplaced == "" {
+					unplaced = base
+				}
+				continue
 			}
+			parts = append(parts, Part{Path: base, Desc: ar.AreaDesc})
+			partArea = append(partArea, geo.Area{Polygons: g.Polygons[bp:], Circles: g.Circles[bc:], Geocodes: g.Geocodes[bg:]})
 		}
 	}
 	if len(problems) > 0 {
@@ -109,7 +126,12 @@ func Resolve(reg *geo.Registry, a *cap.Alert) (*Resolved, cap.Problems, error) {
 	if err != nil {
 		return nil, cap.Problems{{Path: "alert/info", Message: err.Error()}}, nil
 	}
-	return &Resolved{Shape: shape, Regions: reg.Overlapping(shape)}, nil, nil
+	for i := range parts {
+		if parts[i].Shape, err = reg.Compile(partArea[i]); err != nil {
+			return nil, cap.Problems{{Path: parts[i].Path, Message: err.Error()}}, nil
+		}
+	}
+	return &Resolved{Shape: shape, Regions: reg.Overlapping(shape), Parts: parts}, nil, nil
 }
 
 // compileAlone checks one part on its own so that its problem can be

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-alerts/herald/broadcaster/alertlog"
+	"github.com/herald-alerts/herald/broadcaster/area"
 	"github.com/herald-alerts/herald/broadcaster/audit"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/deliveries"
@@ -94,9 +95,17 @@ func (s *Service) approve(ctx context.Context, id string, sig signing.Headers) (
 	case rec.Originator == o.ID:
 		return nil, refuse(Forbidden, "Cannot approve own alert", nil, "alert %s was issued by %s; a second officer must approve it", id, o.ID)
 	}
-	for _, r := range rec.Regions {
-		if !o.Jurisdiction.InRegions(r) {
-			return nil, refuse(Forbidden, "Area outside jurisdiction", nil, "alert %s reaches %s, outside the jurisdiction of %s", id, r, o.ID)
+	// The approver answers for the whole area: it must lie in their
+	// jurisdiction as it had to lie in the issuer's.
+	raw, _, err := s.Log.Raw(ctx, id)
+	if err != nil {
+		return nil, refuse(Unavailable, "Alert store unavailable", err, "%v", err)
+	}
+	if a, err := cap.Parse(raw); err == nil {
+		if res, _, err := area.Resolve(s.Regions, a); err == nil && res != nil {
+			if err := s.authorizeArea(o, res); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if rec.State != alertlog.StatePendingApproval {

@@ -53,6 +53,8 @@ type Service struct {
 	Recipients Counter
 	// Audit, when set, records every submission and approval.
 	Audit Auditor
+	// ToleranceM is how far an area may reach outside the jurisdiction.
+	ToleranceM float64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -213,7 +215,7 @@ func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Ch
 		return nil, &Error{Kind: Invalid, Title: "Area outside every region", Detail: "the area overlaps no known region (are latitude and longitude swapped?)",
 			Problems: cap.Problems{{Path: "alert/info", Message: "the area overlaps no known region"}}}
 	}
-	if err := authorizeArea(o, res); err != nil {
+	if err := s.authorizeArea(o, res); err != nil {
 		return nil, err
 	}
 	c.Area = res
@@ -269,18 +271,26 @@ func (s *Service) authorizeReferences(ctx context.Context, o *originators.Origin
 	return nil
 }
 
-// authorizeArea requires every region the area overlaps to be inside the
-// originator's jurisdiction. Land that belongs to no region (open water)
-// is not "outside": coastal alerts routinely include sea.
-func authorizeArea(o *originators.Originator, res *area.Resolved) error {
+// authorizeArea refuses an area that reaches land outside the
+// originator's jurisdiction (its regions and/or GeoJSON area) by more than
+// the tolerance, naming the <area> and the land. Water that belongs to no
+// region is not "outside": coastal alerts routinely include sea.
+func (s *Service) authorizeArea(o *originators.Originator, res *area.Resolved) error {
+	j := geo.Jurisdiction{Regions: o.Jurisdiction.Regions, Area: o.Jurisdiction.Area}
 	var outside []string
-	for _, r := range res.Regions {
-		if !o.Jurisdiction.InRegions(r.ID) {
-			outside = append(outside, fmt.Sprintf("%s (%s)", r.ID, r.Name))
+	for _, part := range res.Parts {
+		reaches, err := s.Regions.Reaches(part.Shape, j, s.ToleranceM)
+		for _, r := range reaches {
+			outside = append(outside, fmt.Sprintf("%s (%q) reaches %s", part.Path, part.Desc, r))
+		}
+		if errors.Is(err, geo.ErrTooComplex) {
+			outside = append(outside, fmt.Sprintf("%s (%q) follows the jurisdiction's edge too closely to check; draw it further inside", part.Path, part.Desc))
+		} else if err != nil {
+			return refuse(Forbidden, "Area outside jurisdiction", err, "%s: %v", part.Path, err)
 		}
 	}
 	if len(outside) > 0 {
-		return refuse(Forbidden, "Area outside jurisdiction", nil, "the area reaches %s, outside the jurisdiction of %s", strings.Join(outside, ", "), o.ID)
+		return refuse(Forbidden, "Area outside jurisdiction", nil, "%s; the jurisdiction of %s allows %.0f m beyond its edge", strings.Join(outside, "; "), o.ID, s.ToleranceM)
 	}
 	return nil
 }

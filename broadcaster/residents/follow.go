@@ -92,7 +92,7 @@ func (s *Store) Follow(ctx context.Context, idx Index, ready func()) error {
 // The lock covers only the region maps, never a call into idx.
 func (s *Store) apply(ctx context.Context, idx Index, e jetstream.KeyValueEntry) {
 	id := e.Key()
-	r, ok := reachable(ctx, e)
+	r, ok := s.reachable(ctx, e)
 	switch {
 	case !ok:
 		s.setRegion(id, "")
@@ -108,11 +108,11 @@ func (s *Store) apply(ctx context.Context, idx Index, e jetstream.KeyValueEntry)
 
 // reachable decodes the resident an entry holds, if it is one alerts may
 // reach: not deleted, not opted out.
-func reachable(ctx context.Context, e jetstream.KeyValueEntry) (Resident, bool) {
+func (s *Store) reachable(ctx context.Context, e jetstream.KeyValueEntry) (Resident, bool) {
 	if e.Operation() != jetstream.KeyValuePut {
 		return Resident{}, false
 	}
-	r, err := decode(e.Value())
+	r, _, err := s.decode(e.Key(), e.Value())
 	if err != nil {
 		// One bad record must not stop alerts for everyone else; it stays
 		// out of the index until it is rewritten.

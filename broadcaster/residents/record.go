@@ -106,9 +106,9 @@ func (s *Store) encode(r Resident) ([]byte, error) {
 	return b, nil
 }
 
-// decode reads the record stored under id. clear reports a record from
-// before encryption. Errors name the id, never the number.
-func (s *Store) decode(id string, b []byte) (r Resident, clear bool, err error) {
+// decode reads the record stored under id. legacy reports a record from
+// before encryption, with the phone in clear. Errors name the id, never the number.
+func (s *Store) decode(id string, b []byte) (r Resident, legacy bool, err error) {
 	var rec record
 	if err := json.Unmarshal(b, &rec); err != nil {
 		// json's messages name types and fields, not values.
@@ -149,8 +149,9 @@ func (s *Store) open(id, enc string) (string, error) {
 // migrate moves every clear-text record to its current id with the phone
 // sealed. It runs once per bucket (Open then marks the bucket), so its
 // full scan is not paid on every start. Herald processes of the previous
-// version must be stopped first: a clear-text record they write later
-// still decodes, but is not found by phone until its next write... by id.
+// version must be stopped first: a clear-text record one of them writes
+// later still decodes and is sent to, but stays under its old id, where
+// ByPhone and Put do not look.
 //
 // The moved records' old revisions are deleted, but nats-server only
 // marks them so: their bytes may stay in the stream's block files until
@@ -170,11 +171,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("residents: migrate: get %s: %w", id, err)
 		}
-		r, clear, err := s.decode(id, e.Value())
+		r, legacy, err := s.decode(id, e.Value())
 		if err != nil {
 			return fmt.Errorf("residents: migrate: %w", err)
 		}
-		if clear {
+		if legacy {
 			if err := s.move(ctx, r, e.Revision()); err != nil {
 				return fmt.Errorf("residents: migrate %s: %w", id, err)
 			}
@@ -187,7 +188,13 @@ func (s *Store) migrate(ctx context.Context) error {
 // its current id, and deletes the original.
 func (s *Store) move(ctx context.Context, r Resident, rev uint64) error {
 	old := r.ID
-	r.ID = s.ID(r.Phone)
+	if r.ID = s.ID(r.Phone); r.ID == old {
+		// Already at home: seal it in place, unless rewritten meanwhile.
+		if err := s.write(ctx, r, rev); !errors.Is(err, errConflict) {
+			return err
+		}
+		return nil
+	}
 	err := s.write(ctx, r, 0)
 	if errors.Is(err, errConflict) {
 		// Already there: moved by another process, or put since. That

@@ -12,13 +12,14 @@
 //
 // Phone numbers never appear in this package's errors or log values: a
 // Resident logs and prints without its phone, and validation messages name
-// the field, never its value.
+// the field, never its value. Nor are they stored in clear: the bucket
+// holds them encrypted with AES-256-GCM (see record.go), and ids are keyed
+// hashes, so the NATS servers' files and anyone who can read the bucket
+// learn no number without the residents secret.
 package residents
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"regexp"
@@ -43,15 +44,19 @@ var (
 	ErrInvalidPhone = errors.New("invalid phone number")
 	// ErrNotFound is returned for an id (or phone) that has no resident.
 	ErrNotFound = errors.New("resident not found")
+	// ErrWrongKey is wrapped when the bucket, or a record in it, was
+	// written with another secret than the Store's (or was tampered with).
+	ErrWrongKey = errors.New("wrong residents key")
 )
 
 // Resident is one person who receives alerts by SMS. A resident is placed
 // either by a point (Lat, Lon) or, when Region is set, by a whole region;
 // never both.
 type Resident struct {
-	// ID is "r" + lowercase base32 of HMAC-SHA256(key, Phone)[:15]: the
-	// same phone always has the same id (a re-import updates, never
-	// duplicates), and the id reveals nothing about the number.
+	// ID is "r" + lowercase base32 of HMAC-SHA256(id key, Phone)[:15],
+	// the id key derived from the Store's secret: the same phone always
+	// has the same id (a re-import updates, never duplicates), and the id
+	// reveals nothing about the number.
 	ID string `json:"id"`
 	// Phone is the number in E.164.
 	Phone string `json:"phone"`
@@ -209,23 +214,4 @@ func parseLanguage(s string) (string, error) {
 		return "", err
 	}
 	return tag.String(), nil
-}
-
-// encode and decode are the one place a resident becomes bytes in the
-// bucket and back, so that encrypting the phone at rest changes only them.
-func encode(r Resident) ([]byte, error) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", r, err)
-	}
-	return b, nil
-}
-
-func decode(b []byte) (Resident, error) {
-	var r Resident
-	if err := json.Unmarshal(b, &r); err != nil {
-		// json's messages name types and fields, not values.
-		return Resident{}, fmt.Errorf("decode resident: %w", err)
-	}
-	return r, nil
 }

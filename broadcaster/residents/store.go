@@ -21,7 +21,7 @@ import (
 // resident id.
 const Bucket = "HERALD_SUBSCRIBERS"
 
-// MinKeyLen is the shortest HMAC key Open accepts (256 bits).
+// MinKeyLen is the shortest secret Open accepts (256 bits).
 const MinKeyLen = 32
 
 // maxCASRetries bounds the read-modify-write loops: a conflict means
@@ -30,8 +30,8 @@ const maxCASRetries = 8
 
 // Store reads and writes residents. It is safe for concurrent use.
 type Store struct {
-	kv  jetstream.KeyValue
-	key []byte
+	kv   jetstream.KeyValue
+	keys keys
 
 	following atomic.Bool
 	// Region-only residents, kept by Follow: region id -> resident ids,
@@ -42,31 +42,78 @@ type Store struct {
 }
 
 // Open creates the bucket, or updates its configuration, with the given
-// number of replicas. key is the HMAC key that derives resident ids from
-// phone numbers: at least MinKeyLen bytes, and the same for every Herald
-// process sharing the bucket (a different key makes different ids).
-func Open(ctx context.Context, js jetstream.JetStream, replicas int, key []byte) (*Store, error) {
-	if len(key) < MinKeyLen {
-		return nil, fmt.Errorf("residents: id key has %d bytes, want at least %d", len(key), MinKeyLen)
+// number of replicas. secret is at least MinKeyLen random bytes, the same
+// for every Herald process sharing the bucket: the key of resident ids
+// (keyed hashes of phone numbers) and of the numbers' encryption at rest
+// are derived from it.
+//
+// Open fails with ErrWrongKey if the bucket was written with another
+// secret, rather than make ids that find nobody and numbers that do not
+// decrypt. On a bucket written before numbers were encrypted, it first
+// encrypts every record (see migrate).
+func Open(ctx context.Context, js jetstream.JetStream, replicas int, secret []byte) (*Store, error) {
+	if len(secret) < MinKeyLen {
+		return nil, fmt.Errorf("residents: secret has %d bytes, want at least %d", len(secret), MinKeyLen)
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	k, err := deriveKeys(secret)
+	if err != nil {
+		return nil, err
+	}
+	migrate := false
+	switch old, err := js.KeyValue(ctx, Bucket); {
+	case errors.Is(err, jetstream.ErrBucketNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("residents: look up bucket %s: %w", Bucket, err)
+	default:
+		st, err := old.Status(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("residents: bucket %s status: %w", Bucket, err)
+		}
+		check, ok := st.Metadata()[metaKeyCheck]
+		if ok && check != k.check {
+			return nil, fmt.Errorf("residents: bucket %s: %w: it was written with another residents.key; "+
+				"every Herald process sharing NATS needs the same one", Bucket, ErrWrongKey)
+		}
+		migrate = !ok
+	}
+
+	cfg := jetstream.KeyValueConfig{
 		Bucket:      Bucket,
 		Description: "Herald: residents who receive SMS alerts",
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
-		// One revision: a deleted resident's number does not linger in
-		// history.
+		// One revision: a deleted resident, or an old ciphertext, does not
+		// linger in history.
 		History: 1,
-	})
+	}
+	mark := func() {
+		cfg.Metadata = map[string]string{metaKeyCheck: k.check}
+	}
+	if !migrate {
+		mark()
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("residents: create bucket %s: %w", Bucket, err)
 	}
-	return &Store{
+	s := &Store{
 		kv:       kv,
-		key:      append([]byte(nil), key...),
+		keys:     k,
 		byRegion: map[string]map[string]struct{}{},
 		regionOf: map[string]string{},
-	}, nil
+	}
+	if migrate {
+		// Marked only once done, so an interrupted migration resumes on
+		// the next start.
+		if err := s.migrate(ctx); err != nil {
+			return nil, err
+		}
+		mark()
+		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("residents: mark bucket %s: %w", Bucket, err)
+		}
+	}
+	return s, nil
 }
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
@@ -77,7 +124,7 @@ const idLen = 1 + 24
 // ID returns the resident id of an E.164 number (as phone.Normalize
 // returns it; other spellings give other ids).
 func (s *Store) ID(e164 string) string {
-	mac := hmac.New(sha256.New, s.key)
+	mac := hmac.New(sha256.New, s.keys.id)
 	mac.Write([]byte(e164))
 	return "r" + strings.ToLower(idEncoding.EncodeToString(mac.Sum(nil)[:15]))
 }
@@ -224,9 +271,9 @@ func (s *Store) get(ctx context.Context, id string) (Resident, uint64, error) {
 	if err != nil {
 		return Resident{}, 0, fmt.Errorf("residents: get %s: %w", id, err)
 	}
-	r, err := decode(e.Value())
+	r, _, err := s.decode(id, e.Value())
 	if err != nil {
-		return Resident{}, 0, fmt.Errorf("residents: get %s: %w", id, err)
+		return Resident{}, 0, fmt.Errorf("residents: %w", err)
 	}
 	return r, e.Revision(), nil
 }
@@ -234,7 +281,7 @@ func (s *Store) get(ctx context.Context, id string) (Resident, uint64, error) {
 // write stores r if the key is still at revision rev (0: absent), else
 // returns errConflict.
 func (s *Store) write(ctx context.Context, r Resident, rev uint64) error {
-	b, err := encode(r)
+	b, err := s.encode(r)
 	if err != nil {
 		return fmt.Errorf("residents: %w", err)
 	}

@@ -130,7 +130,8 @@ func TestIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := Open(ctx, connect(t, ns), 1, bytes.Repeat([]byte("o"), MinKeyLen))
+	// Another secret cannot share the bucket (see TestOpenRefusesAnotherKey).
+	other, err := Open(ctx, connect(t, startNATS(t)), 1, bytes.Repeat([]byte("o"), MinKeyLen))
 	if err != nil {
 		t.Fatal(err)
 	}
