@@ -136,7 +136,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 			return nil, err
 		}
 	}
-	if a.nc, err = connect(cfg, a.ns, svc); err != nil {
+	if a.nc, err = connect(cfg, a.ns, svc, a.logger); err != nil {
 		return nil, err
 	}
 	if a.js, err = jetstream.New(a.nc); err != nil {

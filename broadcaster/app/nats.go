@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -61,8 +62,22 @@ func startEmbedded(cfg *config.Config, svc nkeys.KeyPair) (*server.Server, error
 
 // connect opens Herald's connection: in-process to the embedded server, or
 // to the configured external cluster with its credentials.
-func connect(cfg *config.Config, ns *server.Server, svc nkeys.KeyPair) (*nats.Conn, error) {
+func connect(cfg *config.Config, ns *server.Server, svc nkeys.KeyPair, logger *slog.Logger) (*nats.Conn, error) {
 	opts := []nats.Option{
+		// nats.go prints asynchronous errors to stderr unless told otherwise.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			logger.Warn("nats", "subject", subject, "error", err)
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				logger.Warn("nats disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { logger.Info("nats reconnected", "server", nc.ConnectedServerName()) }),
 		nats.Name("herald"),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500 * time.Millisecond),
