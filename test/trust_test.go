@@ -2,7 +2,9 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -168,5 +170,51 @@ func TestRemovedKeyStopsWorkingAtOnce(t *testing.T) {
 	})
 	if _, _, err := h.Client.Publish(ctxT(t), rotated.Key, newAlert(t, alertSpec{})); err != nil {
 		t.Fatalf("new key: %v", err)
+	}
+}
+
+// An originator whose jurisdiction is a GeoJSON district inside King
+// County: areas may reach 100 m (jurisdiction.tolerance_m) past its edge,
+// not 500 m.
+func TestGeoJSONJurisdictionWithTolerance(t *testing.T) {
+	h := startHerald(t, setup{})
+	district := newOfficer(t, "seattle-district")
+	geo := `{"type":"Polygon","coordinates":[[[-122.40,47.50],[-122.20,47.50],[-122.20,47.65],[-122.40,47.65],[-122.40,47.50]]]}`
+	if err := os.WriteFile(filepath.Join(h.Cfg.DataDir, "district.geojson"), []byte(geo), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := os.ReadFile(h.Cfg.OriginatorsFile)
+	doc = append(doc, []byte(fmt.Sprintf("  - id: %s\n    name: Seattle district\n    public_key: %s\n    roles: [issuer]\n    jurisdiction: {geojson: district.geojson}\n", district.ID, district.Pub))...)
+	if err := os.WriteFile(h.Cfg.OriginatorsFile, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// 1e-5° of longitude is about 0.75 m here.
+	east := func(beyondM float64) string {
+		lon := -122.20 + beyondM/75150
+		return fmt.Sprintf("47.60,-122.25 47.60,%.6f 47.55,%.6f 47.55,-122.25 47.60,-122.25", lon, lon)
+	}
+	within(t, 5*time.Second, "district officer loaded", func() bool {
+		_, _, err := h.Client.Publish(ctxT(t), district.Key, newAlert(t, alertSpec{polygons: []string{east(-1000)}}))
+		return err == nil
+	})
+	tests := []struct {
+		name    string
+		beyondM float64
+		want    int
+	}{
+		{"along the edge from inside", 0, http.StatusAccepted},
+		{"50 m across the edge", 50, http.StatusAccepted},
+		{"500 m across the edge", 500, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := h.Client.Publish(ctxT(t), district.Key, newAlert(t, alertSpec{polygons: []string{east(tt.beyondM)}}))
+			if got := statusOf(t, err); got != tt.want {
+				t.Fatalf("status %d (%v), want %d", got, err, tt.want)
+			}
+			if tt.want == http.StatusForbidden && !strings.Contains(err.Error(), "alert/info[0]/area[0]") {
+				t.Errorf("refusal does not name the <area>: %v", err)
+			}
+		})
 	}
 }
