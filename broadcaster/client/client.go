@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/httpapi"
 	"github.com/herald-alerts/herald/broadcaster/signing"
 )
 
@@ -82,14 +83,7 @@ func (c *Client) Publish(ctx context.Context, kp nkeys.KeyPair, body []byte) (ac
 }
 
 // Preview is the answer of POST /v1/alerts/preview.
-type Preview struct {
-	Regions []struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"regions"`
-	Recipients map[string]int `json:"recipients"`
-	AreaKm2    float64        `json:"area_km2"`
-}
+type Preview = httpapi.PreviewResult
 
 // Preview signs body for preview and asks which regions and recipients it
 // would reach.
@@ -125,19 +119,7 @@ func (c *Client) Approve(ctx context.Context, kp nkeys.KeyPair, id string) (acc 
 }
 
 // Alert is GET /v1/alerts/{id}.
-type Alert struct {
-	ID         string   `json:"id"`
-	State      string   `json:"state"`
-	Originator string   `json:"originator"`
-	Sender     string   `json:"sender"`
-	Identifier string   `json:"identifier"`
-	MsgType    string   `json:"msg_type"`
-	Status     string   `json:"status"`
-	Severity   string   `json:"severity"`
-	Regions    []string `json:"regions"`
-	Sent       string   `json:"sent"`
-	Expires    string   `json:"expires"`
-}
+type Alert = httpapi.AlertView
 
 // Alert reads an alert's state.
 func (c *Client) Alert(ctx context.Context, id string) (a Alert, raw []byte, err error) {

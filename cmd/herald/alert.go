@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nkeys"
 	"github.com/spf13/cobra"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
@@ -31,23 +32,12 @@ func newAlertCmd() *cobra.Command {
 		Short: "Sign and submit a CAP 1.2 XML alert; prints the alert id",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			kp, err := readKey(key)
-			if err != nil {
-				return err
-			}
-			body, err := os.ReadFile(args[0])
+			kp, body, err := readKeyAndFile(key, args[0])
 			if err != nil {
 				return err
 			}
 			acc, raw, err := f.client().Publish(cmd.Context(), kp, body)
-			if err != nil {
-				return refused(cmd, &f, err)
-			}
-			if f.json {
-				return printJSON(cmd.OutOrStdout(), raw)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), acc.ID)
-			return nil
+			return printAccepted(cmd, &f, acc.ID, raw, err)
 		},
 	}
 	keyFlag(publish)
@@ -57,11 +47,7 @@ func newAlertCmd() *cobra.Command {
 		Short: "Show the regions an alert would reach and its recipients per channel, sending nothing",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			kp, err := readKey(key)
-			if err != nil {
-				return err
-			}
-			body, err := os.ReadFile(args[0])
+			kp, body, err := readKeyAndFile(key, args[0])
 			if err != nil {
 				return err
 			}
@@ -143,14 +129,7 @@ func newAlertCmd() *cobra.Command {
 				return err
 			}
 			acc, raw, err := c.Publish(cmd.Context(), kp, body)
-			if err != nil {
-				return refused(cmd, &f, err)
-			}
-			if f.json {
-				return printJSON(cmd.OutOrStdout(), raw)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), acc.ID)
-			return nil
+			return printAccepted(cmd, &f, acc.ID, raw, err)
 		},
 	}
 	keyFlag(cancel)
@@ -193,6 +172,32 @@ func printStatus(out io.Writer, a client.Alert, sum deliveries.Summary, haveDeli
 	for _, fl := range sum.Failures {
 		fmt.Fprintf(out, "  %s %s %s: %s\n", fl.Channel, fl.State, fl.Recipient, fl.Reason)
 	}
+}
+
+// readKeyAndFile reads an originator seed and the document to sign.
+func readKeyAndFile(keyPath, file string) (nkeys.KeyPair, []byte, error) {
+	kp, err := readKey(keyPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kp, body, nil
+}
+
+// printAccepted prints the id of an accepted submission (the JSON answer
+// with --json), or the server's refusal.
+func printAccepted(cmd *cobra.Command, f *clientFlags, id string, raw []byte, err error) error {
+	if err != nil {
+		return refused(cmd, f, err)
+	}
+	if f.json {
+		return printJSON(cmd.OutOrStdout(), raw)
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), id)
+	return nil
 }
 
 func finished(state string) bool {
