@@ -89,3 +89,16 @@ func TestSnippet(t *testing.T) {
 		t.Errorf("Snippet = %q", got)
 	}
 }
+
+// FuzzRetryAfter: whatever a provider sends, the delay is never negative.
+func FuzzRetryAfter(f *testing.F) {
+	for _, seed := range []string{"", "7", "-1", "Wed, 21 Oct 2015 07:28:00 GMT", "9223372036854775807", " 12 ", "soon"} {
+		f.Add(seed)
+	}
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		if d := RetryAfter(v, now); d < 0 {
+			t.Fatalf("RetryAfter(%q) = %v", v, d)
+		}
+	})
+}
