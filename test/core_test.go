@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/client"
 	"github.com/herald-alerts/herald/broadcaster/natsapi"
 	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/test/natstest"
 )
 
 // hospital subscribes to every regional subject over TCP, as a hospital
@@ -342,15 +342,7 @@ func TestHospitalReplaysMissedAlerts(t *testing.T) {
 }
 
 func TestExternalNATS(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("external nats not ready")
-	}
+	ns := natstest.Start(t)
 	h := startHerald(t, setup{natsURL: ns.ClientURL()})
 	if h.NATSURL() != "" {
 		t.Errorf("embedded server started despite nats.url")
@@ -363,9 +355,7 @@ func TestExternalNATS(t *testing.T) {
 		t.Fatalf("hospital on the external NATS got %d messages, want 1", len(got))
 	}
 	// The streams live on the external server.
-	nc, _ := nats.Connect(ns.ClientURL())
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := natstest.Connect(t, ns)
 	if _, err := js.Stream(ctxT(t), alertlog.StreamName); err != nil {
 		t.Fatalf("stream on external server: %v", err)
 	}

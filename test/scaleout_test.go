@@ -7,24 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/herald-alerts/herald/config"
+	"github.com/herald-alerts/herald/test/natstest"
 )
-
-func externalNATS(t *testing.T) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	return ns
-}
 
 func residentsCSV(n int, seed uint64) string {
 	var b strings.Builder
@@ -44,7 +29,7 @@ func TestSMSRateHoldsAcrossProcesses(t *testing.T) {
 	}
 	const rate = 25.0
 	const window = 20 * time.Second
-	ns := externalNATS(t)
+	ns := natstest.Start(t)
 	twilio := newFakeTwilio(t)
 	officers := []officer{newOfficer(t, "king-health"), newOfficer(t, "pierce-health"), newOfficer(t, "king-approver"), newOfficer(t, "king-drill")}
 	edit := func(c *config.Config) {

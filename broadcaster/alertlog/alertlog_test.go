@@ -9,47 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/test/natstest"
 )
-
-// startNATS runs a real in-process nats-server with JetStream for one test.
-func startNATS(t testing.TB) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns
-}
-
-// connect opens a new client connection, as another Herald process would.
-func connect(t testing.TB, ns *server.Server) (*nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
-}
 
 func openLog(t testing.TB, js jetstream.JetStream) *Log {
 	t.Helper()
@@ -111,7 +76,7 @@ func TestAlertID(t *testing.T) {
 
 func TestAppendGetRaw(t *testing.T) {
 	ctx := context.Background()
-	_, js := connect(t, startNATS(t))
+	js := natstest.JetStream(t)
 	l := openLog(t, js)
 	if err := l.Ready(ctx); err != nil {
 		t.Fatalf("Ready: %v", err)
@@ -168,8 +133,8 @@ func TestAppendGetRaw(t *testing.T) {
 
 func TestAppendDuplicate(t *testing.T) {
 	ctx := context.Background()
-	ns := startNATS(t)
-	_, js := connect(t, ns)
+	ns := natstest.Start(t)
+	js := natstest.Connect(t, ns)
 	l := openLog(t, js)
 
 	first := NewRecord(testAlert("A-1"), "wa", nil, time.Now())
@@ -185,7 +150,7 @@ func TestAppendDuplicate(t *testing.T) {
 		log  func(t *testing.T) *Log
 	}{
 		{"same log", func(*testing.T) *Log { return l }},
-		{"reopened on a new connection", func(t *testing.T) *Log { _, js := connect(t, ns); return openLog(t, js) }},
+		{"reopened on a new connection", func(t *testing.T) *Log { return openLog(t, natstest.Connect(t, ns)) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -220,7 +185,7 @@ func TestAppendDuplicate(t *testing.T) {
 
 func TestTransition(t *testing.T) {
 	ctx := context.Background()
-	_, js := connect(t, startNATS(t))
+	js := natstest.JetStream(t)
 	l := openLog(t, js)
 	rec := NewRecord(testAlert("A-1"), "wa", []string{"r1"}, time.Now())
 	if err := l.Append(ctx, rec, []byte("<a/>"), nil); err != nil {
@@ -270,7 +235,7 @@ func TestTransition(t *testing.T) {
 
 func TestEnsureDoesNotOverwrite(t *testing.T) {
 	ctx := context.Background()
-	_, js := connect(t, startNATS(t))
+	js := natstest.JetStream(t)
 	l := openLog(t, js)
 
 	rec := NewRecord(testAlert("A-1"), "wa", nil, time.Now())
@@ -298,7 +263,7 @@ func TestEnsureDoesNotOverwrite(t *testing.T) {
 
 func TestRecordFromLog(t *testing.T) {
 	ctx := context.Background()
-	_, js := connect(t, startNATS(t))
+	js := natstest.JetStream(t)
 	l := openLog(t, js)
 
 	tests := []struct {
@@ -332,12 +297,12 @@ func TestRecordFromLog(t *testing.T) {
 
 func TestInvalidIDsNeverReachJetStream(t *testing.T) {
 	ctx := context.Background()
-	nc, js := connect(t, startNATS(t))
+	js := natstest.JetStream(t)
 	l := openLog(t, js)
 	// With the connection closed, any JetStream request fails with a
 	// connection error: only an id refused before any lookup gives
 	// ErrNotFound.
-	nc.Close()
+	js.Conn().Close()
 
 	valid := AlertID("s", "i")
 	if _, err := l.Get(ctx, valid); err == nil || errors.Is(err, ErrNotFound) {

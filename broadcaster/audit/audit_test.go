@@ -10,45 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/herald-alerts/herald/test/natstest"
 )
-
-// startNATS runs a real in-process nats-server with JetStream for one test.
-func startNATS(t testing.TB) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns
-}
-
-// connect opens a new client connection, as another Herald process would.
-func connect(t testing.TB, ns *server.Server) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
 
 func openLog(t testing.TB, js jetstream.JetStream) *Log {
 	t.Helper()
@@ -76,7 +41,7 @@ func submission(i int) Record {
 }
 
 func TestAppendChainsAndVerifies(t *testing.T) {
-	l := openLog(t, connect(t, startNATS(t)))
+	l := openLog(t, natstest.JetStream(t))
 	if n, err := l.Verify(t.Context()); n != 0 || err != nil {
 		t.Fatalf("Verify(empty) = %d, %v; want 0, nil", n, err)
 	}
@@ -106,7 +71,7 @@ func TestAppendChainsAndVerifies(t *testing.T) {
 // The documented way for other tools to verify: empty the trailing hash
 // value of each body and SHA-256 it.
 func TestCanonicalBytesAreDocumented(t *testing.T) {
-	l := openLog(t, connect(t, startNATS(t)))
+	l := openLog(t, natstest.JetStream(t))
 	r := mustAppend(t, l, submission(1))
 	msg, err := l.stream.GetMsg(t.Context(), r.Seq)
 	if err != nil {
@@ -126,7 +91,7 @@ func TestCanonicalBytesAreDocumented(t *testing.T) {
 }
 
 func TestStreamDeniesDeleteAndPurge(t *testing.T) {
-	l := openLog(t, connect(t, startNATS(t)))
+	l := openLog(t, natstest.JetStream(t))
 	r := mustAppend(t, l, submission(1))
 	if err := l.stream.DeleteMsg(t.Context(), r.Seq); err == nil {
 		t.Error("DeleteMsg succeeded")
@@ -139,8 +104,8 @@ func TestStreamDeniesDeleteAndPurge(t *testing.T) {
 // A Log whose cached end of the chain is stale (another process appended)
 // must re-read it rather than fork.
 func TestAppendAfterAnotherWriter(t *testing.T) {
-	ns := startNATS(t)
-	l1, l2 := openLog(t, connect(t, ns)), openLog(t, connect(t, ns))
+	ns := natstest.Start(t)
+	l1, l2 := openLog(t, natstest.Connect(t, ns)), openLog(t, natstest.Connect(t, ns))
 	mustAppend(t, l1, submission(1))
 	b := mustAppend(t, l2, submission(2))
 	c := mustAppend(t, l1, submission(3)) // l1's cache says seq 1
@@ -153,8 +118,8 @@ func TestAppendAfterAnotherWriter(t *testing.T) {
 }
 
 func TestConcurrentAppendsFromTwoProcessesDoNotFork(t *testing.T) {
-	ns := startNATS(t)
-	logs := []*Log{openLog(t, connect(t, ns)), openLog(t, connect(t, ns))}
+	ns := natstest.Start(t)
+	logs := []*Log{openLog(t, natstest.Connect(t, ns)), openLog(t, natstest.Connect(t, ns))}
 	const perLog = 50
 	seqs := make(chan uint64, len(logs)*perLog)
 	var wg sync.WaitGroup
@@ -190,7 +155,7 @@ func TestConcurrentAppendsFromTwoProcessesDoNotFork(t *testing.T) {
 }
 
 func TestListSince(t *testing.T) {
-	l := openLog(t, connect(t, startNATS(t)))
+	l := openLog(t, natstest.JetStream(t))
 	if got, err := l.List(t.Context(), time.Time{}, 0); len(got) != 0 || err != nil {
 		t.Fatalf("List(empty) = %v, %v", got, err)
 	}
@@ -231,7 +196,7 @@ func TestListSince(t *testing.T) {
 }
 
 func TestAppendValidates(t *testing.T) {
-	l := openLog(t, connect(t, startNATS(t)))
+	l := openLog(t, natstest.JetStream(t))
 	base := Record{Kind: KindSubmission, Actor: "wa-doh-1", Outcome: OutcomeRefused}
 	with := func(f func(*Record)) Record {
 		r := base
@@ -286,7 +251,7 @@ func TestAppendValidates(t *testing.T) {
 // so tampering is simulated on a copy: a scratch stream holding the records
 // with one changed, as someone rebuilding the stream would produce.
 func TestVerifyDetectsTampering(t *testing.T) {
-	js := connect(t, startNATS(t))
+	js := natstest.JetStream(t)
 	l := openLog(t, js)
 	var bodies [][]byte
 	for i := 1; i <= 5; i++ {
@@ -368,7 +333,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 
 // A log whose last message is not a record refuses to chain onto it.
 func TestAppendRefusesCorruptTail(t *testing.T) {
-	js := connect(t, startNATS(t))
+	js := natstest.JetStream(t)
 	l := openLog(t, js)
 	mustAppend(t, l, submission(1))
 	if _, err := js.Publish(t.Context(), SubjectPrefix+"junk", []byte("not json")); err != nil {
@@ -385,7 +350,7 @@ func TestAppendRefusesCorruptTail(t *testing.T) {
 }
 
 func TestAppendHonorsContext(t *testing.T) {
-	l := openLog(t, connect(t, startNATS(t)))
+	l := openLog(t, natstest.JetStream(t))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := l.Append(ctx, submission(1)); !errors.Is(err, context.Canceled) {

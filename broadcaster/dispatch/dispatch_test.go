@@ -9,14 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/herald-alerts/herald/broadcaster/deliveries"
 	"github.com/herald-alerts/herald/broadcaster/jobs"
 	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/test/natstest"
 )
 
 func TestBackoff(t *testing.T) {
@@ -119,26 +117,7 @@ type permanentCall struct {
 
 func TestDispatcher(t *testing.T) {
 	ctx := context.Background()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.JetStream(t)
 	stream, err := jobs.Open(ctx, js, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/herald-alerts/herald/test/natstest"
 )
 
 var errPrivate = errors.New("destination address not allowed")
@@ -38,29 +36,7 @@ var testPolicy = Policy{
 
 func openStore(t testing.TB) *Store {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.JetStream(t)
 	s, err := Open(context.Background(), js, 1, testPolicy)
 	if err != nil {
 		t.Fatal(err)

@@ -7,38 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/herald-alerts/herald/test/natstest"
 )
-
-func jetStream(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
 
 // Two limiters on one NATS, each with many eager callers, together stay at
 // the configured rate.
 func TestSharedRateHoldsAcrossInstances(t *testing.T) {
-	js := jetStream(t)
+	js := natstest.JetStream(t)
 	const rate = 40.0
 	const window = 2 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), window)
@@ -69,7 +44,7 @@ func TestSharedRateHoldsAcrossInstances(t *testing.T) {
 }
 
 func TestOpenRefusesBadRate(t *testing.T) {
-	js := jetStream(t)
+	js := natstest.JetStream(t)
 	for _, r := range []float64{0, -1} {
 		if _, err := Open(context.Background(), js, 1, "x", r); err == nil {
 			t.Errorf("rate %v accepted", r)
@@ -78,7 +53,7 @@ func TestOpenRefusesBadRate(t *testing.T) {
 }
 
 func TestWaitHonoursContext(t *testing.T) {
-	js := jetStream(t)
+	js := natstest.JetStream(t)
 	l, err := Open(context.Background(), js, 1, "slow", 0.1)
 	if err != nil {
 		t.Fatal(err)

@@ -8,17 +8,19 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+
+	"github.com/herald-alerts/herald/test/natstest"
 )
 
 func TestFollow(t *testing.T) {
-	ns := startNATS(t)
+	ns := natstest.Start(t)
 	ctx := context.Background()
-	a, err := Open(ctx, connect(t, ns), 1, testKey)
+	a, err := Open(ctx, natstest.Connect(t, ns), 1, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// b is another Herald process on the same NATS.
-	b, err := Open(ctx, connect(t, ns), 1, testKey)
+	b, err := Open(ctx, natstest.Connect(t, ns), 1, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,53 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paulmach/orb"
+
+	"github.com/herald-alerts/herald/test/natstest"
 )
 
 var testKey = bytes.Repeat([]byte("k"), MinKeyLen)
 
-// startNATS runs a real in-process nats-server with JetStream for one test.
-func startNATS(t testing.TB) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns
-}
-
-// connect opens a new client connection, as another Herald process would.
-func connect(t testing.TB, ns *server.Server) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
-
 // openStore opens a Store on a fresh server.
 func openStore(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), connect(t, startNATS(t)), 1, testKey)
+	s, err := Open(context.Background(), natstest.JetStream(t), 1, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}

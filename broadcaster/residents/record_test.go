@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/herald-alerts/herald/test/natstest"
 )
 
 // raw is what the bucket holds under id.
@@ -95,8 +97,8 @@ func TestCiphertextIsBoundToItsID(t *testing.T) {
 
 func TestWrongKey(t *testing.T) {
 	ctx := context.Background()
-	ns := startNATS(t)
-	s, err := Open(ctx, connect(t, ns), 1, testKey)
+	ns := natstest.Start(t)
+	s, err := Open(ctx, natstest.Connect(t, ns), 1, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func TestWrongKey(t *testing.T) {
 	other := bytes.Repeat([]byte("o"), MinKeyLen)
 
 	t.Run("Open refuses the bucket", func(t *testing.T) {
-		_, err := Open(ctx, connect(t, ns), 1, other)
+		_, err := Open(ctx, natstest.Connect(t, ns), 1, other)
 		if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "residents.key") {
 			t.Fatalf("Open with another secret = %v, want ErrWrongKey naming residents.key", err)
 		}
@@ -153,8 +155,8 @@ func putLegacy(t *testing.T, kv jetstream.KeyValue, r Resident) string {
 
 func TestOpenEncryptsClearTextRecords(t *testing.T) {
 	ctx := context.Background()
-	ns := startNATS(t)
-	js := connect(t, ns)
+	ns := natstest.Start(t)
+	js := natstest.Connect(t, ns)
 	// The bucket as the previous version made it: no key check.
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, History: 1, Storage: jetstream.FileStorage})
 	if err != nil {

@@ -11,10 +11,11 @@ import (
 	"testing"
 
 	"github.com/herald-alerts/herald/channels/phone"
+	"github.com/herald-alerts/herald/test/natstest"
 )
 
 func TestOpenRefusesShortKey(t *testing.T) {
-	_, err := Open(context.Background(), connect(t, startNATS(t)), 1, make([]byte, MinKeyLen-1))
+	_, err := Open(context.Background(), natstest.JetStream(t), 1, make([]byte, MinKeyLen-1))
 	if err == nil {
 		t.Fatal("Open accepted a short key")
 	}
@@ -120,18 +121,18 @@ func TestNotFound(t *testing.T) {
 }
 
 func TestIDs(t *testing.T) {
-	ns := startNATS(t)
+	ns := natstest.Start(t)
 	ctx := context.Background()
-	a, err := Open(ctx, connect(t, ns), 1, testKey)
+	a, err := Open(ctx, natstest.Connect(t, ns), 1, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(ctx, connect(t, ns), 1, testKey)
+	b, err := Open(ctx, natstest.Connect(t, ns), 1, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Another secret cannot share the bucket (see TestOpenRefusesAnotherKey).
-	other, err := Open(ctx, connect(t, startNATS(t)), 1, bytes.Repeat([]byte("o"), MinKeyLen))
+	other, err := Open(ctx, natstest.JetStream(t), 1, bytes.Repeat([]byte("o"), MinKeyLen))
 	if err != nil {
 		t.Fatal(err)
 	}
