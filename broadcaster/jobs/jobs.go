@@ -61,39 +61,68 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.
 	return s, nil
 }
 
-// Publish stores jobs in the stream and returns once JetStream has
-// acknowledged every one; only then may the planner ack the alert. A job
-// already published (same key, within the dedup window) is not stored
-// twice.
-func Publish(ctx context.Context, js jetstream.JetStream, list []Job) error {
-	const window = 4096 // bounds memory and pending acks for very large fan-outs
-	for start := 0; start < len(list); start += window {
-		end := min(start+window, len(list))
-		futures := make([]jetstream.PubAckFuture, 0, end-start)
-		for _, j := range list[start:end] {
-			b, err := json.Marshal(j)
-			if err != nil {
-				return fmt.Errorf("encode job %s: %w", j.Key(), err)
-			}
-			msg := nats.NewMsg(SubjectPrefix + j.Channel)
-			msg.Data = b
-			f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(j.Key()))
-			if err != nil {
-				return fmt.Errorf("publish job %s: %w", j.Key(), err)
-			}
-			futures = append(futures, f)
-		}
-		for _, f := range futures {
-			select {
-			case <-f.Ok():
-			case err := <-f.Err():
-				return fmt.Errorf("publish job: %w", err)
-			case <-ctx.Done():
-				return fmt.Errorf("publish jobs: %w", ctx.Err())
-			}
+// Publisher stores jobs in the stream with a bounded window of
+// unacknowledged publishes, so a fan-out of millions streams through in
+// constant memory. A job already published (same key, within the dedup
+// window) is not stored twice.
+type Publisher struct {
+	ctx     context.Context
+	js      jetstream.JetStream
+	pending []jetstream.PubAckFuture
+}
+
+// window bounds the publishes awaiting JetStream's ack.
+const window = 4096
+
+// NewPublisher publishes jobs through js until ctx ends.
+func NewPublisher(ctx context.Context, js jetstream.JetStream) *Publisher {
+	return &Publisher{ctx: ctx, js: js, pending: make([]jetstream.PubAckFuture, 0, window)}
+}
+
+// Add publishes one job; it may wait for earlier ones to be acked.
+func (p *Publisher) Add(j Job) error {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Errorf("encode job %s: %w", j.Key(), err)
+	}
+	msg := nats.NewMsg(SubjectPrefix + j.Channel)
+	msg.Data = b
+	f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(j.Key()))
+	if err != nil {
+		return fmt.Errorf("publish job %s: %w", j.Key(), err)
+	}
+	p.pending = append(p.pending, f)
+	if len(p.pending) == window {
+		return p.Flush()
+	}
+	return nil
+}
+
+// Flush returns once JetStream has stored every job added so far; only
+// then may the planner ack the alert.
+func (p *Publisher) Flush() error {
+	defer func() { p.pending = p.pending[:0] }()
+	for _, f := range p.pending {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("publish job: %w", err)
+		case <-p.ctx.Done():
+			return fmt.Errorf("publish jobs: %w", p.ctx.Err())
 		}
 	}
 	return nil
+}
+
+// Publish stores list and returns once JetStream has acknowledged every job.
+func Publish(ctx context.Context, js jetstream.JetStream, list []Job) error {
+	p := NewPublisher(ctx, js)
+	for _, j := range list {
+		if err := p.Add(j); err != nil {
+			return err
+		}
+	}
+	return p.Flush()
 }
 
 // Decode reads a job message.

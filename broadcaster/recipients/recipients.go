@@ -94,17 +94,21 @@ func AudienceOf(a *cap.Alert) Audience {
 
 // Plan queues the alert's jobs and records how many per channel.
 func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ []byte) error {
-	list, err := s.jobs(ctx, rec, a, true)
+	pub := jobs.NewPublisher(ctx, s.JS)
+	plan := emptyPlan()
+	err := s.each(ctx, rec, a, true, func(j jobs.Job) error {
+		plan[j.Channel]++
+		return pub.Add(j)
+	})
+	if err == nil {
+		err = pub.Flush()
+	}
 	if err != nil {
 		return err
 	}
-	plan := count(list)
-	// The plan is recorded first so the status view never reports "done"
-	// while jobs are still being queued.
+	// The plan is recorded once every job is stored: until then the status
+	// view cannot call the alert done.
 	if err := s.Deliveries.SetPlan(ctx, rec.ID, plan); err != nil {
-		return err
-	}
-	if err := jobs.Publish(ctx, s.JS, list); err != nil {
 		return err
 	}
 	s.Logger.Info("deliveries planned", "id", rec.ID, "sms", plan[jobs.SMS], "webhook", plan[jobs.Webhook], "social", plan[jobs.Social])
@@ -114,28 +118,29 @@ func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ 
 // Count says how many deliveries Plan would queue per channel, queueing
 // nothing (previews).
 func (s *Stage) Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (deliveries.Plan, error) {
-	list, err := s.jobs(ctx, rec, a, false)
-	if err != nil {
-		return nil, err
-	}
-	return count(list), nil
+	plan := emptyPlan()
+	err := s.each(ctx, rec, a, false, func(j jobs.Job) error {
+		plan[j.Channel]++
+		return nil
+	})
+	return plan, err
 }
 
-func count(list []jobs.Job) deliveries.Plan {
+func emptyPlan() deliveries.Plan {
 	plan := deliveries.Plan{}
 	for _, ch := range jobs.Channels {
 		plan[ch] = 0
 	}
-	for _, j := range list {
-		plan[j.Channel]++
-	}
 	return plan
 }
 
-func (s *Stage) jobs(ctx context.Context, rec *alertlog.Record, a *cap.Alert, settle bool) ([]jobs.Job, error) {
+// each calls fn with every job of the alert, each recipient once per
+// channel, without holding them all in memory (a fan-out may reach
+// millions).
+func (s *Stage) each(ctx context.Context, rec *alertlog.Record, a *cap.Alert, settle bool, fn func(jobs.Job) error) error {
 	aud := AudienceOf(a)
 	if aud.None {
-		return nil, nil
+		return nil
 	}
 	if a.MsgType == "Cancel" {
 		// A Cancel goes to exactly those the cancelled alerts reached.
@@ -143,27 +148,33 @@ func (s *Stage) jobs(ctx context.Context, rec *alertlog.Record, a *cap.Alert, se
 			select {
 			case <-time.After(s.Settle):
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 		}
-		return s.reached(ctx, rec, aud, nil)
+		_, err := s.reached(ctx, rec, aud, fn)
+		return err
 	}
-	list, err := s.recipients(ctx, rec, a, aud)
-	if err != nil || a.MsgType != "Update" {
-		return list, err
+	var seen map[string]bool
+	if a.MsgType == "Update" {
+		// An Update also reaches whoever got the alert it updates, even if
+		// the new area no longer covers them.
+		var err error
+		if seen, err = s.reached(ctx, rec, aud, fn); err != nil {
+			return err
+		}
 	}
-	// An Update also reaches whoever got the alert it updates, even if the
-	// new area no longer covers them.
-	return s.reached(ctx, rec, aud, list)
+	return s.recipients(ctx, rec, a, aud, func(j jobs.Job) error {
+		if seen[j.Key()] {
+			return nil
+		}
+		return fn(j)
+	})
 }
 
-// reached adds to list a job for every recipient the alerts rec references
-// reached, on the channels aud allows, each once.
-func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience, list []jobs.Job) ([]jobs.Job, error) {
+// reached emits a job for every recipient the alerts rec references
+// reached, on the channels aud allows, each once; it returns their keys.
+func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience, fn func(jobs.Job) error) (map[string]bool, error) {
 	seen := map[string]bool{}
-	for _, j := range list {
-		seen[j.Key()] = true
-	}
 	allowed := map[string]bool{jobs.SMS: aud.Residents, jobs.Webhook: aud.Hospitals, jobs.Social: aud.Social && s.Social}
 	for _, ref := range rec.References {
 		for _, ch := range jobs.Channels {
@@ -176,83 +187,94 @@ func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience,
 			}
 			for _, id := range ids {
 				j := jobs.Job{AlertID: rec.ID, Channel: ch, Recipient: id}
-				if !seen[j.Key()] {
-					seen[j.Key()] = true
-					list = append(list, j)
+				if seen[j.Key()] {
+					continue
+				}
+				seen[j.Key()] = true
+				if err := fn(j); err != nil {
+					return nil, err
 				}
 			}
 		}
 	}
-	return list, nil
+	return seen, nil
 }
 
-func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Alert, aud Audience) ([]jobs.Job, error) {
-	var list []jobs.Job
+func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Alert, aud Audience, fn func(jobs.Job) error) error {
 	if aud.Residents {
-		ids, err := s.residentsIn(ctx, rec, a, aud.Exercise)
+		err := s.residentsIn(ctx, rec, a, aud.Exercise, func(id string) error {
+			return fn(jobs.Job{AlertID: rec.ID, Channel: jobs.SMS, Recipient: id})
+		})
 		if err != nil {
-			return nil, err
-		}
-		for _, id := range ids {
-			list = append(list, jobs.Job{AlertID: rec.ID, Channel: jobs.SMS, Recipient: id})
+			return err
 		}
 	}
 	if aud.Hospitals && s.Hospitals != nil {
 		subs, err := s.Hospitals.Matching(ctx, rec.Regions, rec.Severity, aud.Exercise)
 		if err != nil {
-			return nil, fmt.Errorf("match webhook subscriptions: %w", err)
+			return fmt.Errorf("match webhook subscriptions: %w", err)
 		}
 		for _, sub := range subs {
-			list = append(list, jobs.Job{AlertID: rec.ID, Channel: jobs.Webhook, Recipient: sub.ID})
+			if err := fn(jobs.Job{AlertID: rec.ID, Channel: jobs.Webhook, Recipient: sub.ID}); err != nil {
+				return err
+			}
 		}
 	}
 	if aud.Social && s.Social && a.Status == "Actual" {
-		list = append(list, jobs.Job{AlertID: rec.ID, Channel: jobs.Social, Recipient: SocialAccount})
+		return fn(jobs.Job{AlertID: rec.ID, Channel: jobs.Social, Recipient: SocialAccount})
 	}
-	return list, nil
+	return nil
 }
 
-// residentsIn lists the residents inside the alert's area, each once.
-func (s *Stage) residentsIn(ctx context.Context, rec *alertlog.Record, a *cap.Alert, exerciseOnly bool) ([]string, error) {
+// residentsIn calls fn with each resident inside the alert's area, once:
+// the index holds each resident with a point once, and residents
+// subscribed to whole regions (no point) are kept apart and deduplicated
+// here, so no set of every recipient is needed.
+func (s *Stage) residentsIn(ctx context.Context, rec *alertlog.Record, a *cap.Alert, exerciseOnly bool, fn func(id string) error) error {
 	res, probs, err := area.Resolve(s.Regions, a)
 	if errors.Is(err, area.ErrNoArea) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(probs) > 0 {
-		return nil, fmt.Errorf("area of %s no longer resolves: %v", rec.ID, probs)
+		return fmt.Errorf("area of %s no longer resolves: %v", rec.ID, probs)
 	}
-	seen := map[string]struct{}{}
-	var ids []string
-	add := func(id string) {
-		if _, dup := seen[id]; !dup {
-			seen[id] = struct{}{}
-			ids = append(ids, id)
+	emit := fn
+	if exerciseOnly {
+		emit = func(id string) error {
+			r, err := s.Residents.Get(ctx, id)
+			if errors.Is(err, residents.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if r.Exercise && !r.OptedOut {
+				return fn(id)
+			}
+			return nil
 		}
 	}
-	s.Index.Within(res.Shape, func(id string) bool { add(id); return true })
+	var ferr error
+	s.Index.Within(res.Shape, func(id string) bool {
+		ferr = emit(id)
+		return ferr == nil
+	})
+	if ferr != nil {
+		return ferr
+	}
+	seen := map[string]bool{}
 	for _, region := range rec.Regions {
 		for _, id := range s.Residents.ByRegion(region) {
-			add(id)
+			if !seen[id] {
+				seen[id] = true
+				if err := emit(id); err != nil {
+					return err
+				}
+			}
 		}
 	}
-	if !exerciseOnly {
-		return ids, nil
-	}
-	kept := ids[:0]
-	for _, id := range ids {
-		r, err := s.Residents.Get(ctx, id)
-		if errors.Is(err, residents.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if r.Exercise && !r.OptedOut {
-			kept = append(kept, id)
-		}
-	}
-	return kept, nil
+	return nil
 }
