@@ -104,3 +104,7 @@ func mustCompile(tb testing.TB, r *Registry, a Area) *Shape {
 	}
 	return s
 }
+
+// slowTests reports whether HERALD_GEO_SLOW asks for the slow, exhaustive
+// variants of some tests.
+func slowTests() bool { return os.Getenv("HERALD_GEO_SLOW") != "" }

@@ -163,7 +163,7 @@ func TestWithinMatchesBruteForce(t *testing.T) {
 		for i, s := range shapes {
 			var want []string
 			for id, p := range tt.pts {
-				if s.Contains(p) {
+				if s.Contains(Quantize(p)) { // the index stores points rounded
 					want = append(want, id)
 				}
 			}

@@ -190,50 +190,126 @@ func geocodeKind(name string) string {
 }
 
 // SupportsGeocode reports whether Geocode resolves geocodes of valueName
-// name with the loaded sources.
+// name with the loaded sources. A "fips" source also resolves UGC county
+// codes, through the bundled NWS tables.
 func (r *Registry) SupportsGeocode(name string) bool {
-	return r.geocodes[geocodeKind(name)] != nil
+	switch geocodeKind(name) {
+	case geocodeFIPS:
+		return r.geocodes[geocodeFIPS] != nil
+	case geocodeUGC:
+		return r.geocodes[geocodeUGC] != nil || r.geocodes[geocodeFIPS] != nil
+	}
+	return false
 }
 
 // Geocode returns the regions a CAP geocode names, sorted by id.
 //
 // SAME and FIPS6 values are six digits, a subdivision digit and a county
-// FIPS code, and resolve through "fips" sources. A subdivision digit 1-9 (a
-// part of the county) resolves to the whole county, and county code xx000
-// (a whole state) to every county of state xx. UGC values (e.g. "WAC033",
-// "WAZ558") resolve through "ugc" sources. An unsupported valueName gives
-// ErrUnsupportedGeocode; a value naming no region gives ErrUnknownGeocode.
+// FIPS code, and resolve through "fips" sources. County code xx000 (a whole
+// state) names every county of state xx. A subdivision digit 1-9 names a
+// part of the county: Compile uses the part's own polygon when the NWS
+// tables have one, else the whole county; Geocode returns the county.
+// States and counties without regions (the freely associated states, say)
+// resolve to NWS polygons in Compile and to no region here.
+//
+// UGC values (e.g. "WAC033", "WAZ558") resolve through "ugc" sources and,
+// for counties (xxCnnn), through the NWS UGC-to-SAME table and the "fips"
+// sources. Forecast and marine zones (xxZnnn) need a "ugc" source holding
+// them.
+//
+// An unsupported valueName, or a zone without a source for it, gives
+// ErrUnsupportedGeocode; a value naming nothing gives ErrUnknownGeocode.
 func (r *Registry) Geocode(name, value string) ([]*Region, error) {
-	kind := geocodeKind(name)
-	byKey := r.geocodes[kind]
-	if byKey == nil {
-		return nil, fmt.Errorf("%w: %s (no region source resolves it)", ErrUnsupportedGeocode, name)
+	m, err := r.resolveGeocode(name, value)
+	if err != nil {
+		return nil, err
 	}
+	return m.named(), nil
+}
+
+func (r *Registry) resolveGeocode(name, value string) (geocodeMatch, error) {
 	value = strings.TrimSpace(value)
-	key := strings.ToLower(value)
-	if kind == geocodeFIPS {
-		if len(value) != 6 || strings.Trim(value, "0123456789") != "" {
-			return nil, fmt.Errorf("%w: %s %q is not 6 digits", ErrUnknownGeocode, name, value)
+	switch geocodeKind(name) {
+	case geocodeFIPS:
+		if byKey := r.geocodes[geocodeFIPS]; byKey != nil {
+			return resolveSAME(name, value, byKey)
 		}
-		key = value[1:]
-		if state, whole := strings.CutSuffix(key, "000"); whole {
-			var out []*Region
-			for k, regions := range byKey {
-				if strings.HasPrefix(k, state) && len(k) == 5 {
-					out = append(out, regions...)
-				}
-			}
-			if len(out) == 0 {
-				return nil, fmt.Errorf("%w: %s %s (no counties of state %s)", ErrUnknownGeocode, name, value, state)
-			}
-			return sortByID(out), nil
+	case geocodeUGC:
+		if r.SupportsGeocode(name) {
+			return r.resolveUGC(name, value)
 		}
 	}
-	regions := byKey[key]
-	if len(regions) == 0 {
-		return nil, fmt.Errorf("%w: %s %s", ErrUnknownGeocode, name, value)
+	return geocodeMatch{}, fmt.Errorf("%w: %s (no region source resolves it)", ErrUnsupportedGeocode, name)
+}
+
+func resolveSAME(name, value string, byKey map[string][]*Region) (geocodeMatch, error) {
+	if len(value) != 6 || strings.Trim(value, "0123456789") != "" {
+		return geocodeMatch{}, fmt.Errorf("%w: %s %q is not 6 digits", ErrUnknownGeocode, name, value)
 	}
-	return sortByID(slices.Clone(regions)), nil
+	county := value[1:]
+	if state, whole := strings.CutSuffix(county, "000"); whole {
+		var out []*Region
+		for k, regions := range byKey {
+			if strings.HasPrefix(k, state) && len(k) == 5 {
+				out = append(out, regions...)
+			}
+		}
+		if len(out) > 0 {
+			return geocodeMatch{regions: sortByID(out)}, nil
+		}
+		if m, err := nwsSAME(name, value, byKey); err == nil || !errors.Is(err, ErrUnknownGeocode) {
+			return m, err
+		}
+		return geocodeMatch{}, fmt.Errorf("%w: %s %s (no counties of state %s)", ErrUnknownGeocode, name, value, state)
+	}
+	if value[0] != '0' {
+		// A part of a county: its own polygon if the NWS has one.
+		if m, err := nwsSAME(name, value, byKey); err == nil {
+			return m, nil
+		}
+	}
+	if regions := byKey[county]; len(regions) > 0 {
+		return geocodeMatch{regions: sortByID(slices.Clone(regions))}, nil
+	}
+	return nwsSAME(name, "0"+county, byKey)
+}
+
+// validUGC reports whether v looks like a UGC code: two letters, C (county)
+// or Z (zone), three digits.
+func validUGC(v string) bool {
+	return len(v) == 6 && strings.Trim(v[:2], "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" &&
+		(v[2] == 'C' || v[2] == 'Z') && strings.Trim(v[3:], "0123456789") == ""
+}
+
+func (r *Registry) resolveUGC(name, value string) (geocodeMatch, error) {
+	zones := r.geocodes[geocodeUGC]
+	if regions := zones[strings.ToLower(value)]; len(regions) > 0 {
+		return geocodeMatch{regions: sortByID(slices.Clone(regions))}, nil
+	}
+	upper := strings.ToUpper(value)
+	counties := r.geocodes[geocodeFIPS]
+	switch {
+	case !validUGC(upper):
+		return geocodeMatch{}, fmt.Errorf("%w: %s %q is not a UGC code (two letters, C or Z, three digits)", ErrUnknownGeocode, name, value)
+	case upper[2] == 'Z' && zones == nil:
+		return geocodeMatch{}, fmt.Errorf("%w: %s %s is an NWS zone, and no region source holds zones (add one with geocode %q)",
+			ErrUnsupportedGeocode, name, value, geocodeUGC)
+	case upper[2] == 'Z' || counties == nil:
+		return geocodeMatch{}, fmt.Errorf("%w: %s %s", ErrUnknownGeocode, name, value)
+	}
+	t, err := loadNWS()
+	if err != nil {
+		return geocodeMatch{}, err
+	}
+	same, ok := t.ugcToSAME[upper]
+	if !ok {
+		return geocodeMatch{}, fmt.Errorf("%w: %s %s (not in the NWS county table)", ErrUnknownGeocode, name, value)
+	}
+	m, err := resolveSAME("SAME", same, counties)
+	if err != nil {
+		return geocodeMatch{}, fmt.Errorf("%s %s: %w", name, value, err)
+	}
+	return m, nil
 }
 
 func sortByID(regions []*Region) []*Region {

@@ -228,7 +228,17 @@ func TestGeocode(t *testing.T) {
 		{"SAME too short", "SAME", "53033", nil, ErrUnknownGeocode},
 		{"SAME not digits", "SAME", "05303x", nil, ErrUnknownGeocode},
 		{"SAME unknown state", "SAME", "099000", nil, ErrUnknownGeocode},
-		{"UGC without a ugc source", "UGC", "WAC033", nil, ErrUnsupportedGeocode},
+		{"UGC county through the NWS table", "UGC", "WAC033", []string{"us-county-53033"}, nil},
+		{"UGC county, lowercase", "UGC", "mdc041", []string{"us-county-24041"}, nil},
+		{"UGC zone without a zone source", "UGC", "WAZ558", nil, ErrUnsupportedGeocode},
+		{"UGC marine zone", "UGC", "PZZ110", nil, ErrUnsupportedGeocode},
+		{"UGC not a code", "UGC", "WAX033", nil, ErrUnknownGeocode},
+		{"UGC unknown county", "UGC", "WAC999", nil, ErrUnknownGeocode},
+		{"SAME marine zone", "SAME", "057110", nil, ErrUnsupportedGeocode},
+		{"SAME part of a county with its own polygon", "SAME", "104003", []string{"us-county-04003"}, nil},
+		{"SAME county missing from the counties", "SAME", "002063", []string{}, nil},
+		{"SAME territory without counties", "SAME", "064000", []string{}, nil},
+		{"UGC county missing from the counties", "UGC", "PWC004", []string{}, nil},
 		{"other valueName", "EMMA_ID", "123", nil, ErrUnsupportedGeocode},
 	}
 	for _, tt := range tests {
@@ -251,8 +261,8 @@ func TestGeocode(t *testing.T) {
 			t.Errorf("Geocode(SAME, 053000) = %d regions, %v; want the 39 counties of Washington, sorted", len(got), err)
 		}
 	})
-	if !r.SupportsGeocode("SAME") || r.SupportsGeocode("UGC") {
-		t.Error("SupportsGeocode: want SAME and not UGC")
+	if !r.SupportsGeocode("SAME") || !r.SupportsGeocode("UGC") || r.SupportsGeocode("EMMA_ID") {
+		t.Error("SupportsGeocode: want SAME and UGC, not EMMA_ID")
 	}
 }
 

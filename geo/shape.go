@@ -3,6 +3,7 @@ package geo
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/paulmach/orb"
@@ -30,9 +31,11 @@ type Area struct {
 // Shape is a validated Area prepared for queries. It is immutable and safe
 // for concurrent use.
 type Shape struct {
-	polys   []*ppoly
+	polys   []*ppoly // drawn, and geocoded areas that name no region
 	circles []circle
-	regions []*Region // named by the area's geocodes
+	regions []*Region // named by the area's geocodes (or zero-radius circles), whole
+	tables  []*ppoly  // geocoded areas from the NWS tables: parts of...
+	named   []*Region // ...these regions, which the area names but does not cover
 	bound   orb.Bound
 	area    func() float64
 }
@@ -50,7 +53,17 @@ const circleVertices = 256
 // *GeometryError; a geocode that does not resolve gives an error wrapping
 // ErrUnknownGeocode or ErrUnsupportedGeocode. Repeated consecutive polygon
 // vertices, and spikes going to a point and straight back, are dropped.
-func (r *Registry) Compile(a Area) (*Shape, error) {
+func (r *Registry) Compile(a Area) (*Shape, error) { return r.compile(a, true) }
+
+// compile is Compile; hints says whether to look for swapped coordinates
+// in invalid parts (not when checking a swapped area).
+func (r *Registry) compile(a Area, hints bool) (*Shape, error) {
+	hint := func(e *GeometryError, part Area) error {
+		if hints {
+			return r.swapHint(e, part)
+		}
+		return e
+	}
 	if len(a.Polygons)+len(a.Circles)+len(a.Geocodes) == 0 {
 		return nil, &GeometryError{Part: "area", Reason: "empty: no polygon, circle or geocode"}
 	}
@@ -71,26 +84,25 @@ func (r *Registry) Compile(a Area) (*Shape, error) {
 		}
 		clean, reason := validatePolygon(p)
 		if reason != "" {
-			return nil, &GeometryError{Part: part, Reason: reason}
+			return nil, hint(&GeometryError{Part: part, Reason: reason}, Area{Polygons: []orb.Polygon{p}})
 		}
 		pp := preparePolygon(clean)
 		s.polys = append(s.polys, pp)
 		bounds = append(bounds, pp.bound)
 	}
 	for i, c := range a.Circles {
+		if c.RadiusKm == 0 && checkPoint(c.Center) == "" {
+			continue // a region, below
+		}
 		b, reason := validateCircle(c)
 		if reason != "" {
-			return nil, &GeometryError{Part: fmt.Sprintf("circle[%d]", i), Reason: reason}
+			return nil, hint(&GeometryError{Part: fmt.Sprintf("circle[%d]", i), Reason: reason}, Area{Circles: []Circle{c}})
 		}
 		s.circles = append(s.circles, circle{c, b})
 		bounds = append(bounds, b)
 	}
 	seen := make(map[*Region]bool)
-	for i, g := range a.Geocodes {
-		regions, err := r.Geocode(g.Name, g.Value)
-		if err != nil {
-			return nil, fmt.Errorf("geo: geocode[%d]: %w", i, err)
-		}
+	addRegions := func(regions []*Region) {
 		for _, reg := range regions {
 			if !seen[reg] {
 				seen[reg] = true
@@ -98,6 +110,41 @@ func (r *Registry) Compile(a Area) (*Shape, error) {
 				bounds = append(bounds, reg.Bound)
 			}
 		}
+	}
+	for i, c := range a.Circles {
+		if c.RadiusKm != 0 || checkPoint(c.Center) != "" {
+			continue
+		}
+		// CAP's radius 0: the region containing the point.
+		regions := r.Locate(c.Center)
+		if len(regions) == 0 {
+			return nil, hint(&GeometryError{Part: fmt.Sprintf("circle[%d]", i),
+				Reason: fmt.Sprintf("radius 0 names the region containing %s, and no region contains it", fmtPoint(c.Center))}, Area{Circles: []Circle{c}})
+		}
+		addRegions(regions)
+	}
+	for i, g := range a.Geocodes {
+		m, err := r.resolveGeocode(g.Name, g.Value)
+		if err != nil {
+			return nil, fmt.Errorf("geo: geocode[%d]: %w", i, err)
+		}
+		addRegions(m.regions)
+		for _, pp := range m.areas {
+			if len(m.within) > 0 {
+				s.tables = append(s.tables, pp)
+			} else {
+				s.polys = append(s.polys, pp)
+			}
+			bounds = append(bounds, pp.bound)
+		}
+		for _, reg := range m.within {
+			if !slices.Contains(s.named, reg) {
+				s.named = append(s.named, reg)
+			}
+		}
+	}
+	if len(bounds) == 0 { // cannot happen: every geocode names something
+		return nil, &GeometryError{Part: "area", Reason: "resolves to nothing"}
 	}
 	s.bound = bounds[0]
 	for _, b := range bounds[1:] {
@@ -129,6 +176,11 @@ func (s *Shape) Contains(p orb.Point) bool {
 			return true
 		}
 	}
+	for _, pp := range s.tables {
+		if pp.locate(p) != outside {
+			return true
+		}
+	}
 	return false
 }
 
@@ -154,17 +206,21 @@ func (s *Shape) unionArea() float64 {
 	for _, g := range s.regions {
 		parts = append(parts, g.polys...)
 	}
-	return unionArea(parts)
+	return unionArea(append(parts, s.tables...))
 }
 
 // Overlapping returns the regions that share area with s, sorted by id:
-// the regions its geocodes name, and those whose interiors meet the
-// interior of one of its polygons or circles. Touching along an edge or at
-// a point does not count, nor do slivers thinner than BoundaryTolerance, so
-// an area drawn along a region's boundary does not reach its neighbours.
+// the regions its geocodes name (for a part of a county, the county), and
+// those whose interiors meet the interior of one of its polygons or
+// circles. Touching along an edge or at a point does not count, nor do
+// slivers thinner than BoundaryTolerance, so an area drawn along a region's
+// boundary does not reach its neighbours.
 func (r *Registry) Overlapping(s *Shape) []*Region {
 	hit := make(map[*Region]bool)
 	for _, g := range s.regions {
+		hit[g] = true
+	}
+	for _, g := range s.named {
 		hit[g] = true
 	}
 	for _, pp := range s.polys {

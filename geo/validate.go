@@ -24,6 +24,10 @@ const (
 type GeometryError struct {
 	Part   string // "polygon[1]", "circle[0]" or "area"
 	Reason string
+	// Swapped is set when the part, read with latitude and longitude
+	// swapped, would be valid and on a region (see Registry.LikelySwapped).
+	// Reason then says so.
+	Swapped bool
 }
 
 func (e *GeometryError) Error() string { return "geo: " + e.Part + ": " + e.Reason }
@@ -158,7 +162,7 @@ func validateCircle(c Circle) (orb.Bound, string) {
 	case r < 0:
 		return orb.Bound{}, fmt.Sprintf("negative radius %g km", r)
 	case r < minRadiusKm:
-		return orb.Bound{}, fmt.Sprintf("radius %g km is under 1 m: it covers no area", r)
+		return orb.Bound{}, fmt.Sprintf("radius %g km is under 1 m: it covers no area (radius 0 names the region containing the centre)", r)
 	case r > MaxRadiusKm:
 		return orb.Bound{}, fmt.Sprintf("radius %g km exceeds %d km", r, MaxRadiusKm)
 	}

@@ -54,7 +54,7 @@ func TestCompileValidation(t *testing.T) {
 		{"second polygon", Area{Polygons: []orb.Polygon{rect(0, 0, 1, 1), rect(0, 0, 0, 1)}}, "polygon[1]", "zero area"},
 		{"negative radius", circle(0, 0, -1), "circle[0]", "negative radius"},
 		{"NaN radius", circle(0, 0, nan), "circle[0]", "not a finite number"},
-		{"zero radius", circle(0, 0, 0), "circle[0]", "covers no area"},
+		{"zero radius, in no region", circle(50, 50, 0), "circle[0]", "radius 0 names the region containing (lon 50, lat 50), and no region contains it"},
 		{"tiny radius", circle(0, 0, 1e-4), "circle[0]", "under 1 m"},
 		{"huge radius", circle(0, 0, 20_001), "circle[0]", "exceeds 20000 km"},
 		{"circle centre out of range", circle(0, 100, 1), "circle[0]", "center: latitude 100"},
