@@ -327,3 +327,28 @@ func residentID(id []byte, i int) {
 		x = x>>5 | x<<59
 	}
 }
+
+// BenchmarkResolveChanging is BenchmarkResolve over 10M residents of which
+// 150,000 have moved since the last merge (just under half the change log
+// that starts one), so lookups read the log too.
+func BenchmarkResolveChanging(b *testing.B) {
+	pts := residents("us", 10_000_000)
+	ps := NewPointSetFrom(pts)
+	rng := rand.New(rand.NewPCG(9, 9))
+	for range 150_000 {
+		ps.Put(uint32(rng.IntN(len(pts))), Quantize(orb.Point{usBound.Min[0] + rng.Float64()*59, usBound.Min[1] + rng.Float64()*26}))
+	}
+	for _, c := range resolveCases(b) {
+		if c.set != "us" || c.shape == nil {
+			continue
+		}
+		b.Run(c.name+"-10M", func(b *testing.B) {
+			n := 0
+			for b.Loop() {
+				n = 0
+				ps.Within(c.shape, func(uint32) bool { n++; return true })
+			}
+			b.ReportMetric(float64(n), "residents")
+		})
+	}
+}

@@ -174,6 +174,11 @@ func (t *idTable) append(v *idView, id string, h uint32) *idView {
 
 // withChunk returns a view with chunk c added.
 func (v *idView) withChunk(c []byte) *idView {
+	if len(v.chunks) >= 1<<(32-chunkBits) {
+		// Offsets have room for 4096 chunks: 4 GiB of ids, more than
+		// MaxPointIndexIDs ids of any sensible length.
+		panic("geo: PointIndex id storage is full")
+	}
 	chunks := make([][]byte, len(v.chunks), len(v.chunks)+1)
 	copy(chunks, v.chunks)
 	return &idView{pages: v.pages, chunks: append(chunks, c)}

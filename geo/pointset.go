@@ -274,7 +274,7 @@ func (ps *PointSet) Within(s *Shape, fn func(h uint32) bool) {
 	q.scanRows(q.r0, q.r1, fn, nil)
 	if !q.stopped {
 		for _, r := range q.ins {
-			if s.Contains(dequantize(r.x, r.y)) && !fn(r.h) {
+			if q.contains(r.x, r.y) && !fn(r.h) {
 				return
 			}
 		}
@@ -290,7 +290,7 @@ func (ps *PointSet) Count(s *Shape) int {
 	}
 	n := 0
 	for _, r := range q.ins {
-		if s.Contains(dequantize(r.x, r.y)) {
+		if q.contains(r.x, r.y) {
 			n++
 		}
 	}
@@ -404,6 +404,40 @@ func sortRecs(recs []logRec) []logRec {
 		out[i] = recs[j]
 	}
 	return out
+}
+
+// contains reports whether the shape contains quantized point (x, y), by
+// its cell's state, testing only the parts that cross a mixed cell.
+func (q *query) contains(x, y int32) bool {
+	col, row, _, _ := gridPos(x, y)
+	if col < q.c0 || col > q.c1 || row < q.r0 || row > q.r1 {
+		return false
+	}
+	var parts []int32
+	if q.grid == nil {
+		var st cellState
+		st, parts = q.sp.classifyCell(col, row, nil)
+		if st != cellMixed {
+			return st == cellInside
+		}
+	} else {
+		cell := (row-q.r0)*q.grid.nc + col - q.c0
+		switch q.grid.state[cell] {
+		case cellOutside:
+			return false
+		case cellInside:
+			return true
+		}
+		cursor, _ := slices.BinarySearch(q.grid.mixed, uint64(cell)<<32)
+		parts = q.grid.mixedParts(col, row, &cursor, nil)
+	}
+	p := dequantize(x, y)
+	for _, part := range parts {
+		if q.sp.contains(part, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // killedBy reports whether base entry i is one of tombs.

@@ -38,12 +38,14 @@ type Source struct {
 	// Prefix is prepended to the lowercased id value to make the region id.
 	Prefix string
 	// Geocode names the CAP geocodes that resolve to this source: "" (none),
-	// "fips" (SAME and FIPS6) or "ugc" (UGC).
+	// "fips" (SAME and FIPS6; and UGC counties, through the NWS tables) or
+	// "ugc" (UGC, for instance NWS forecast zones).
 	Geocode string
 }
 
 // DefaultSources returns the bundled US counties, with ids such as
-// "us-county-53033" resolving SAME and FIPS6 geocodes.
+// "us-county-53033" resolving SAME and FIPS6 geocodes, and UGC county codes
+// through the bundled NWS tables.
 func DefaultSources() []Source {
 	return []Source{{File: BuiltinUSCounties, IDProperty: "fips", NameProperty: "name", Prefix: "us-county-", Geocode: "fips"}}
 }
