@@ -392,3 +392,14 @@ func TestHealthReadinessMetricsLocate(t *testing.T) {
 		t.Errorf("metrics lack the rejection")
 	}
 }
+
+func TestSwappedLatLonExplained(t *testing.T) {
+	h := startHerald(t, setup{})
+	// The Seattle polygon with each pair written lon,lat.
+	swapped := "-122.33,47.58 -122.29,47.58 -122.29,47.53 -122.33,47.53 -122.33,47.58"
+	_, _, err := h.Client.Publish(ctxT(t), h.King.Key, newAlert(t, alertSpec{polygons: []string{swapped}}))
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || !strings.Contains(ce.Error(), "swapped") {
+		t.Fatalf("swapped polygon: %v, want 400 saying latitude and longitude look swapped", err)
+	}
+}

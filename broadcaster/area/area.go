@@ -25,6 +25,8 @@ type Resolved struct {
 	// Parts are the alert's <area> elements one by one, so a check (the
 	// jurisdiction) can name the one at fault.
 	Parts []Part
+	// Area is the geometry as read from the CAP, before compiling.
+	Area geo.Area
 }
 
 // Part is one <area> element.
@@ -131,7 +133,7 @@ func Resolve(reg *geo.Registry, a *cap.Alert) (*Resolved, cap.Problems, error) {
 			return nil, cap.Problems{{Path: parts[i].Path, Message: err.Error()}}, nil
 		}
 	}
-	return &Resolved{Shape: shape, Regions: reg.Overlapping(shape), Parts: parts}, nil, nil
+	return &Resolved{Shape: shape, Regions: reg.Overlapping(shape), Parts: parts, Area: g}, nil, nil
 }
 
 // compileAlone checks one part on its own so that its problem can be

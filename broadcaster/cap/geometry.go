@@ -57,6 +57,10 @@ func parsePoint(s string) (orb.Point, error) {
 	}
 	lat, err := parseNumber(latS)
 	if err != nil || lat < -90 || lat > 90 {
+		// The classic mistake: a GeoJSON-style lon,lat pair.
+		if lon, lerr := parseNumber(lonS); err == nil && lerr == nil && lon >= -90 && lon <= 90 && lat >= -180 && lat <= 180 {
+			return orb.Point{}, fmt.Errorf("latitude %q is not in [-90, 90]: latitude and longitude look swapped (CAP writes lat,lon)", latS)
+		}
 		return orb.Point{}, fmt.Errorf("latitude %q is not a number in [-90, 90]", latS)
 	}
 	lon, err := parseNumber(lonS)

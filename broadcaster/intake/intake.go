@@ -212,8 +212,11 @@ func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Ch
 		return nil, &Error{Kind: Invalid, Title: "Invalid area", Detail: fmt.Sprintf("%d problem(s)", len(probs)), Problems: probs, Err: probs}
 	}
 	if len(res.Regions) == 0 {
-		return nil, &Error{Kind: Invalid, Title: "Area outside every region", Detail: "the area overlaps no known region (are latitude and longitude swapped?)",
-			Problems: cap.Problems{{Path: "alert/info", Message: "the area overlaps no known region"}}}
+		msg := "the area overlaps no known region"
+		if s.Regions.LikelySwapped(res.Area) {
+			msg += ", but it would with latitude and longitude swapped: CAP writes each point as lat,lon"
+		}
+		return nil, &Error{Kind: Invalid, Title: "Area outside every region", Detail: msg, Problems: cap.Problems{{Path: "alert/info", Message: msg}}}
 	}
 	if err := s.authorizeArea(o, res); err != nil {
 		return nil, err
