@@ -119,11 +119,46 @@ func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ 
 // nothing (previews).
 func (s *Stage) Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (deliveries.Plan, error) {
 	plan := emptyPlan()
-	err := s.each(ctx, rec, a, false, func(j jobs.Job) error {
+	count := func(j jobs.Job) error {
 		plan[j.Channel]++
 		return nil
-	})
-	return plan, err
+	}
+	aud := AudienceOf(a)
+	if a.MsgType != "Alert" || !aud.Residents || aud.Exercise {
+		return plan, s.each(ctx, rec, a, false, count)
+	}
+	// A new public alert: count residents in the index without visiting
+	// each one, so a console can preview a national-scale area at once.
+	n, err := s.countResidents(rec, a)
+	if err != nil {
+		return nil, err
+	}
+	plan[jobs.SMS] = n
+	aud.Residents = false
+	return plan, s.recipients(ctx, rec, a, aud, count)
+}
+
+// countResidents is how many residents residentsIn would visit, for a
+// non-exercise alert.
+func (s *Stage) countResidents(rec *alertlog.Record, a *cap.Alert) (int, error) {
+	res, probs, err := area.Resolve(s.Regions, a)
+	if errors.Is(err, area.ErrNoArea) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(probs) > 0 {
+		return 0, fmt.Errorf("area of %s does not resolve: %v", rec.ID, probs)
+	}
+	n := s.Index.Count(res.Shape)
+	seen := map[string]bool{}
+	for _, region := range rec.Regions {
+		for _, id := range s.Residents.ByRegion(region) {
+			seen[id] = true
+		}
+	}
+	return n + len(seen), nil
 }
 
 func emptyPlan() deliveries.Plan {
