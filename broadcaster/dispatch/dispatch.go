@@ -141,7 +141,11 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	}
 	// Pull only what the workers can start soon: jobs left in the stream
 	// can be taken by another Herald process.
-	d.iter, err = cons.Messages(jetstream.PullMaxMessages(d.cfg.Concurrency * 2))
+	// Short pull expiry and heartbeat: if a pull goes missing (a server
+	// restart, a leader change) the iterator notices within seconds, not
+	// the default 30 s, and asks again.
+	d.iter, err = cons.Messages(jetstream.PullMaxMessages(d.cfg.Concurrency*2),
+		jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(2*time.Second))
 	if err != nil {
 		return fmt.Errorf("dispatcher %s: %w", d.cfg.Channel, err)
 	}

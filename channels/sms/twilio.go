@@ -110,7 +110,7 @@ func New(cfg Config) (*Twilio, error) {
 	return &Twilio{
 		cfg:       cfg,
 		base:      base,
-		transport: http.DefaultTransport.(*http.Transport).Clone(),
+		transport: keepAlive(),
 	}, nil
 }
 
@@ -283,4 +283,14 @@ func (t *callTransport) close() {
 		_ = b.Close()
 	}
 	t.bodies = nil
+}
+
+// keepAlive is the default transport with room to keep a connection per
+// concurrent sender: the default keeps 2 idle per host, so a dispatcher's
+// workers would open (and TLS-handshake) a new connection for most sends.
+func keepAlive() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 128
+	t.MaxIdleConnsPerHost = 64
+	return t
 }

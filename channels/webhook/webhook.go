@@ -93,7 +93,7 @@ func New(cfg Config) *Sender {
 		Proxy:                 nil, // a proxy would dial on our behalf, past the address check
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
+		MaxIdleConns:          0, // unlimited: one idle connection per hospital host is the common case
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   cfg.Timeout,

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchQuick runs `herald bench --quick` in-process and checks that it
+// prints every figure with its target verdict. The figures themselves
+// depend on the machine and are not checked.
+func TestBenchQuick(t *testing.T) {
+	start := time.Now()
+	out, err := run(t, "bench", "--quick")
+	t.Logf("herald bench --quick (%s):\n%s", time.Since(start).Round(time.Millisecond), out)
+	if err != nil {
+		t.Fatalf("bench --quick: %v", err)
+	}
+	num := `[0-9][0-9,]*(\.[0-9]+)?`
+	for _, want := range []string{
+		`Import +20,000 residents .* = ` + num + ` rows/s`,
+		`Planning +` + num + ` jobs \(20,000 SMS \+ 50 webhook\) queued ` + num + ` m?s after the 202 = ` + num + ` jobs/s`,
+		`target: 1M planned in <= 10s .* (PASS|MISS)`,
+		`SMS +` + num + ` Twilio API calls in ` + num + ` m?s = ` + num + ` calls/s`,
+		`target: >= 2,000 calls/s +(PASS|MISS)`,
+		`Latency +50 alerts .* p50 ` + num + ` ms, p99 ` + num + ` ms`,
+		`p50 <= 5.0 ms +(PASS|MISS); p99 <= 25.0 ms +(PASS|MISS)`,
+		`through Herald .* = ` + num + ` webhooks/s`,
+		`bare net/http loop .* = ` + num + ` posts/s`,
+		`ratio ` + num + `%; target: >= 50% of the bare loop +(PASS|MISS)`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if n := strings.Count(out, "PASS") + strings.Count(out, "MISS"); n != 5 {
+		t.Errorf("%d verdicts, want 5", n)
+	}
+}
