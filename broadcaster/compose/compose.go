@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/herald-alerts/herald/broadcaster/deliveries"
 	"github.com/herald-alerts/herald/broadcaster/hospitals"
@@ -63,15 +65,30 @@ type SubscriptionLookup interface {
 	Get(ctx context.Context, id string) (hospitals.Subscription, error)
 }
 
-// Webhook composes the signed JSON posts to hospitals.
+// Webhook composes the signed JSON posts to hospitals. Every subscription
+// of an alert gets the same body, so it is rendered once per alert; a
+// subscription is read at most once a second (a disabled or removed one
+// stops within that).
 type Webhook struct {
 	Alerts        *Alerts
 	Subscriptions SubscriptionLookup
+
+	mu     sync.Mutex
+	bodies map[string][]byte // alert id -> payload
+	subs   map[string]cachedSub
 }
+
+type cachedSub struct {
+	sub     hospitals.Subscription
+	fetched time.Time
+}
+
+// subscriptionTTL bounds how stale a cached subscription may be.
+const subscriptionTTL = time.Second
 
 // Compose implements dispatch.Composer.
 func (c *Webhook) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
-	sub, err := c.Subscriptions.Get(ctx, j.Recipient)
+	sub, err := c.subscription(ctx, j.Recipient)
 	if errors.Is(err, hospitals.ErrNotFound) {
 		return channels.Message{}, "subscription removed", nil
 	}
@@ -81,15 +98,55 @@ func (c *Webhook) Compose(ctx context.Context, j jobs.Job) (channels.Message, st
 	if sub.Disabled {
 		return channels.Message{}, "subscription disabled: " + sub.DisabledReason, nil
 	}
-	a, err := c.Alerts.Get(ctx, j.AlertID)
+	body, err := c.body(ctx, j.AlertID)
 	if err != nil {
 		return channels.Message{}, "", err
 	}
-	body, err := render.Webhook(j.AlertID, a.CAP, a.Raw, a.Record.Regions)
-	if err != nil {
-		return channels.Message{}, "", fmt.Errorf("render webhook: %w", err)
-	}
 	return channels.Message{To: sub.URL, Body: body, Secret: sub.Secret}, "", nil
+}
+
+func (c *Webhook) subscription(ctx context.Context, id string) (hospitals.Subscription, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.subs[id]
+	c.mu.Unlock()
+	if ok && now.Sub(e.fetched) < subscriptionTTL {
+		return e.sub, nil
+	}
+	sub, err := c.Subscriptions.Get(ctx, id)
+	if err != nil {
+		return sub, err
+	}
+	c.mu.Lock()
+	if c.subs == nil || len(c.subs) >= 4*maxCached {
+		c.subs = map[string]cachedSub{}
+	}
+	c.subs[id] = cachedSub{sub: sub, fetched: now}
+	c.mu.Unlock()
+	return sub, nil
+}
+
+func (c *Webhook) body(ctx context.Context, alertID string) ([]byte, error) {
+	c.mu.Lock()
+	b, ok := c.bodies[alertID]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	a, err := c.Alerts.Get(ctx, alertID)
+	if err != nil {
+		return nil, err
+	}
+	if b, err = render.Webhook(alertID, a.CAP, a.Raw, a.Record.Regions); err != nil {
+		return nil, fmt.Errorf("render webhook: %w", err)
+	}
+	c.mu.Lock()
+	if c.bodies == nil || len(c.bodies) >= maxCached {
+		c.bodies = map[string][]byte{}
+	}
+	c.bodies[alertID] = b
+	c.mu.Unlock()
+	return b, nil
 }
 
 // Social composes the public post.

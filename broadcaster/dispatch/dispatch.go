@@ -359,7 +359,9 @@ func (d *Dispatcher) finish(ctx context.Context, m jetstream.Msg, j jobs.Job, r 
 		return
 	}
 	d.cfg.Metrics.count(d.cfg.Channel, r.State)
-	if err := m.DoubleAck(ctx); err != nil {
+	// A plain ack: if it is lost the job comes back, and the record makes
+	// that a no-op, so waiting for the server's confirmation buys nothing.
+	if err := m.Ack(); err != nil {
 		log.Warn("ack failed; the record prevents a second send", "error", err)
 	}
 }
