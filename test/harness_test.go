@@ -19,7 +19,6 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/app"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
-	"github.com/herald-alerts/herald/broadcaster/dispatch"
 	"github.com/herald-alerts/herald/broadcaster/signing"
 	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/geo"
@@ -91,7 +90,6 @@ type setup struct {
 	officers []officer // reuse officers (restart tests)
 	natsURL  string    // external NATS
 	edit     func(*config.Config)
-	retry    map[string]dispatch.Retry
 	log      io.Writer // when set, Herald logs here at debug level
 }
 
@@ -157,7 +155,7 @@ func startHerald(t testing.TB, s setup) *herald {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, err := app.Start(ctx, cfg, app.Options{Logger: logger, Regions: sharedRegions(t), Retry: s.retry})
+	a, err := app.Start(ctx, cfg, app.Options{Logger: logger, Regions: sharedRegions(t)})
 	if err != nil {
 		t.Fatalf("start herald: %v", err)
 	}

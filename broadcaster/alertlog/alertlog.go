@@ -203,8 +203,7 @@ func (l *Log) Append(ctx context.Context, rec *Record, raw []byte, hdr nats.Head
 	// second alert with the same id, at any time after the first.
 	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.ID), jetstream.WithExpectLastSequencePerSubject(0))
 	if err != nil {
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		if isWrongRevision(err) {
 			return ErrDuplicate
 		}
 		return fmt.Errorf("store alert %s: %w", rec.ID, err)

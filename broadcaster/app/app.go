@@ -86,8 +86,6 @@ type Options struct {
 	// Regions, when set, is used instead of loading cfg.Regions (tests and
 	// the demo share one loaded registry between several runs).
 	Regions *geo.Registry
-	// Retry overrides a channel's retry policy (tests use short backoffs).
-	Retry map[string]dispatch.Retry
 	// Notifiers replaces the adapters built from the configuration, per
 	// channel (the demo's local sinks).
 	Notifiers map[string]channels.Notifier

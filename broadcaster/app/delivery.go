@@ -219,9 +219,6 @@ func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options
 			continue
 		}
 		retry := retryPolicy(cfg, ch)
-		if r, ok := opt.Retry[ch]; ok {
-			retry = r
-		}
 		d := dispatch.New(a.js, dispatch.Config{
 			Channel: ch, Notifier: ns[ch], Composer: composers[ch], Alerts: alerts, Store: a.deliveries,
 			Limiter: limiters[ch], Concurrency: concurrency[ch], SendTimeout: 15 * time.Second,

@@ -65,16 +65,6 @@ func (o *Originator) Has(r Role) bool {
 	return false
 }
 
-// InRegions reports whether region id is one of the jurisdiction's regions.
-func (j *Jurisdiction) InRegions(id string) bool {
-	for _, r := range j.Regions {
-		if r == id {
-			return true
-		}
-	}
-	return false
-}
-
 // Set is an immutable, validated collection of originators.
 type Set struct {
 	byKey map[string]*Originator
@@ -265,13 +255,6 @@ func NewStore(path string, regionExists RegionChecker) (*Store, error) {
 		return nil, err
 	}
 	return st, nil
-}
-
-// NewStoreFromSet serves a fixed set (tests, the demo).
-func NewStoreFromSet(s *Set) *Store {
-	st := &Store{}
-	st.cur.Store(s)
-	return st
 }
 
 // Reload re-reads the file; on error the previous set stays in force.

@@ -93,7 +93,7 @@ func TestParse(t *testing.T) {
 				if !o.Has(RoleIssuer) || o.Has(RoleApprover) {
 					t.Errorf("roles of %s = %v", o.ID, o.Roles)
 				}
-				if !o.Jurisdiction.InRegions("us-county-53033") || o.Jurisdiction.InRegions("us-county-53061") {
+				if !slices.Contains(o.Jurisdiction.Regions, "us-county-53033") || slices.Contains(o.Jurisdiction.Regions, "us-county-53061") {
 					t.Errorf("jurisdiction of %s = %v", o.ID, o.Jurisdiction.Regions)
 				}
 				o2, ok := s.ByID("wa-doh_2")
@@ -201,7 +201,7 @@ func TestParse(t *testing.T) {
 			name: "regions unchecked without a checker",
 			data: doc(entry("wa", k1, "[issuer]", "{regions: [anything]}")),
 			check: func(t *testing.T, s *Set) {
-				if o, ok := s.ByID("wa"); !ok || !o.Jurisdiction.InRegions("anything") {
+				if o, ok := s.ByID("wa"); !ok || !slices.Contains(o.Jurisdiction.Regions, "anything") {
 					t.Errorf("ByID(wa) = %+v, %v", o, ok)
 				}
 			},

@@ -40,7 +40,6 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
 	"github.com/herald-alerts/herald/broadcaster/deliveries"
-	"github.com/herald-alerts/herald/broadcaster/dispatch"
 	"github.com/herald-alerts/herald/broadcaster/jobs"
 	"github.com/herald-alerts/herald/broadcaster/signing"
 	"github.com/herald-alerts/herald/channels"
@@ -409,7 +408,8 @@ func runBench(ctx context.Context, out io.Writer, o benchOptions, logger *slog.L
 	}
 	b.smsG = newGate(tw)
 	b.whG = newGate(webhook.New(webhook.Config{AllowPrivate: true, Timeout: 10 * time.Second, UserAgent: "Herald"}))
-	fast := dispatch.Retry{Base: 50 * time.Millisecond, Max: time.Second, MaxAttempts: 1000, MaxAge: time.Hour}
+	fast := config.Retry{Base: 50 * time.Millisecond, Max: time.Second, MaxAttempts: 1000, MaxAge: time.Hour}
+	cfg.Retry.SMS, cfg.Retry.Webhook = fast, fast
 
 	fmt.Fprintf(out, "Herald bench: %s, %s/%s, %d CPU (%s), GOMAXPROCS %d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		runtime.NumCPU(), cpuModel(), runtime.GOMAXPROCS(0))
@@ -418,7 +418,6 @@ func runBench(ctx context.Context, out io.Writer, o benchOptions, logger *slog.L
 	b.a, err = app.Start(ctx, cfg, app.Options{
 		Logger: logger, Regions: b.reg,
 		Notifiers: map[string]channels.Notifier{jobs.SMS: b.smsG, jobs.Webhook: b.whG},
-		Retry:     map[string]dispatch.Retry{jobs.SMS: fast, jobs.Webhook: fast},
 	})
 	if err != nil {
 		return err
