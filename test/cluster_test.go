@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/herald-alerts/herald/broadcaster/jobs"
+	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/config"
 )
 

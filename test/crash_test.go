@@ -15,7 +15,7 @@ import (
 )
 
 // dispatchConcurrency is the SMS dispatcher's workers per process
-// (broadcaster/app): the most sends a killed process can leave sent but
+// (internal/app): the most sends a killed process can leave sent but
 // unrecorded, hence the most duplicates one crash can cause.
 const dispatchConcurrency = 16
 

@@ -17,8 +17,8 @@ import (
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
-	"github.com/herald-alerts/herald/broadcaster/deliveries"
-	"github.com/herald-alerts/herald/broadcaster/render"
+	"github.com/herald-alerts/herald/internal/deliveries"
+	"github.com/herald-alerts/herald/internal/render"
 	"github.com/herald-alerts/herald/config"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/nats-io/nkeys"
 
-	"github.com/herald-alerts/herald/broadcaster/app"
+	"github.com/herald-alerts/herald/internal/app"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
 	"github.com/herald-alerts/herald/broadcaster/signing"

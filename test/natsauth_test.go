@@ -10,9 +10,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/herald-alerts/herald/broadcaster/alertlog"
-	"github.com/herald-alerts/herald/broadcaster/jobs"
-	"github.com/herald-alerts/herald/broadcaster/natsapi"
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/jobs"
+	"github.com/herald-alerts/herald/internal/natsapi"
 )
 
 // violations collects the server's permission errors for one connection.

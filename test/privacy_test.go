@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-alerts/herald/broadcaster/app"
-	"github.com/herald-alerts/herald/broadcaster/residents"
+	"github.com/herald-alerts/herald/internal/app"
+	"github.com/herald-alerts/herald/internal/residents"
 	"github.com/herald-alerts/herald/config"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"bytes"
 	"errors"
-	"github.com/herald-alerts/herald/broadcaster/audit"
+	"github.com/herald-alerts/herald/internal/audit"
 	"net/http"
 	"testing"
 	"time"

@@ -19,8 +19,8 @@ import (
 
 	"github.com/nats-io/nkeys"
 
+	"github.com/herald-alerts/herald/broadcaster/api"
 	"github.com/herald-alerts/herald/broadcaster/cap"
-	"github.com/herald-alerts/herald/broadcaster/httpapi"
 	"github.com/herald-alerts/herald/broadcaster/signing"
 )
 
@@ -61,10 +61,7 @@ func (e *Error) Error() string {
 }
 
 // Accepted is the answer to a submission.
-type Accepted struct {
-	ID    string `json:"id"`
-	State string `json:"state"`
-}
+type Accepted = api.Accepted
 
 func (c *Client) now() time.Time {
 	if c.Now != nil {
@@ -83,7 +80,7 @@ func (c *Client) Publish(ctx context.Context, kp nkeys.KeyPair, body []byte) (ac
 }
 
 // Preview is the answer of POST /v1/alerts/preview.
-type Preview = httpapi.PreviewResult
+type Preview = api.Preview
 
 // Preview signs body for preview and asks which regions and recipients it
 // would reach.
@@ -119,7 +116,7 @@ func (c *Client) Approve(ctx context.Context, kp nkeys.KeyPair, id string) (acc 
 }
 
 // Alert is GET /v1/alerts/{id}.
-type Alert = httpapi.AlertView
+type Alert = api.Alert
 
 // Alert reads an alert's state.
 func (c *Client) Alert(ctx context.Context, id string) (a Alert, raw []byte, err error) {

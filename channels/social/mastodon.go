@@ -13,7 +13,7 @@
 // header, so it could neither send Idempotency-Key nor leave retries to the
 // dispatcher. One form POST is simpler than working around all three.
 //
-// It does not build the text (hashtags, length limit: broadcaster/render),
+// It does not build the text (hashtags, length limit: internal/render),
 // upload media, retry or wait for rate limits.
 package social
 

@@ -15,7 +15,7 @@
 // loopback, private, link-local or other special-purpose address is
 // refused. ValidateURL is the early check for subscription time.
 //
-// It does not build the JSON (broadcaster/render does), retry, honour
+// It does not build the JSON (internal/render does), retry, honour
 // Retry-After by waiting, or disable subscriptions after a 410: it only
 // classifies, and the dispatcher acts.
 package webhook

@@ -14,8 +14,8 @@ import (
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
-	"github.com/herald-alerts/herald/broadcaster/deliveries"
-	"github.com/herald-alerts/herald/broadcaster/jobs"
+	"github.com/herald-alerts/herald/internal/deliveries"
+	"github.com/herald-alerts/herald/internal/jobs"
 )
 
 func newAlertCmd() *cobra.Command {

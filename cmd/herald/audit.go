@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/herald-alerts/herald/broadcaster/audit"
+	"github.com/herald-alerts/herald/internal/audit"
 	"github.com/herald-alerts/herald/broadcaster/client"
 )
 

@@ -35,12 +35,12 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/spf13/cobra"
 
-	"github.com/herald-alerts/herald/broadcaster/alertlog"
-	"github.com/herald-alerts/herald/broadcaster/app"
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/app"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
-	"github.com/herald-alerts/herald/broadcaster/deliveries"
-	"github.com/herald-alerts/herald/broadcaster/jobs"
+	"github.com/herald-alerts/herald/internal/deliveries"
+	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/broadcaster/signing"
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/channels/sms"
@@ -60,7 +60,7 @@ const (
 )
 
 // benchWebhookConcurrency is the webhook dispatcher's concurrency in one
-// Herald process (broadcaster/app/delivery.go, concurrency[jobs.Webhook]);
+// Herald process (internal/app/delivery.go, concurrency[jobs.Webhook]);
 // the bare loop uses as many workers.
 const benchWebhookConcurrency = 32
 

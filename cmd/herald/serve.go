@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/herald-alerts/herald/broadcaster/app"
+	"github.com/herald-alerts/herald/internal/app"
 	"github.com/herald-alerts/herald/config"
 )
 

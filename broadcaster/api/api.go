@@ -1,0 +1,134 @@
+// Package api holds the JSON shapes of Herald's HTTP contract
+// (../shared/CONTRACT.md): what the server writes and what a client reads.
+//
+// It imports only the standard library and the CAP model, so a program that talks to Herald
+// (package client, a hospital's tooling) links none of the server: no NATS,
+// no Prometheus, no region data. It does not say how the server computes
+// any of these values, nor how requests are signed (package signing).
+package api
+
+import "github.com/herald-alerts/herald/broadcaster/cap"
+
+// Accepted is the answer to a submission or an approval (202).
+type Accepted struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+}
+
+// RegionRef names a region.
+type RegionRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Preview is the answer of POST /v1/alerts/preview: the regions an alert
+// reaches and how many recipients each channel would have.
+type Preview struct {
+	Regions    []RegionRef    `json:"regions"`
+	Recipients map[string]int `json:"recipients"`
+	AreaKm2    float64        `json:"area_km2"`
+}
+
+// Alert is GET /v1/alerts/{id}.
+type Alert struct {
+	ID         string   `json:"id"`
+	State      string   `json:"state"`
+	Originator string   `json:"originator"`
+	Sender     string   `json:"sender"`
+	Identifier string   `json:"identifier"`
+	MsgType    string   `json:"msg_type"`
+	Status     string   `json:"status"`
+	Severity   string   `json:"severity"`
+	Regions    []string `json:"regions"`
+	Sent       string   `json:"sent"`
+	Expires    string   `json:"expires,omitempty"`
+}
+
+// Located is GET /v1/regions/locate: the region ids containing a point,
+// and the same regions with their names.
+type Located struct {
+	Regions []string    `json:"regions"`
+	Details []RegionRef `json:"details"`
+}
+
+// DeliveryCounts is one channel's deliveries by state.
+type DeliveryCounts struct {
+	Queued    int `json:"queued"`
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped"`
+}
+
+// DeliveryFailure is a failed or skipped delivery, by recipient id (never
+// a phone number or URL).
+type DeliveryFailure struct {
+	Channel   string `json:"channel"`
+	Recipient string `json:"recipient"`
+	State     string `json:"state"`
+	Reason    string `json:"reason"`
+}
+
+// Deliveries is GET /v1/alerts/{id}/deliveries.
+type Deliveries struct {
+	AlertID string `json:"alert_id"`
+	// Planned is true once the planner recorded the alert's jobs.
+	Planned bool `json:"planned"`
+	// Done is true when no delivery of the alert is still queued.
+	Done     bool                      `json:"done"`
+	Channels map[string]DeliveryCounts `json:"channels"`
+	Failures []DeliveryFailure         `json:"failures"`
+}
+
+// Subscriber is POST /v1/subscribers: a resident located by lat/lon, or
+// by region id.
+type Subscriber struct {
+	Phone    string   `json:"phone"`
+	Lat      *float64 `json:"lat"`
+	Lon      *float64 `json:"lon"`
+	Region   string   `json:"region"`
+	Language string   `json:"language"`
+	Exercise bool     `json:"exercise"`
+}
+
+// Created is the answer to creating a subscriber.
+type Created struct {
+	ID string `json:"id"`
+}
+
+// RowError is one refused line of a CSV import.
+type RowError struct {
+	Line    int    `json:"line"` // 1-based line in the file; the header is usually line 1
+	Message string `json:"message"`
+}
+
+// Imported is the answer of POST /v1/subscribers/import.
+type Imported struct {
+	Imported int        `json:"imported"`
+	Rejected []RowError `json:"rejected"`
+}
+
+// Webhook is POST /v1/webhooks: a hospital subscription.
+type Webhook struct {
+	URL         string   `json:"url"`
+	Regions     []string `json:"regions"`
+	MinSeverity string   `json:"min_severity"`
+	Exercise    bool     `json:"exercise"`
+}
+
+// WebhookCreated is the answer to POST /v1/webhooks; the secret is shown
+// this once.
+type WebhookCreated struct {
+	ID     string `json:"id"`
+	Secret string `json:"secret"`
+}
+
+// ProblemDetails is an error answer (RFC 9457, application/problem+json);
+// Errors lists validation problems with their CAP element or field paths.
+type ProblemDetails struct {
+	Type   string        `json:"type"`
+	Status int           `json:"status"`
+	Title  string        `json:"title"`
+	Detail string        `json:"detail,omitempty"`
+	Errors []cap.Problem `json:"errors,omitempty"`
+}

@@ -1,0 +1,247 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/herald-alerts/herald/internal/compose"
+	"github.com/herald-alerts/herald/internal/deliveries"
+	"github.com/herald-alerts/herald/internal/dispatch"
+	"github.com/herald-alerts/herald/internal/hospitals"
+	"github.com/herald-alerts/herald/internal/jobs"
+	"github.com/herald-alerts/herald/internal/ratelimit"
+	"github.com/herald-alerts/herald/internal/residents"
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/channels/sms"
+	"github.com/herald-alerts/herald/channels/social"
+	"github.com/herald-alerts/herald/channels/webhook"
+	"github.com/herald-alerts/herald/config"
+)
+
+// concurrency is how many sends of a channel one Herald process has in
+// flight; it also bounds the duplicates a crash can cause (see README).
+var concurrency = map[string]int{jobs.SMS: 16, jobs.Webhook: 32, jobs.Social: 2}
+
+// residentKey reads the secret from which residents' ids (keyed hashes of
+// their numbers) and the numbers' encryption at rest are derived, creating
+// it on first start. Processes sharing a NATS cluster must share it: copy
+// the file, keeping it mode 0600. Whoever reads it can read every
+// resident's number, so a file that group or others may access stops
+// start-up.
+func residentKey(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, "residents.key")
+	key, err := os.ReadFile(path)
+	if err == nil {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("stat %s: %w", path, err)
+		}
+		// Windows has no such bits (Go reports 0666 for any writable file).
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+			return nil, fmt.Errorf("%s is open to group or others (mode %04o) and it guards residents' phone numbers: run chmod 600 %s", path, perm, path)
+		}
+		if len(key) < residents.MinKeyLen {
+			return nil, fmt.Errorf("%s: key too short (%d bytes, want %d)", path, len(key), residents.MinKeyLen)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	key = make([]byte, residents.MinKeyLen)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("generate %s: %w", path, err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dataDir, err)
+	}
+	// Written aside (CreateTemp makes it 0600) and linked into place, so a
+	// process starting at the same moment finds no key or the whole key,
+	// never a half-written one.
+	tmp, err := os.CreateTemp(dataDir, ".residents.key-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(key)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	err = os.Link(tmp.Name(), path)
+	if errors.Is(err, os.ErrExist) { // another process won the race
+		return residentKey(dataDir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// notifiers builds the channel adapters the configuration asks for. The
+// social channel is absent when no account is configured.
+func notifiers(cfg *config.Config, a *App) (map[string]channels.Notifier, error) {
+	n := map[string]channels.Notifier{}
+	switch cfg.SMS.Provider {
+	case "twilio":
+		t, err := sms.New(sms.Config{
+			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken,
+			From: cfg.Twilio.From, MessagingServiceSID: cfg.Twilio.MessagingServiceSID,
+			BaseURL: cfg.Twilio.APIBaseURL, StatusCallback: cfg.HTTP.PublicURL + "/v1/sms/status",
+		})
+		if err != nil {
+			return nil, err
+		}
+		n[jobs.SMS] = t
+	default:
+		n[jobs.SMS] = &sms.Log{Logger: a.logger}
+	}
+	n[jobs.Webhook] = webhook.New(webhook.Config{AllowPrivate: cfg.Webhooks.AllowPrivateAddresses, Timeout: 10 * time.Second, UserAgent: "Herald"})
+	if cfg.Social.Mastodon.Server != "" {
+		m, err := social.New(social.Config{Server: cfg.Social.Mastodon.Server, AccessToken: cfg.Social.Mastodon.AccessToken})
+		if err != nil {
+			return nil, err
+		}
+		n[jobs.Social] = m
+	}
+	return n, nil
+}
+
+// startDelivery opens the delivery stores and starts a dispatcher per
+// configured channel.
+func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options, replicas int) error {
+	var err error
+	if _, err = jobs.Open(ctx, a.js, replicas); err != nil {
+		return err
+	}
+	if a.deliveries, err = deliveries.Open(ctx, a.js, replicas); err != nil {
+		return err
+	}
+	key, err := residentKey(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("residents key: %w", err)
+	}
+	if a.residents, err = residents.Open(ctx, a.js, replicas, key); err != nil {
+		return err
+	}
+	allowPrivate := cfg.Webhooks.AllowPrivateAddresses
+	if a.hospitals, err = hospitals.Open(ctx, a.js, replicas, hospitals.Policy{
+		ValidateURL: func(raw string) error { return webhook.ValidateURL(raw, allowPrivate) },
+		KnownRegion: func(id string) bool { _, ok := a.regions.Region(id); return ok },
+		NewSecret:   webhook.NewSecret,
+	}); err != nil {
+		return err
+	}
+
+	// The planner must see every resident before it plans: follow the
+	// bucket into the point index and wait for the initial load.
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopFollow = cancel
+	ready := make(chan struct{})
+	go func() {
+		for fctx.Err() == nil {
+			err := a.residents.Follow(fctx, a.index, func() {
+				select {
+				case <-ready:
+				default:
+					close(ready)
+				}
+			})
+			if fctx.Err() == nil {
+				a.logger.Warn("resident watch ended; restarting", "error", err)
+				time.Sleep(time.Second)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return fmt.Errorf("load residents: %w", ctx.Err())
+	}
+
+	ns, err := notifiers(cfg, a)
+	if err != nil {
+		return err
+	}
+	for ch, n := range opt.Notifiers {
+		ns[ch] = n
+	}
+	a.social = ns[jobs.Social] != nil
+	alerts := &compose.Alerts{Log: a.log, StateTTL: time.Second}
+	links := compose.Links{PublicURL: cfg.HTTP.PublicURL}
+	composers := map[string]dispatch.Composer{
+		jobs.SMS:     &compose.SMS{Alerts: alerts, Residents: a.residents, Links: links},
+		jobs.Webhook: &compose.Webhook{Alerts: alerts, Subscriptions: a.hospitals},
+		jobs.Social:  &compose.Social{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Links: links, Posts: a.deliveries},
+	}
+	hooks := map[string]dispatch.PermanentHook{
+		jobs.SMS: func(ctx context.Context, j jobs.Job, code string) error {
+			if code == "21610" { // the carrier says the number sent STOP
+				return a.residents.SetOptOut(ctx, j.Recipient, true)
+			}
+			return nil
+		},
+		jobs.Webhook: func(ctx context.Context, j jobs.Job, code string) error {
+			if code == fmt.Sprintf("http %d", http.StatusGone) {
+				return a.hospitals.Disable(ctx, j.Recipient, "endpoint answered 410 Gone")
+			}
+			return nil
+		},
+	}
+	// sms.rate_per_second holds for all Herald processes on this NATS together.
+	smsLimit, err := ratelimit.Open(ctx, a.js, replicas, "sms", cfg.SMS.RatePerSecond)
+	if err != nil {
+		return err
+	}
+	limiters := map[string]dispatch.Limiter{jobs.SMS: smsLimit}
+	metrics := dispatch.NewMetrics(a.metrics)
+	isolation := map[string]dispatch.Isolation{
+		jobs.Webhook: {
+			Destination: hostOf, MaxInFlight: cfg.Webhooks.MaxInFlight,
+			Threshold: cfg.Webhooks.BreakerThreshold, Cooldown: cfg.Webhooks.BreakerCooldown, MaxCooldown: 10 * time.Minute,
+		},
+	}
+	for _, ch := range jobs.Channels {
+		if ns[ch] == nil {
+			continue
+		}
+		retry := retryPolicy(cfg, ch)
+		d := dispatch.New(a.js, dispatch.Config{
+			Channel: ch, Notifier: ns[ch], Composer: composers[ch], Alerts: alerts, Store: a.deliveries,
+			Limiter: limiters[ch], Concurrency: concurrency[ch], SendTimeout: 15 * time.Second,
+			Retry: retry, OnPermanent: hooks[ch], Isolation: isolation[ch], Logger: a.logger.With("channel", ch), Metrics: metrics,
+		})
+		if err := d.Start(ctx); err != nil {
+			return err
+		}
+		a.dispatchers = append(a.dispatchers, d)
+	}
+	return nil
+}
+
+// retryPolicy is a channel's configured retry policy.
+func retryPolicy(cfg *config.Config, channel string) dispatch.Retry {
+	r := map[string]config.Retry{jobs.SMS: cfg.Retry.SMS, jobs.Webhook: cfg.Retry.Webhook, jobs.Social: cfg.Retry.Social}[channel]
+	return dispatch.Retry{Base: r.Base, Max: r.Max, MaxAttempts: r.MaxAttempts, MaxAge: r.MaxAge}
+}
+
+// hostOf is a webhook's destination for isolation: its host and port.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return raw
+}

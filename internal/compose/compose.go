@@ -1,0 +1,190 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/herald-alerts/herald/internal/deliveries"
+	"github.com/herald-alerts/herald/internal/hospitals"
+	"github.com/herald-alerts/herald/internal/jobs"
+	"github.com/herald-alerts/herald/internal/recipients"
+	"github.com/herald-alerts/herald/internal/render"
+	"github.com/herald-alerts/herald/internal/residents"
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/geo"
+)
+
+// Links builds public URLs of alerts.
+type Links struct{ PublicURL string }
+
+// CAP is the URL of an alert's CAP XML.
+func (l Links) CAP(alertID string) string { return l.PublicURL + "/v1/alerts/" + alertID + ".cap" }
+
+// ResidentLookup reads residents.
+type ResidentLookup interface {
+	Get(ctx context.Context, id string) (residents.Resident, error)
+}
+
+// SMS composes text messages to residents.
+type SMS struct {
+	Alerts    *Alerts
+	Residents ResidentLookup
+	Links     Links
+}
+
+// Compose implements dispatch.Composer.
+func (c *SMS) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
+	r, err := c.Residents.Get(ctx, j.Recipient)
+	if errors.Is(err, residents.ErrNotFound) {
+		return channels.Message{}, "resident unsubscribed", nil
+	}
+	if err != nil {
+		return channels.Message{}, "", err
+	}
+	// Opt-out is checked before every send, not only at planning time: a
+	// STOP that arrives mid-fan-out takes effect at once.
+	if r.OptedOut {
+		return channels.Message{}, "opted out", nil
+	}
+	a, err := c.Alerts.Get(ctx, j.AlertID)
+	if err != nil {
+		return channels.Message{}, "", err
+	}
+	if aud := recipients.AudienceOf(a.CAP); aud.Exercise && !r.Exercise {
+		return channels.Message{}, "not an exercise participant", nil
+	}
+	text := render.SMS(a.CAP, r.Language, render.SMSOptions{Link: c.Links.CAP(j.AlertID)})
+	return channels.Message{To: r.Phone, Text: text}, "", nil
+}
+
+// SubscriptionLookup reads webhook subscriptions.
+type SubscriptionLookup interface {
+	Get(ctx context.Context, id string) (hospitals.Subscription, error)
+}
+
+// Webhook composes the signed JSON posts to hospitals. Every subscription
+// of an alert gets the same body, so it is rendered once per alert; a
+// subscription is read at most once a second (a disabled or removed one
+// stops within that).
+type Webhook struct {
+	Alerts        *Alerts
+	Subscriptions SubscriptionLookup
+
+	mu     sync.Mutex
+	bodies map[string][]byte // alert id -> payload
+	subs   map[string]cachedSub
+}
+
+type cachedSub struct {
+	sub     hospitals.Subscription
+	fetched time.Time
+}
+
+// subscriptionTTL bounds how stale a cached subscription may be.
+const subscriptionTTL = time.Second
+
+// Compose implements dispatch.Composer.
+func (c *Webhook) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
+	sub, err := c.subscription(ctx, j.Recipient)
+	if errors.Is(err, hospitals.ErrNotFound) {
+		return channels.Message{}, "subscription removed", nil
+	}
+	if err != nil {
+		return channels.Message{}, "", err
+	}
+	if sub.Disabled {
+		return channels.Message{}, "subscription disabled: " + sub.DisabledReason, nil
+	}
+	body, err := c.body(ctx, j.AlertID)
+	if err != nil {
+		return channels.Message{}, "", err
+	}
+	return channels.Message{To: sub.URL, Body: body, Secret: sub.Secret}, "", nil
+}
+
+func (c *Webhook) subscription(ctx context.Context, id string) (hospitals.Subscription, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.subs[id]
+	c.mu.Unlock()
+	if ok && now.Sub(e.fetched) < subscriptionTTL {
+		return e.sub, nil
+	}
+	sub, err := c.Subscriptions.Get(ctx, id)
+	if err != nil {
+		return sub, err
+	}
+	c.mu.Lock()
+	if c.subs == nil || len(c.subs) >= 4*maxCached {
+		c.subs = map[string]cachedSub{}
+	}
+	c.subs[id] = cachedSub{sub: sub, fetched: now}
+	c.mu.Unlock()
+	return sub, nil
+}
+
+func (c *Webhook) body(ctx context.Context, alertID string) ([]byte, error) {
+	c.mu.Lock()
+	b, ok := c.bodies[alertID]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	a, err := c.Alerts.Get(ctx, alertID)
+	if err != nil {
+		return nil, err
+	}
+	if b, err = render.Webhook(alertID, a.CAP, a.Raw, a.Record.Regions); err != nil {
+		return nil, fmt.Errorf("render webhook: %w", err)
+	}
+	c.mu.Lock()
+	if c.bodies == nil || len(c.bodies) >= maxCached {
+		c.bodies = map[string][]byte{}
+	}
+	c.bodies[alertID] = b
+	c.mu.Unlock()
+	return b, nil
+}
+
+// Social composes the public post.
+type Social struct {
+	Alerts   *Alerts
+	Regions  *geo.Registry
+	Hashtags []string // from config social.hashtags
+	Links    Links
+	// Posts finds the post of an earlier alert, so an Update or Cancel is
+	// a reply to it and followers see the thread.
+	Posts interface {
+		Get(ctx context.Context, j jobs.Job) (deliveries.Record, error)
+	}
+}
+
+// Compose implements dispatch.Composer.
+func (c *Social) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
+	a, err := c.Alerts.Get(ctx, j.AlertID)
+	if err != nil {
+		return channels.Message{}, "", err
+	}
+	var names []string
+	for _, id := range a.Record.Regions {
+		if r, ok := c.Regions.Region(id); ok {
+			names = append(names, r.Name)
+		}
+	}
+	event := ""
+	if len(a.CAP.Info) > 0 {
+		event = a.CAP.Info[0].Event
+	}
+	text := render.Social(a.CAP, render.SocialOptions{Link: c.Links.CAP(j.AlertID), Hashtags: render.Hashtags(event, names, c.Hashtags)})
+	m := channels.Message{Text: text}
+	for _, ref := range a.Record.References {
+		if r, err := c.Posts.Get(ctx, jobs.Job{AlertID: ref, Channel: jobs.Social, Recipient: j.Recipient}); err == nil && r.ProviderID != "" {
+			m.ReplyTo = r.ProviderID
+			break
+		}
+	}
+	return m, "", nil
+}

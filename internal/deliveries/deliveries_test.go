@@ -1,0 +1,302 @@
+package deliveries
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-alerts/herald/internal/jobs"
+	"github.com/herald-alerts/herald/test/natstest"
+)
+
+// openStore opens a Store on a fresh, real in-process nats-server.
+func openStore(t testing.TB) *Store {
+	t.Helper()
+	js := natstest.JetStream(t)
+	s, err := Open(context.Background(), js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func job(alert, channel, recipient string) jobs.Job {
+	return jobs.Job{AlertID: alert, Channel: channel, Recipient: recipient}
+}
+
+func TestPutGet(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	at := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
+
+	tests := []struct {
+		name string
+		job  jobs.Job
+		put  []Record // in order; the last one is read back
+	}{
+		{"sent", job("a1", jobs.SMS, "r1"), []Record{{State: Sent, ProviderID: "SM1", Attempts: 1, At: at}}},
+		{"failed with reason", job("a1", jobs.Webhook, "h1"), []Record{{State: Failed, Reason: "http 410", Attempts: 3, At: at}}},
+		{"overwritten", job("a1", jobs.Social, "mastodon"), []Record{{State: Queued, At: at}, {State: Skipped, Reason: "alert cancelled", At: at}}},
+		{"same recipient, other alert", job("a2", jobs.SMS, "r1"), []Record{{State: Failed, Reason: "other alert", At: at}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, r := range tc.put {
+				if err := s.Put(ctx, tc.job, r); err != nil {
+					t.Fatalf("Put: %v", err)
+				}
+			}
+			got, err := s.Get(ctx, tc.job)
+			if err != nil {
+				t.Fatalf("Get: %v", err)
+			}
+			if want := tc.put[len(tc.put)-1]; !got.At.Equal(want.At) || got.State != want.State || got.Reason != want.Reason || got.ProviderID != want.ProviderID || got.Attempts != want.Attempts {
+				t.Errorf("Get = %+v, want %+v", got, want)
+			}
+		})
+	}
+	// The other alert's record did not overwrite a1's.
+	if got, _ := s.Get(ctx, job("a1", jobs.SMS, "r1")); got.State != Sent {
+		t.Errorf("a1/sms/r1 = %+v after a2/sms/r1 was written", got)
+	}
+
+	t.Run("unknown delivery", func(t *testing.T) {
+		if _, err := s.Get(ctx, job("a1", jobs.SMS, "nobody")); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("zero time is set", func(t *testing.T) {
+		before := time.Now()
+		j := job("a3", jobs.SMS, "r1")
+		if err := s.Put(ctx, j, Record{State: Sent}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.At.Before(before.Add(-time.Second)) || got.At.After(time.Now().Add(time.Second)) {
+			t.Errorf("At = %v, want about now", got.At)
+		}
+	})
+}
+
+func TestRecordFinal(t *testing.T) {
+	for _, tc := range []struct {
+		state string
+		final bool
+	}{
+		{"", false}, {Queued, false}, {Sent, true}, {Delivered, true}, {Failed, true}, {Skipped, true},
+	} {
+		t.Run("state "+tc.state, func(t *testing.T) {
+			if got := (Record{State: tc.state}).Final(); got != tc.final {
+				t.Errorf("Final() = %v, want %v", got, tc.final)
+			}
+		})
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+
+	const alert = "a1"
+	if err := s.SetPlan(ctx, alert, Plan{jobs.SMS: 4, jobs.Webhook: 2, jobs.Social: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// Deliveries of other alerts (one whose id extends a1's) must not count.
+	for _, other := range []string{"a10", "a2"} {
+		if err := s.SetPlan(ctx, other, Plan{jobs.SMS: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Put(ctx, job(other, jobs.SMS, "r1"), Record{State: Failed, Reason: "not a1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	type put struct {
+		job jobs.Job
+		rec Record
+	}
+	// Steps run in order; each adds records, then the summary is checked.
+	steps := []struct {
+		name     string
+		puts     []put
+		want     map[string]Counts
+		done     bool
+		failures []Failure
+	}{
+		{
+			name: "nothing recorded yet",
+			want: map[string]Counts{jobs.SMS: {Queued: 4}, jobs.Webhook: {Queued: 2}, jobs.Social: {Queued: 1}},
+		},
+		{
+			name: "some final, a queued record is not",
+			puts: []put{
+				{job(alert, jobs.SMS, "r1"), Record{State: Sent, ProviderID: "SM1"}},
+				{job(alert, jobs.SMS, "r2"), Record{State: Failed, Reason: "invalid number"}},
+				{job(alert, jobs.SMS, "r3"), Record{State: Queued}},
+				{job(alert, jobs.Webhook, "h1"), Record{State: Skipped, Reason: "subscription disabled"}},
+			},
+			want:     map[string]Counts{jobs.SMS: {Queued: 2, Sent: 1, Failed: 1}, jobs.Webhook: {Queued: 1, Skipped: 1}, jobs.Social: {Queued: 1}},
+			failures: []Failure{{Channel: jobs.SMS, Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: jobs.Webhook, Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
+		},
+		{
+			name: "all but one final; a record written twice counts once",
+			puts: []put{
+				{job(alert, jobs.SMS, "r1"), Record{State: Delivered, ProviderID: "SM1"}},
+				{job(alert, jobs.SMS, "r3"), Record{State: Sent}},
+				{job(alert, jobs.SMS, "r4"), Record{State: Sent}},
+				{job(alert, jobs.Webhook, "h2"), Record{State: Sent}},
+			},
+			want:     map[string]Counts{jobs.SMS: {Sent: 2, Delivered: 1, Failed: 1}, jobs.Webhook: {Sent: 1, Skipped: 1}, jobs.Social: {Queued: 1}},
+			failures: []Failure{{Channel: jobs.SMS, Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: jobs.Webhook, Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
+		},
+		{
+			name: "every planned job final",
+			puts: []put{
+				{job(alert, jobs.Social, "mastodon"), Record{State: Failed, Reason: "http 422"}},
+			},
+			want:     map[string]Counts{jobs.SMS: {Sent: 2, Delivered: 1, Failed: 1}, jobs.Webhook: {Sent: 1, Skipped: 1}, jobs.Social: {Failed: 1}},
+			done:     true,
+			failures: []Failure{{Channel: jobs.SMS, Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: jobs.Social, Recipient: "mastodon", State: Failed, Reason: "http 422"}, {Channel: jobs.Webhook, Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
+		},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			for _, p := range step.puts {
+				if err := s.Put(ctx, p.job, p.rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sum, err := s.Summarize(ctx, alert)
+			if err != nil {
+				t.Fatalf("Summarize: %v", err)
+			}
+			if sum.AlertID != alert || !sum.Planned {
+				t.Errorf("AlertID = %q, Planned = %v", sum.AlertID, sum.Planned)
+			}
+			if sum.Done != step.done {
+				t.Errorf("Done = %v, want %v", sum.Done, step.done)
+			}
+			for _, ch := range jobs.Channels {
+				if sum.Channels[ch] != step.want[ch] {
+					t.Errorf("%s = %+v, want %+v", ch, sum.Channels[ch], step.want[ch])
+				}
+			}
+			got := slices.Clone(sum.Failures)
+			byKey := func(a, b Failure) int {
+				return strings.Compare(a.Channel+"/"+a.Recipient, b.Channel+"/"+b.Recipient)
+			}
+			slices.SortFunc(got, byKey)
+			want := slices.Clone(step.failures)
+			slices.SortFunc(want, byKey)
+			if !slices.Equal(got, want) {
+				t.Errorf("Failures = %+v, want %+v", got, want)
+			}
+		})
+	}
+
+	t.Run("alert without a plan", func(t *testing.T) {
+		// Records alone (no plan yet) do not make a summary.
+		if err := s.Put(ctx, job("a9", jobs.SMS, "r1"), Record{State: Sent}); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := s.Summarize(ctx, "a9")
+		if err != nil {
+			t.Fatalf("Summarize: %v", err)
+		}
+		if sum.Planned || sum.Done {
+			t.Errorf("Planned = %v, Done = %v; want both false", sum.Planned, sum.Done)
+		}
+		for _, ch := range jobs.Channels {
+			if c, ok := sum.Channels[ch]; !ok || c != (Counts{}) {
+				t.Errorf("channel %s = %+v, %v; want present and zero", ch, c, ok)
+			}
+		}
+		if sum.Failures == nil || len(sum.Failures) != 0 {
+			t.Errorf("Failures = %#v, want an empty list", sum.Failures)
+		}
+	})
+
+	t.Run("empty plan is done at once", func(t *testing.T) {
+		if err := s.SetPlan(ctx, "a8", Plan{jobs.SMS: 0, jobs.Webhook: 0, jobs.Social: 0}); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := s.Summarize(ctx, "a8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sum.Planned || !sum.Done {
+			t.Errorf("Planned = %v, Done = %v; want both true", sum.Planned, sum.Done)
+		}
+	})
+}
+
+func TestProviderReport(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	sent := job("a1", jobs.SMS, "r1")
+	if err := s.Put(ctx, sent, Record{State: Sent, ProviderID: "SM0123456789abcdef", Attempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// A provider id with characters a KV key cannot hold still finds its job.
+	odd := job("a1", jobs.SMS, "r2")
+	if err := s.Put(ctx, odd, Record{State: Sent, ProviderID: "109/status.42@x", Attempts: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// A failed delivery with a provider id is not indexed.
+	failed := job("a1", jobs.SMS, "r3")
+	if err := s.Put(ctx, failed, Record{State: Failed, ProviderID: "SMfailed", Reason: "21211"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Steps run in order.
+	steps := []struct {
+		name       string
+		channel    string
+		providerID string
+		state      string
+		reason     string
+		wantErr    error
+		wantJob    jobs.Job
+		wantState  string // stored state of wantJob afterwards
+		wantReason string
+	}{
+		{name: "sent to delivered", channel: jobs.SMS, providerID: "SM0123456789abcdef", state: Delivered, wantJob: sent, wantState: Delivered},
+		{name: "late sent does not undo delivered", channel: jobs.SMS, providerID: "SM0123456789abcdef", state: Sent, wantJob: sent, wantState: Delivered},
+		{name: "repeated delivered", channel: jobs.SMS, providerID: "SM0123456789abcdef", state: Delivered, wantJob: sent, wantState: Delivered},
+		{name: "failed after delivered is kept", channel: jobs.SMS, providerID: "SM0123456789abcdef", state: Failed, reason: "30005", wantJob: sent, wantState: Failed, wantReason: "30005"},
+		{name: "odd provider id", channel: jobs.SMS, providerID: "109/status.42@x", state: Delivered, wantJob: odd, wantState: Delivered},
+		{name: "unknown id", channel: jobs.SMS, providerID: "SMnever", state: Delivered, wantErr: ErrNotFound},
+		{name: "known id on another channel", channel: jobs.Social, providerID: "SM0123456789abcdef", state: Delivered, wantErr: ErrNotFound},
+		{name: "id of a failed delivery", channel: jobs.SMS, providerID: "SMfailed", state: Delivered, wantErr: ErrNotFound, wantJob: failed, wantState: Failed, wantReason: "21211"},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			j, err := s.ProviderReport(ctx, step.channel, step.providerID, step.state, step.reason)
+			if !errors.Is(err, step.wantErr) {
+				t.Fatalf("ProviderReport error = %v, want %v", err, step.wantErr)
+			}
+			if step.wantErr == nil && j != step.wantJob {
+				t.Errorf("ProviderReport job = %+v, want %+v", j, step.wantJob)
+			}
+			if step.wantJob == (jobs.Job{}) {
+				return
+			}
+			r, err := s.Get(ctx, step.wantJob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.State != step.wantState || r.Reason != step.wantReason {
+				t.Errorf("record = %+v, want state %s reason %q", r, step.wantState, step.wantReason)
+			}
+			if r.ProviderID != step.providerID || r.Attempts == 0 && step.wantJob != failed {
+				t.Errorf("record lost its provider id or attempts: %+v", r)
+			}
+		})
+	}
+}

@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/feeds"
+)
+
+// allRegions is the feed of every region.
+const allRegions = "all"
+
+// feed serves GET /v1/feeds/{region}.atom: the region's active public
+// alerts, newest first. Cancelled and expired alerts leave the feed; an
+// Update replaces the entry of the alert it updates.
+func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
+	region, ok := strings.CutSuffix(r.PathValue("file"), ".atom")
+	if !ok {
+		writeProblem(w, http.StatusNotFound, "Not found", "feeds are /v1/feeds/{region}.atom", nil)
+		return
+	}
+	var title string
+	if region == allRegions {
+		title = "Herald: all active health alerts"
+	} else if reg, ok := s.Regions.Region(region); ok {
+		title = "Herald: active health alerts for " + reg.Name
+	} else {
+		writeProblem(w, http.StatusNotFound, "Unknown region", "no region "+strconv.Quote(region), nil)
+		return
+	}
+	recs, err := s.Log.List(r.Context())
+	if err != nil {
+		s.unavailable(w, err)
+		return
+	}
+	now := time.Now()
+	self := s.PublicURL + "/v1/feeds/" + region + ".atom"
+	f := feeds.Feed{ID: self, Title: title, SelfURL: self}
+	replaced := map[string]bool{}
+	var entries []feeds.Entry
+	for _, rec := range recs {
+		if rec.Scope != "Public" || rec.Status != "Actual" || (region != allRegions && !slices.Contains(rec.Regions, region)) {
+			continue
+		}
+		expires, _ := cap.ParseTime(rec.Expires)
+		// The feed changed when any of its alerts came, went or ended.
+		f.Updated = latest(f.Updated, rec.AcceptedAt)
+		if !expires.IsZero() && expires.Before(now) {
+			f.Updated = latest(f.Updated, expires)
+		}
+		switch {
+		case rec.MsgType == "Cancel":
+			continue
+		case rec.MsgType == "Update":
+			for _, id := range rec.References {
+				replaced[id] = true
+			}
+		}
+		switch rec.State {
+		case alertlog.StateAccepted, alertlog.StateDispatching, alertlog.StateDone:
+		default: // pending approval, cancelled, expired
+			continue
+		}
+		sent, _ := cap.ParseTime(rec.Sent)
+		entries = append(entries, feeds.Entry{
+			ID: rec.ID, Title: rec.Headline, Updated: rec.AcceptedAt, Sent: sent, Expires: expires,
+			Severity: rec.Severity, MsgType: rec.MsgType, CAPURL: s.PublicURL + "/v1/alerts/" + rec.ID + ".cap",
+			Summary: rec.Severity + " " + strings.ToLower(rec.MsgType) + " from " + rec.Sender,
+		})
+	}
+	f.Entries = feeds.Active(feeds.Supersede(entries, replaced), now)
+	if f.Updated.IsZero() {
+		f.Updated = time.Unix(0, 0).UTC()
+	}
+	var buf bytes.Buffer
+	if err := feeds.Render(&buf, f); err != nil {
+		s.Logger.Error("render feed", "region", region, "error", err)
+		writeProblem(w, http.StatusInternalServerError, "Feed error", "", nil)
+		return
+	}
+	etag := feeds.ETag(f)
+	modified := feeds.LastModified(f)
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
+	w.Header().Set("Cache-Control", "public, max-age=30")
+	if notModified(r, etag, modified) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", feeds.ContentType)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// notModified applies If-None-Match (which wins) and If-Modified-Since.
+func notModified(r *http.Request, etag string, modified time.Time) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for _, t := range strings.Split(inm, ",") {
+			if t = strings.TrimSpace(t); t == etag || t == "*" || strings.TrimPrefix(t, "W/") == etag {
+				return true
+			}
+		}
+		return false
+	}
+	if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil {
+		return !modified.Truncate(time.Second).After(ims)
+	}
+	return false
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

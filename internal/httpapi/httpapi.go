@@ -1,0 +1,279 @@
+// Package httpapi serves Herald's HTTP API (see CONTRACT.md, "HTTP API"):
+// signed submissions and previews, alert state and CAP, region lookup,
+// health, readiness and metrics. Errors are application/problem+json.
+//
+// Handlers translate HTTP to calls on the services they are given; they
+// hold no state and make no decisions of their own beyond who may read
+// what (public alerts are public; everything else needs the admin token).
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/herald-alerts/herald/broadcaster/api"
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/geo"
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/deliveries"
+	"github.com/herald-alerts/herald/internal/intake"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	Intake     *intake.Service
+	Log        *alertlog.Log
+	Regions    *geo.Registry
+	AdminToken string
+	Logger     *slog.Logger
+	// Ready reports whether Herald can accept alerts (NATS and streams up).
+	Ready func(ctx context.Context) error
+	// Metrics serves /metrics.
+	Metrics http.Handler
+
+	Residents Residents
+	Hospitals Hospitals
+	// Recipients counts who an alert would reach (previews).
+	Recipients Counter
+	// Audit is the audit trail, for GET /v1/audit (admin).
+	Audit AuditTrail
+	// PublicURL is the base of links in feeds.
+	PublicURL string
+	// Inbound handles residents' text messages; nil turns them off.
+	Inbound    *Inbound
+	Deliveries *deliveries.Store
+	// VerifyTwilio checks X-Twilio-Signature of a callback; nil refuses all.
+	VerifyTwilio func(r *http.Request) error
+}
+
+// Counter counts an alert's recipients per channel without sending.
+type Counter interface {
+	Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (deliveries.Plan, error)
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/alerts", s.submit)
+	mux.HandleFunc("POST /v1/alerts/preview", s.preview)
+	mux.HandleFunc("GET /v1/alerts/{id}", s.getAlert)
+	mux.HandleFunc("GET /v1/alerts/{id}/deliveries", s.getDeliveries)
+	mux.HandleFunc("POST /v1/alerts/{id}/approve", s.approve)
+	mux.HandleFunc("GET /v1/regions/locate", s.locate)
+	mux.HandleFunc("POST /v1/subscribers", s.addSubscriber)
+	mux.HandleFunc("POST /v1/subscribers/import", s.importSubscribers)
+	mux.HandleFunc("DELETE /v1/subscribers/{id}", s.deleteSubscriber)
+	mux.HandleFunc("POST /v1/webhooks", s.addWebhook)
+	mux.HandleFunc("POST /v1/sms/status", s.smsStatus)
+	mux.HandleFunc("POST /v1/sms/inbound", s.smsInbound)
+	mux.HandleFunc("GET /v1/feeds/{file}", s.feed)
+	mux.HandleFunc("GET /v1/audit", s.auditList)
+	mux.HandleFunc("GET /v1/audit/verify", s.auditVerify)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
+	}
+	return mux
+}
+
+// readBody reads at most cap.MaxSize+1 bytes so an oversized body is
+// recognised without reading all of it.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(cap.MaxSize)+1))
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, "Unreadable body", err.Error(), nil)
+		return nil, false
+	}
+	if len(body) > cap.MaxSize {
+		writeProblem(w, http.StatusRequestEntityTooLarge, "Alert too large", "the limit is "+strconv.Itoa(cap.MaxSize)+" bytes", nil)
+		return nil, false
+	}
+	return body, true
+}
+
+func capContentType(r *http.Request) bool {
+	ct := strings.ToLower(strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0]))
+	return ct == "" || ct == "application/cap+xml" || ct == "application/xml" || ct == "text/xml"
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	if !capContentType(r) {
+		writeProblem(w, http.StatusUnsupportedMediaType, "Unsupported content type", "send CAP 1.2 XML as application/cap+xml or application/xml", nil)
+		return
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	rec, err := s.Intake.Submit(r.Context(), intake.Submission{Body: body, Signature: signing.FromGetter(r.Header.Get)})
+	if err != nil {
+		s.refusal(w, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/alerts/"+rec.ID)
+	writeJSON(w, http.StatusAccepted, api.Accepted{ID: rec.ID, State: rec.State})
+}
+
+func (s *Server) refusal(w http.ResponseWriter, err error) {
+	var e *intake.Error
+	if !errors.As(err, &e) {
+		s.Logger.Error("internal error", "error", err)
+		writeProblem(w, http.StatusInternalServerError, "Internal error", "", nil)
+		return
+	}
+	if e.Kind == intake.Unavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeProblem(w, e.Kind.HTTPStatus(), e.Title, e.Detail, e.Problems)
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.Intake.Approve(r.Context(), r.PathValue("id"), signing.FromGetter(r.Header.Get))
+	if err != nil {
+		s.refusal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, api.Accepted{ID: rec.ID, State: rec.State})
+}
+
+func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	c, err := s.Intake.Check(r.Context(), intake.Submission{Body: body, Signature: signing.FromGetter(r.Header.Get)}, signing.ActionPreview)
+	if err != nil {
+		s.refusal(w, err)
+		return
+	}
+	res := api.Preview{Regions: []api.RegionRef{}, Recipients: map[string]int{"sms": 0, "webhook": 0, "social": 0}}
+	var regions []string
+	if c.Area != nil {
+		for _, reg := range c.Area.Regions {
+			res.Regions = append(res.Regions, api.RegionRef{ID: reg.ID, Name: reg.Name})
+		}
+		regions = c.Area.RegionIDs()
+		res.AreaKm2 = c.Area.Shape.AreaKm2()
+	}
+	if s.Recipients != nil {
+		plan, err := s.Recipients.Count(r.Context(), alertlog.NewRecord(c.Alert, c.Originator.ID, regions, time.Now()), c.Alert)
+		if err != nil {
+			s.unavailable(w, err)
+			return
+		}
+		for ch, n := range plan {
+			res.Recipients[ch] = n
+		}
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	if s.AdminToken == "" {
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.AdminToken)) == 1
+}
+
+func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	asCAP := false
+	if base, ok := strings.CutSuffix(id, ".cap"); ok {
+		id, asCAP = base, true
+	}
+	rec, err := s.Log.Get(r.Context(), id)
+	if errors.Is(err, alertlog.ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, "Alert not found", "no alert with id "+strconv.Quote(id), nil)
+		return
+	}
+	if err != nil {
+		s.unavailable(w, err)
+		return
+	}
+	// Public alerts are public (SMS links and hospitals point at them);
+	// Restricted and Private ones are not, and are not even confirmed to
+	// exist without the token.
+	if rec.Scope != "Public" && !s.authorized(r) {
+		writeProblem(w, http.StatusNotFound, "Alert not found", "no alert with id "+strconv.Quote(id), nil)
+		return
+	}
+	if rec.State == alertlog.StateDispatching && s.Deliveries != nil {
+		// An alert is done when no job of it is left; checking on read keeps
+		// every Herald process's answer right without a coordinator.
+		if sum, err := s.Deliveries.Summarize(r.Context(), rec.ID); err == nil && sum.Planned && sum.Done {
+			if moved, ok, err := s.Log.Transition(r.Context(), rec.ID, alertlog.StateDone, alertlog.StateDispatching); err == nil && ok {
+				rec = moved
+			}
+		}
+	}
+	if !asCAP {
+		writeJSON(w, http.StatusOK, view(rec, time.Now()))
+		return
+	}
+	raw, _, err := s.Log.Raw(r.Context(), id)
+	if err != nil {
+		s.unavailable(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/cap+xml; charset=utf-8")
+	_, _ = w.Write(raw)
+}
+
+func view(rec *alertlog.Record, now time.Time) api.Alert {
+	state := rec.State
+	// An alert past its expiry shows as expired unless it already ended.
+	if rec.Expires != "" && state != alertlog.StateCancelled && state != alertlog.StateDone {
+		if t, err := cap.ParseTime(rec.Expires); err == nil && now.After(t) {
+			state = alertlog.StateExpired
+		}
+	}
+	return api.Alert{ID: rec.ID, State: state, Originator: rec.Originator, Sender: rec.Sender, Identifier: rec.Identifier,
+		MsgType: rec.MsgType, Status: rec.Status, Severity: rec.Severity, Regions: rec.Regions, Sent: rec.Sent, Expires: rec.Expires}
+}
+
+func (s *Server) locate(w http.ResponseWriter, r *http.Request) {
+	lat, err1 := strconv.ParseFloat(r.URL.Query().Get("lat"), 64)
+	lon, err2 := strconv.ParseFloat(r.URL.Query().Get("lon"), 64)
+	if err1 != nil || err2 != nil || lat < -90 || lat > 90 || lon < -180 || lon > 180 || lat != lat || lon != lon {
+		writeProblem(w, http.StatusBadRequest, "Bad coordinates", "lat must be in [-90,90] and lon in [-180,180]", cap.Problems{{Path: "lat,lon", Message: "not a valid coordinate"}})
+		return
+	}
+	regions := s.Regions.Locate(orb.Point{lon, lat})
+	// "regions" is the contract's list of ids; "details" adds names.
+	out := api.Located{Regions: []string{}, Details: []api.RegionRef{}}
+	for _, reg := range regions {
+		out.Regions = append(out.Regions, reg.ID)
+		out.Details = append(out.Details, api.RegionRef{ID: reg.ID, Name: reg.Name})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		writeProblem(w, http.StatusServiceUnavailable, "Not ready", err.Error(), nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) unavailable(w http.ResponseWriter, err error) {
+	s.Logger.Error("store unavailable", "error", err)
+	w.Header().Set("Retry-After", "5")
+	writeProblem(w, http.StatusServiceUnavailable, "Store unavailable", "retry shortly", nil)
+}

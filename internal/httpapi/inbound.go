@@ -1,0 +1,131 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/paulmach/orb"
+
+	"github.com/herald-alerts/herald/internal/keywords"
+	"github.com/herald-alerts/herald/internal/residents"
+)
+
+// Inbound is what POST /v1/sms/inbound needs.
+type Inbound struct {
+	Residents InboundResidents
+	ZIPs      interface {
+		Lookup(zip string) (orb.Point, bool)
+	}
+	Texts *keywords.Texts
+	// Sender and Contact fill the replies' {sender} and {contact}.
+	Sender, Contact string
+}
+
+// InboundResidents is what keyword handling needs of the resident store.
+type InboundResidents interface {
+	ByPhone(ctx context.Context, e164 string) (residents.Resident, error)
+	Put(ctx context.Context, r residents.Resident) (residents.Resident, error)
+	SetOptOut(ctx context.Context, id string, out bool) error
+}
+
+// smsInbound answers Twilio's inbound-message webhook: the keyword is
+// applied at once (STOP in particular) and the reply goes back as TwiML.
+func (s *Server) smsInbound(w http.ResponseWriter, r *http.Request) {
+	if s.VerifyTwilio == nil || s.VerifyTwilio(r) != nil {
+		writeProblem(w, http.StatusForbidden, "Bad Twilio signature", "X-Twilio-Signature does not match", nil)
+		return
+	}
+	if s.Inbound == nil {
+		writeProblem(w, http.StatusNotFound, "Inbound SMS not configured", "", nil)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeProblem(w, http.StatusBadRequest, "Invalid form", err.Error(), nil)
+		return
+	}
+	from := r.PostForm.Get("From")
+	if from == "" {
+		writeProblem(w, http.StatusBadRequest, "Missing From", "", nil)
+		return
+	}
+	reply, err := s.Inbound.handle(r.Context(), from, keywords.Parse(r.PostForm.Get("Body")))
+	if err != nil {
+		// Twilio retries on 5xx; a STOP that failed to record must be.
+		s.Logger.Error("inbound SMS not applied", "error", err)
+		s.unavailable(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", keywords.TwiMLContentType)
+	_, _ = w.Write(keywords.TwiML(reply))
+}
+
+// handle applies one command from the number from and returns the reply.
+func (in *Inbound) handle(ctx context.Context, from string, cmd keywords.Command) (string, error) {
+	known, err := in.Residents.ByPhone(ctx, from)
+	switch {
+	case errors.Is(err, residents.ErrNotFound):
+		known = residents.Resident{}
+	case errors.Is(err, residents.ErrInvalid):
+		// Not a number Herald could ever text (a short code, say).
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	lang := known.Language
+	vars := map[string]string{"sender": in.Sender, "contact": in.Contact}
+	say := func(id string) string { return in.Texts.Reply(lang, id, vars) }
+
+	switch cmd.Kind {
+	case keywords.Stop:
+		if known.ID != "" {
+			if err := in.Residents.SetOptOut(ctx, known.ID, true); err != nil {
+				return "", err
+			}
+		}
+		return say(keywords.MsgStopped), nil
+	case keywords.Help:
+		return say(keywords.MsgHelp), nil
+	case keywords.Lang:
+		if known.ID == "" {
+			return say(keywords.MsgJoinedNoZIP), nil
+		}
+		known.Language = cmd.Arg
+		if _, err := in.Residents.Put(ctx, known); err != nil {
+			return "", err
+		}
+		lang, vars["language"] = cmd.Arg, cmd.Arg
+		return say(keywords.MsgLangSet), nil
+	case keywords.Join:
+		if cmd.Arg == "" {
+			// START (or JOIN) alone resubscribes a number Herald knows.
+			if known.ID != "" && cmd.Problem == keywords.NoProblem {
+				if err := in.Residents.SetOptOut(ctx, known.ID, false); err != nil {
+					return "", err
+				}
+				return say(keywords.MsgStarted), nil
+			}
+			return say(keywords.MsgJoinedNoZIP), nil
+		}
+		vars["zip"] = cmd.Arg
+		p, ok := in.ZIPs.Lookup(cmd.Arg)
+		if !ok {
+			return say(keywords.MsgUnknownZIP), nil
+		}
+		res := residents.Resident{Phone: from, Lat: p.Lat(), Lon: p.Lon(), Language: known.Language, Exercise: known.Exercise}
+		saved, err := in.Residents.Put(ctx, res)
+		if err != nil {
+			if errors.Is(err, residents.ErrInvalid) {
+				return "", nil
+			}
+			return "", err
+		}
+		if saved.OptedOut {
+			if err := in.Residents.SetOptOut(ctx, saved.ID, false); err != nil {
+				return "", err
+			}
+		}
+		return say(keywords.MsgJoined), nil
+	}
+	return say(keywords.MsgUnknownCommand), nil
+}

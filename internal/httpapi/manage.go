@@ -1,0 +1,220 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/herald-alerts/herald/broadcaster/api"
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/deliveries"
+	"github.com/herald-alerts/herald/internal/hospitals"
+	"github.com/herald-alerts/herald/internal/residents"
+)
+
+// Residents is what the API needs of the resident directory.
+type Residents interface {
+	Put(ctx context.Context, r residents.Resident) (residents.Resident, error)
+	Delete(ctx context.Context, id string) error
+	Import(ctx context.Context, rows []residents.Resident) (int, error)
+	SetOptOut(ctx context.Context, id string, out bool) error
+}
+
+// Hospitals is what the API needs of the webhook subscriptions.
+type Hospitals interface {
+	Add(ctx context.Context, s hospitals.Subscription) (hospitals.Subscription, error)
+}
+
+// maxImportBytes bounds a CSV import body.
+const maxImportBytes = 100 << 20
+
+// requireAdmin answers 401/403 unless the request carries the admin token;
+// with no token configured the management API is off.
+func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
+	if s.AdminToken == "" {
+		writeProblem(w, http.StatusForbidden, "Management API off", "set http.admin_token (HERALD_HTTP_ADMIN_TOKEN) on the server to enable it", nil)
+		return false
+	}
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+		writeProblem(w, http.StatusUnauthorized, "Admin token required", "send Authorization: Bearer <http.admin_token>", nil)
+		return false
+	}
+	return true
+}
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeProblem(w, http.StatusBadRequest, "Invalid JSON", err.Error(), nil)
+		return false
+	}
+	return true
+}
+
+func (s *Server) addSubscriber(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	var in api.Subscriber
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	res := residents.Resident{Phone: in.Phone, Region: in.Region, Language: in.Language, Exercise: in.Exercise}
+	switch {
+	case in.Region != "":
+		if _, ok := s.Regions.Region(in.Region); !ok {
+			writeProblem(w, http.StatusBadRequest, "Unknown region", "no region "+strconv.Quote(in.Region), cap.Problems{{Path: "region", Message: "unknown region"}})
+			return
+		}
+	case in.Lat != nil && in.Lon != nil:
+		res.Lat, res.Lon = *in.Lat, *in.Lon
+	default:
+		writeProblem(w, http.StatusBadRequest, "Missing location", "give lat and lon, or region", cap.Problems{{Path: "lat,lon", Message: "required unless region is given"}})
+		return
+	}
+	saved, err := s.Residents.Put(r.Context(), res)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, api.Created{ID: saved.ID})
+}
+
+func (s *Server) deleteSubscriber(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	switch err := s.Residents.Delete(r.Context(), r.PathValue("id")); {
+	case errors.Is(err, residents.ErrNotFound):
+		writeProblem(w, http.StatusNotFound, "Subscriber not found", "", nil)
+	case err != nil:
+		s.storeError(w, err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (s *Server) importSubscribers(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	rows, problems, err := residents.ParseCSV(io.LimitReader(r.Body, maxImportBytes), "US")
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, "Invalid CSV", err.Error(), nil)
+		return
+	}
+	n, err := s.Residents.Import(r.Context(), rows)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	res := api.Imported{Imported: n, Rejected: make([]api.RowError, len(problems))}
+	for i, p := range problems {
+		res.Rejected[i] = api.RowError(p)
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	var in api.Webhook
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	sub, err := s.Hospitals.Add(r.Context(), hospitals.Subscription{URL: in.URL, Regions: in.Regions, MinSeverity: in.MinSeverity, Exercise: in.Exercise})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, api.WebhookCreated{ID: sub.ID, Secret: sub.Secret})
+}
+
+// storeError answers a store failure: validation errors are 400 with their
+// message (which never contains a phone number), the rest 503.
+func (s *Server) storeError(w http.ResponseWriter, err error) {
+	if errors.Is(err, residents.ErrInvalid) || errors.Is(err, hospitals.ErrInvalid) {
+		writeProblem(w, http.StatusBadRequest, "Invalid input", err.Error(), nil)
+		return
+	}
+	s.unavailable(w, err)
+}
+
+func (s *Server) getDeliveries(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	rec, err := s.Log.Get(r.Context(), id)
+	if errors.Is(err, alertlog.ErrNotFound) || (err == nil && !s.authorized(r)) {
+		// Deliveries are management data: without the token the alert is
+		// not even confirmed to exist.
+		if err == nil && s.AdminToken != "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+			writeProblem(w, http.StatusUnauthorized, "Admin token required", "", nil)
+			return
+		}
+		writeProblem(w, http.StatusNotFound, "Alert not found", "no alert with id "+strconv.Quote(id), nil)
+		return
+	}
+	if err != nil {
+		s.unavailable(w, err)
+		return
+	}
+	sum, err := s.Deliveries.Summarize(r.Context(), rec.ID)
+	if err != nil {
+		s.unavailable(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sum)
+}
+
+// twilioStates maps Twilio MessageStatus values that end a delivery.
+var twilioStates = map[string]string{
+	"delivered":   deliveries.Delivered,
+	"undelivered": deliveries.Failed,
+	"failed":      deliveries.Failed,
+}
+
+func (s *Server) smsStatus(w http.ResponseWriter, r *http.Request) {
+	if s.VerifyTwilio == nil || s.VerifyTwilio(r) != nil {
+		writeProblem(w, http.StatusForbidden, "Bad Twilio signature", "X-Twilio-Signature does not match", nil)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeProblem(w, http.StatusBadRequest, "Invalid form", err.Error(), nil)
+		return
+	}
+	sid, status := r.PostForm.Get("MessageSid"), strings.ToLower(r.PostForm.Get("MessageStatus"))
+	state, final := twilioStates[status]
+	if sid == "" || !final {
+		w.WriteHeader(http.StatusNoContent) // queued/sending/sent: nothing new
+		return
+	}
+	reason := ""
+	code := r.PostForm.Get("ErrorCode")
+	if code != "" {
+		reason = "twilio error " + code
+	}
+	j, err := s.Deliveries.ProviderReport(r.Context(), "sms", sid, state, reason)
+	if err == nil && code == "21610" {
+		// The carrier says the number opted out (STOP sent to the carrier):
+		// honour it for every later alert too.
+		err = s.Residents.SetOptOut(r.Context(), j.Recipient, true)
+	}
+	switch {
+	case errors.Is(err, deliveries.ErrNotFound):
+		// Not ours, or recorded by a Herald that has since lost it; Twilio
+		// must not retry forever.
+		w.WriteHeader(http.StatusNoContent)
+	case err != nil:
+		s.unavailable(w, err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}

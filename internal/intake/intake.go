@@ -1,0 +1,299 @@
+// Package intake accepts signed CAP submissions: it verifies the signature,
+// validates the CAP, authorizes the originator (role, jurisdiction) and
+// persists the alert in the alert log. An alert is accepted only once
+// JetStream has stored it.
+//
+// Intake is transport-neutral: the HTTP API and the NATS request/reply
+// subject both call Submit. It does not plan or send anything.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/area"
+	"github.com/herald-alerts/herald/internal/audit"
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/originators"
+	"github.com/herald-alerts/herald/internal/replay"
+	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/geo"
+)
+
+// Replay remembers signatures (package replay).
+type Replay interface {
+	Use(ctx context.Context, signature string) error
+}
+
+// Submission is what an originator sent: the exact body and its signature.
+type Submission struct {
+	Body      []byte
+	Signature signing.Headers
+}
+
+// Service is the intake pipeline.
+type Service struct {
+	Log         *alertlog.Log
+	Originators *originators.Store
+	Regions     *geo.Registry
+	Logger      *slog.Logger
+	// Replay, when set, refuses a signature seen before.
+	Replay Replay
+	// Approval holds matching alerts for a second officer.
+	Approval ApprovalPolicy
+	// Recipients counts recipients for the min_recipients rule.
+	Recipients Counter
+	// Audit, when set, records every submission and approval.
+	Audit Auditor
+	// ToleranceM is how far an area may reach outside the jurisdiction.
+	ToleranceM float64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	accepted *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	latency  prometheus.Histogram
+}
+
+// NewService builds an intake service and registers its metrics on reg.
+func NewService(log *alertlog.Log, origs *originators.Store, regions *geo.Registry, logger *slog.Logger, reg prometheus.Registerer) *Service {
+	s := &Service{
+		Log: log, Originators: origs, Regions: regions, Logger: logger,
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_alerts_accepted_total", Help: "Alerts accepted, by CAP status and msgType.",
+		}, []string{"status", "msg_type"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_alerts_rejected_total", Help: "Submissions refused, by reason.",
+		}, []string{"reason"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "herald_intake_duration_seconds", Help: "Time from receiving a submission to accepting or refusing it.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(s.accepted, s.rejected, s.latency)
+	}
+	return s
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Submit runs a submission through the pipeline and returns the accepted
+// alert's record, or an *Error saying why it was refused.
+func (s *Service) Submit(ctx context.Context, sub Submission) (*alertlog.Record, error) {
+	start := time.Now()
+	rec, err := s.submit(ctx, sub)
+	s.latency.Observe(time.Since(start).Seconds())
+	actor, detail := s.actorOf(sub.Signature.Key)
+	entry := audit.Record{Kind: audit.KindSubmission, Actor: actor, Detail: detail}
+	if err != nil {
+		entry.Outcome, entry.Reason = audit.OutcomeRefused, KindOf(err).String()+": "+err.Error()
+	} else {
+		entry.Outcome, entry.AlertID = audit.OutcomeAccepted, rec.ID
+		entry.Reason = rec.Status + " " + rec.MsgType + " " + rec.State
+		if rec.MsgType == "Cancel" {
+			entry.Kind = audit.KindCancel
+		}
+	}
+	s.Record(ctx, entry)
+	if err != nil {
+		kind := KindOf(err)
+		s.rejected.WithLabelValues(kind.String()).Inc()
+		s.Logger.LogAttrs(ctx, slog.LevelWarn, "submission refused", slog.String("reason", kind.String()), slog.String("error", err.Error()))
+		return nil, err
+	}
+	s.accepted.WithLabelValues(rec.Status, rec.MsgType).Inc()
+	s.Logger.LogAttrs(ctx, slog.LevelInfo, "alert accepted", slog.String("id", rec.ID), slog.String("originator", rec.Originator),
+		slog.String("msg_type", rec.MsgType), slog.String("status", rec.Status), slog.Any("regions", rec.Regions))
+	return rec, nil
+}
+
+// Checked is a submission that passed signature, validation and
+// authorization: what preview and submit share.
+type Checked struct {
+	Alert      *cap.Alert
+	Originator *originators.Originator
+	Area       *area.Resolved // nil for a Cancel without an area
+}
+
+func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record, error) {
+	c, err := s.Check(ctx, sub, signing.ActionSubmit)
+	if err != nil {
+		return nil, err
+	}
+	// Only a fully checked submission spends its signature, so a refused
+	// one can be fixed and signed again without waiting for the window.
+	if s.Replay != nil {
+		if err := s.Replay.Use(ctx, sub.Signature.Signature); err != nil {
+			if errors.Is(err, replay.ErrReplay) {
+				return nil, refuse(Unauthorized, "Replayed submission", err, "this signature was already used; sign the request again")
+			}
+			return nil, refuse(Unavailable, "Replay store unavailable", err, "the alert was not accepted; retry: %v", err)
+		}
+	}
+	a := c.Alert
+	var regions []string
+	if c.Area != nil {
+		regions = c.Area.RegionIDs()
+	}
+	rec := alertlog.NewRecord(a, c.Originator.ID, regions, s.now())
+	held, err := s.needsApproval(ctx, c, rec)
+	if err != nil {
+		return nil, refuse(Unavailable, "Recipient count unavailable", err, "%v", err)
+	}
+	if held != "" {
+		rec.State = alertlog.StatePendingApproval
+		s.Logger.Info("alert held for approval", "id", rec.ID, "rule", held)
+	}
+	hdr := nats.Header{}
+	sub.Signature.Set(hdr.Set)
+	if err := s.Log.Append(ctx, rec, sub.Body, hdr); err != nil {
+		switch {
+		case errors.Is(err, alertlog.ErrDuplicate):
+			return nil, refuse(Conflict, "Duplicate identifier", err, "sender %q already issued identifier %q", a.Sender, a.Identifier)
+		case alertlog.IsStateLagging(err):
+			s.Logger.Warn("alert stored but its state record is late; the planner will write it", "id", rec.ID, "error", err)
+		default:
+			return nil, refuse(Unavailable, "Alert store unavailable", err, "the alert was not accepted; retry: %v", err)
+		}
+	}
+	return rec, nil
+}
+
+// Check verifies, validates and authorizes a submission without storing
+// it. action is the signed action (submit or preview).
+func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Checked, error) {
+	if len(sub.Body) > cap.MaxSize {
+		return nil, refuse(TooLarge, "Alert too large", cap.ErrTooLarge, "the body is %d bytes; the limit is %d", len(sub.Body), cap.MaxSize)
+	}
+	// The signature is checked before the body is parsed: strangers do not
+	// get to exercise the CAP parser or learn about the jurisdictions.
+	if _, err := signing.Verify(sub.Signature, action, sub.Body, s.now()); err != nil {
+		return nil, refuse(Unauthorized, "Bad signature", err, "%v", err)
+	}
+	o, ok := s.Originators.Current().ByKey(sub.Signature.Key)
+	if !ok {
+		return nil, refuse(Unauthorized, "Unknown key", nil, "key %s is not a registered originator", sub.Signature.Key)
+	}
+	a, err := cap.Parse(sub.Body)
+	if err != nil {
+		return nil, &Error{Kind: Invalid, Title: "Invalid CAP", Detail: err.Error(), Err: err, Problems: cap.Problems{{Path: "alert", Message: err.Error()}}}
+	}
+	if probs := a.Validate(); len(probs) > 0 {
+		return nil, &Error{Kind: Invalid, Title: "Invalid CAP", Detail: fmt.Sprintf("%d problem(s)", len(probs)), Problems: probs, Err: probs}
+	}
+	if err := authorizeRole(o, a); err != nil {
+		return nil, err
+	}
+	if err := s.authorizeReferences(ctx, o, a); err != nil {
+		return nil, err
+	}
+	c := &Checked{Alert: a, Originator: o}
+	res, probs, err := area.Resolve(s.Regions, a)
+	switch {
+	case errors.Is(err, area.ErrNoArea) && (a.MsgType == "Cancel" || a.MsgType == "Ack" || a.MsgType == "Error"):
+		return c, nil
+	case err != nil:
+		return nil, &Error{Kind: Invalid, Title: "Invalid area", Detail: err.Error(), Err: err, Problems: cap.Problems{{Path: "alert/info", Message: err.Error()}}}
+	case len(probs) > 0:
+		return nil, &Error{Kind: Invalid, Title: "Invalid area", Detail: fmt.Sprintf("%d problem(s)", len(probs)), Problems: probs, Err: probs}
+	}
+	if len(res.Regions) == 0 {
+		msg := "the area overlaps no known region"
+		if s.Regions.LikelySwapped(res.Area) {
+			msg += ", but it would with latitude and longitude swapped: CAP writes each point as lat,lon"
+		}
+		return nil, &Error{Kind: Invalid, Title: "Area outside every region", Detail: msg, Problems: cap.Problems{{Path: "alert/info", Message: msg}}}
+	}
+	if err := s.authorizeArea(o, res); err != nil {
+		return nil, err
+	}
+	c.Area = res
+	return c, nil
+}
+
+// authorizeRole applies the roles of the contract.
+func authorizeRole(o *originators.Originator, a *cap.Alert) error {
+	switch {
+	case o.Has(originators.RoleIssuer):
+		return nil
+	case o.Has(originators.RoleExerciseOnly):
+		if a.Status == "Actual" {
+			return refuse(Forbidden, "Role does not allow this alert", nil, "originator %s is exercise_only and cannot send status=Actual", o.ID)
+		}
+		return nil
+	case o.Has(originators.RoleApprover) && (a.MsgType == "Update" || a.MsgType == "Cancel"):
+		return nil
+	}
+	return refuse(Forbidden, "Role does not allow this alert", nil, "originator %s has roles %v; issuing needs issuer or exercise_only", o.ID, o.Roles)
+}
+
+// authorizeReferences lets Updates and Cancels through only for alerts that
+// exist, from their originator or an approver of the same agency.
+func (s *Service) authorizeReferences(ctx context.Context, o *originators.Originator, a *cap.Alert) error {
+	if a.MsgType != "Update" && a.MsgType != "Cancel" {
+		return nil
+	}
+	refs, err := a.ParseReferences()
+	if err != nil {
+		return &Error{Kind: Invalid, Title: "Invalid references", Detail: err.Error(), Err: err, Problems: cap.Problems{{Path: "alert/references", Message: err.Error()}}}
+	}
+	set := s.Originators.Current()
+	for _, r := range refs {
+		id := alertlog.AlertID(r.Sender, r.Identifier)
+		rec, err := s.Log.Get(ctx, id)
+		if errors.Is(err, alertlog.ErrNotFound) {
+			return refuse(NotFound, "Referenced alert not found", err, "%s references %s,%s, which Herald never accepted", a.MsgType, r.Sender, r.Identifier)
+		}
+		if err != nil {
+			return refuse(Unavailable, "Alert store unavailable", err, "%v", err)
+		}
+		if rec.Originator == o.ID {
+			continue
+		}
+		issuer, ok := set.ByID(rec.Originator)
+		if o.Has(originators.RoleApprover) && ok && issuer.Agency == o.Agency {
+			continue
+		}
+		return refuse(Forbidden, "Not your alert", nil, "alert %s was issued by %s; only its originator or an approver of the same agency may %s it",
+			id, rec.Originator, strings.ToLower(a.MsgType))
+	}
+	return nil
+}
+
+// authorizeArea refuses an area that reaches land outside the
+// originator's jurisdiction (its regions and/or GeoJSON area) by more than
+// the tolerance, naming the <area> and the land. Water that belongs to no
+// region is not "outside": coastal alerts routinely include sea.
+func (s *Service) authorizeArea(o *originators.Originator, res *area.Resolved) error {
+	j := geo.Jurisdiction{Regions: o.Jurisdiction.Regions, Area: o.Jurisdiction.Area}
+	var outside []string
+	for _, part := range res.Parts {
+		reaches, err := s.Regions.Reaches(part.Shape, j, s.ToleranceM)
+		for _, r := range reaches {
+			outside = append(outside, fmt.Sprintf("%s (%q) reaches %s", part.Path, part.Desc, r))
+		}
+		if errors.Is(err, geo.ErrTooComplex) {
+			outside = append(outside, fmt.Sprintf("%s (%q) follows the jurisdiction's edge too closely to check; draw it further inside", part.Path, part.Desc))
+		} else if err != nil {
+			return refuse(Forbidden, "Area outside jurisdiction", err, "%s: %v", part.Path, err)
+		}
+	}
+	if len(outside) > 0 {
+		return refuse(Forbidden, "Area outside jurisdiction", nil, "%s; the jurisdiction of %s allows %.0f m beyond its edge", strings.Join(outside, "; "), o.ID, s.ToleranceM)
+	}
+	return nil
+}

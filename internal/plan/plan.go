@@ -1,0 +1,226 @@
+// Package plan is the planner: a durable JetStream consumer of the alert
+// log that, for each accepted alert, publishes one copy per affected region
+// on herald.alerts.region.<id> (the hospitals' feed, kept by the stream for
+// replay) and hands the alert to the delivery planners.
+//
+// Planning is idempotent: every publish carries a Nats-Msg-Id derived from
+// the alert, so a redelivered log message (after a crash) does not publish
+// twice within the dedup window, and the log message is acked only after
+// everything it causes is stored. The planner does not send anything.
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/broadcaster/cap"
+)
+
+// ConsumerName is the planner's durable consumer on the alert log; every
+// Herald process sharing a NATS binds to it, so each alert is planned by one.
+const ConsumerName = "herald-planner"
+
+// Stage plans the deliveries of one alert (jobs for each channel). It must
+// be idempotent: the planner calls it again for the same alert after a
+// crash.
+type Stage interface {
+	Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, raw []byte) error
+}
+
+// Planner consumes the alert log.
+type Planner struct {
+	js     jetstream.JetStream
+	log    *alertlog.Log
+	stages []Stage
+	logger *slog.Logger
+	cc     jetstream.ConsumeContext
+	// ApprovalTimeout expires an approval that arrives too late.
+	ApprovalTimeout time.Duration
+	// work outlives Start's context (which only bounds start-up) until Stop.
+	work   context.Context
+	cancel context.CancelFunc
+}
+
+// New builds a planner; stages run in order for each alert after the
+// regional feed copies are published.
+func New(js jetstream.JetStream, log *alertlog.Log, logger *slog.Logger, stages ...Stage) *Planner {
+	return &Planner{js: js, log: log, stages: stages, logger: logger}
+}
+
+// Start binds the durable consumer and begins consuming.
+func (p *Planner) Start(ctx context.Context) error {
+	cons, err := p.js.CreateOrUpdateConsumer(ctx, alertlog.StreamName, jetstream.ConsumerConfig{
+		Durable:        ConsumerName,
+		Description:    "Herald planner: accepted alerts to feeds and delivery jobs",
+		FilterSubjects: []string{alertlog.SubjectLog + "*", alertlog.SubjectApproval + "*"},
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        2 * time.Minute,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		MaxAckPending:  64,
+	})
+	if err != nil {
+		return fmt.Errorf("planner consumer: %w", err)
+	}
+	p.work, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	cc, err := cons.Consume(func(m jetstream.Msg) { p.handle(p.work, m) })
+	if err != nil {
+		return fmt.Errorf("planner consume: %w", err)
+	}
+	p.cc = cc
+	return nil
+}
+
+// Stop stops consuming after the message in hand is finished.
+func (p *Planner) Stop() {
+	if p.cc != nil {
+		p.cc.Drain()
+		<-p.cc.Closed()
+	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+}
+
+func (p *Planner) handle(ctx context.Context, m jetstream.Msg) {
+	id := m.Headers().Get(alertlog.HeaderAlertID)
+	plan := p.planOne
+	if strings.HasPrefix(m.Subject(), alertlog.SubjectApproval) {
+		plan = p.approved
+	}
+	if err := plan(ctx, id, m); err != nil {
+		p.logger.Error("planning failed; will retry", "id", id, "error", err)
+		_ = m.NakWithDelay(5 * time.Second)
+		return
+	}
+	if err := m.DoubleAck(ctx); err != nil {
+		p.logger.Warn("planner ack failed; the alert may be planned again (idempotent)", "id", id, "error", err)
+	}
+}
+
+func (p *Planner) planOne(ctx context.Context, id string, m jetstream.Msg) error {
+	a, err := cap.Parse(m.Data())
+	if err != nil {
+		// Intake validated it; a log entry that does not parse is a bug or
+		// corruption, and retrying will not help.
+		p.logger.Error("alert log entry does not parse; skipped", "id", id, "error", err)
+		return nil
+	}
+	rec, err := p.log.Get(ctx, id)
+	if errors.Is(err, alertlog.ErrNotFound) {
+		// Intake has not written it yet, or stopped before it could.
+		md, mdErr := m.Metadata()
+		if mdErr != nil {
+			return mdErr
+		}
+		rec, err = p.log.Ensure(ctx, alertlog.RecordFromLog(m.Headers(), a, md.Sequence.Stream, md.Timestamp))
+	}
+	if err != nil {
+		return err
+	}
+	return p.plan(ctx, rec, a, m.Data())
+}
+
+// approved plans an alert released by a second officer, unless it waited
+// longer than the approval timeout.
+func (p *Planner) approved(ctx context.Context, id string, _ jetstream.Msg) error {
+	rec, err := p.log.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rec.State == alertlog.StatePendingApproval {
+		to := alertlog.StateAccepted
+		if p.ApprovalTimeout > 0 && time.Since(rec.AcceptedAt) > p.ApprovalTimeout {
+			to = alertlog.StateExpired
+		}
+		if rec, _, err = p.log.Transition(ctx, id, to, alertlog.StatePendingApproval); err != nil {
+			return err
+		}
+	}
+	raw, _, err := p.log.Raw(ctx, id)
+	if err != nil {
+		return err
+	}
+	a, err := cap.Parse(raw)
+	if err != nil {
+		p.logger.Error("approved alert does not parse; skipped", "id", id, "error", err)
+		return nil
+	}
+	return p.plan(ctx, rec, a, raw)
+}
+
+// plan publishes the region copies and runs the stages, for an alert in
+// state accepted (or dispatching, after a crash mid-way).
+func (p *Planner) plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, raw []byte) error {
+	id := rec.ID
+	switch rec.State {
+	case alertlog.StateAccepted, alertlog.StateDispatching:
+	default:
+		// pending approval, cancelled, expired or already done: nothing to do.
+		return nil
+	}
+	if a.MsgType == "Cancel" {
+		p.cancelReferenced(ctx, a)
+	}
+	// Private alerts name their own addressees: they stay off the regional
+	// feeds, which every hospital of the region reads.
+	if rec.Scope != "Private" {
+		if err := p.publishRegions(ctx, rec, raw); err != nil {
+			return err
+		}
+	}
+	if _, _, err := p.log.Transition(ctx, id, alertlog.StateDispatching, alertlog.StateAccepted); err != nil {
+		return err
+	}
+	for _, st := range p.stages {
+		if err := st.Plan(ctx, rec, a, raw); err != nil {
+			return err
+		}
+	}
+	if len(p.stages) == 0 {
+		_, _, err := p.log.Transition(ctx, id, alertlog.StateDone, alertlog.StateDispatching)
+		return err
+	}
+	return nil
+}
+
+// publishRegions puts one copy of the alert on each affected region's
+// subject, with the contract's headers.
+func (p *Planner) publishRegions(ctx context.Context, rec *alertlog.Record, raw []byte) error {
+	for _, region := range rec.Regions {
+		msg := nats.NewMsg(alertlog.SubjectRegion + region)
+		msg.Data = raw
+		msg.Header.Set(alertlog.HeaderAlertID, rec.ID)
+		msg.Header.Set(alertlog.HeaderMsgType, rec.MsgType)
+		msg.Header.Set(alertlog.HeaderStatus, rec.Status)
+		msg.Header.Set(alertlog.HeaderSeverity, rec.Severity)
+		msg.Header.Set(alertlog.HeaderUrgency, rec.Urgency)
+		msg.Header.Set(alertlog.HeaderCertainty, rec.Certainty)
+		if _, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.ID+"."+region)); err != nil {
+			return fmt.Errorf("publish %s to region %s: %w", rec.ID, region, err)
+		}
+	}
+	return nil
+}
+
+// cancelReferenced marks the alerts a Cancel references as cancelled.
+func (p *Planner) cancelReferenced(ctx context.Context, a *cap.Alert) {
+	refs, err := a.ParseReferences()
+	if err != nil {
+		return
+	}
+	for _, r := range refs {
+		id := alertlog.AlertID(r.Sender, r.Identifier)
+		if _, _, err := p.log.Transition(ctx, id, alertlog.StateCancelled,
+			alertlog.StateAccepted, alertlog.StateDispatching, alertlog.StateDone, alertlog.StatePendingApproval); err != nil && !errors.Is(err, alertlog.ErrNotFound) {
+			p.logger.Warn("cancel: could not mark referenced alert", "id", id, "error", err)
+		}
+	}
+}

@@ -1,0 +1,315 @@
+// Package recipients is the planner stage that decides who receives an
+// accepted alert on each channel and queues one delivery job per recipient:
+// residents inside the alert's area (SMS), hospital subscriptions for its
+// regions (webhooks) and the social account.
+//
+// Each recipient gets one job per alert however many areas, infos or
+// regions overlap. Status rules apply here: Draft and System alerts reach
+// no one; Exercise and Test alerts reach only exercise participants;
+// only Public alerts go to residents and social media. It does not render
+// or send anything.
+package recipients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/area"
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/deliveries"
+	"github.com/herald-alerts/herald/internal/hospitals"
+	"github.com/herald-alerts/herald/internal/jobs"
+	"github.com/herald-alerts/herald/internal/residents"
+	"github.com/herald-alerts/herald/geo"
+)
+
+// Residents is what the stage needs of the resident directory.
+type Residents interface {
+	// ByRegion lists residents subscribed to a whole region.
+	ByRegion(regionID string) []string
+	Get(ctx context.Context, id string) (residents.Resident, error)
+}
+
+// Hospitals finds the subscriptions an alert matches.
+type Hospitals interface {
+	Matching(ctx context.Context, regions []string, severity string, exercise bool) ([]hospitals.Subscription, error)
+}
+
+// SocialAccount is the id of the configured social account's recipient.
+const SocialAccount = "mastodon"
+
+// Stage plans deliveries; it implements plan.Stage.
+type Stage struct {
+	JS         jetstream.JetStream
+	Regions    *geo.Registry
+	Index      *geo.PointIndex
+	Residents  Residents
+	Hospitals  Hospitals
+	Deliveries *deliveries.Store
+	// Social is true when a social account is configured.
+	Social bool
+	// Settle is how long a Cancel waits, after its alert is marked
+	// cancelled, for sends already in flight to be recorded, so that
+	// everyone the original reached hears of the Cancel.
+	Settle time.Duration
+	Logger *slog.Logger
+}
+
+// Audience is who an alert may reach, from its status and scope.
+type Audience struct {
+	None      bool // Draft, System: stored, never sent
+	Exercise  bool // only exercise participants
+	Residents bool // SMS
+	Hospitals bool // webhooks
+	Social    bool
+}
+
+// AudienceOf applies the status and scope rules.
+func AudienceOf(a *cap.Alert) Audience {
+	switch a.Status {
+	case "Draft", "System":
+		return Audience{None: true}
+	case "Exercise", "Test":
+		// Exercises reach participants (residents and hospitals marked for
+		// exercises), never the public timeline.
+		return Audience{Exercise: true, Residents: a.Scope == "Public", Hospitals: a.Scope != "Private"}
+	}
+	switch a.Scope {
+	case "Public":
+		return Audience{Residents: true, Hospitals: true, Social: true}
+	case "Restricted":
+		// Restricted alerts are for the professionals who subscribed.
+		return Audience{Hospitals: true}
+	}
+	// Private alerts name their own addressees, which Herald does not
+	// resolve; they stay on the regional NATS feed and the log.
+	return Audience{None: true}
+}
+
+// Plan queues the alert's jobs and records how many per channel.
+func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ []byte) error {
+	pub := jobs.NewPublisher(ctx, s.JS)
+	plan := emptyPlan()
+	err := s.each(ctx, rec, a, true, func(j jobs.Job) error {
+		plan[j.Channel]++
+		return pub.Add(j)
+	})
+	if err == nil {
+		err = pub.Flush()
+	}
+	if err != nil {
+		return err
+	}
+	// The plan is recorded once every job is stored: until then the status
+	// view cannot call the alert done.
+	if err := s.Deliveries.SetPlan(ctx, rec.ID, plan); err != nil {
+		return err
+	}
+	s.Logger.Info("deliveries planned", "id", rec.ID, "sms", plan[jobs.SMS], "webhook", plan[jobs.Webhook], "social", plan[jobs.Social])
+	return nil
+}
+
+// Count says how many deliveries Plan would queue per channel, queueing
+// nothing (previews).
+func (s *Stage) Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (deliveries.Plan, error) {
+	plan := emptyPlan()
+	count := func(j jobs.Job) error {
+		plan[j.Channel]++
+		return nil
+	}
+	aud := AudienceOf(a)
+	if a.MsgType != "Alert" || !aud.Residents || aud.Exercise {
+		return plan, s.each(ctx, rec, a, false, count)
+	}
+	// A new public alert: count residents in the index without visiting
+	// each one, so a console can preview a national-scale area at once.
+	n, err := s.countResidents(rec, a)
+	if err != nil {
+		return nil, err
+	}
+	plan[jobs.SMS] = n
+	aud.Residents = false
+	return plan, s.recipients(ctx, rec, a, aud, count)
+}
+
+// countResidents is how many residents residentsIn would visit, for a
+// non-exercise alert.
+func (s *Stage) countResidents(rec *alertlog.Record, a *cap.Alert) (int, error) {
+	res, probs, err := area.Resolve(s.Regions, a)
+	if errors.Is(err, area.ErrNoArea) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(probs) > 0 {
+		return 0, fmt.Errorf("area of %s does not resolve: %v", rec.ID, probs)
+	}
+	n := s.Index.Count(res.Shape)
+	seen := map[string]bool{}
+	for _, region := range rec.Regions {
+		for _, id := range s.Residents.ByRegion(region) {
+			seen[id] = true
+		}
+	}
+	return n + len(seen), nil
+}
+
+func emptyPlan() deliveries.Plan {
+	plan := deliveries.Plan{}
+	for _, ch := range jobs.Channels {
+		plan[ch] = 0
+	}
+	return plan
+}
+
+// each calls fn with every job of the alert, each recipient once per
+// channel, without holding them all in memory (a fan-out may reach
+// millions).
+func (s *Stage) each(ctx context.Context, rec *alertlog.Record, a *cap.Alert, settle bool, fn func(jobs.Job) error) error {
+	aud := AudienceOf(a)
+	if aud.None {
+		return nil
+	}
+	if a.MsgType == "Cancel" {
+		// A Cancel goes to exactly those the cancelled alerts reached.
+		if settle && s.Settle > 0 {
+			select {
+			case <-time.After(s.Settle):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		_, err := s.reached(ctx, rec, aud, fn)
+		return err
+	}
+	var seen map[string]bool
+	if a.MsgType == "Update" {
+		// An Update also reaches whoever got the alert it updates, even if
+		// the new area no longer covers them.
+		var err error
+		if seen, err = s.reached(ctx, rec, aud, fn); err != nil {
+			return err
+		}
+	}
+	return s.recipients(ctx, rec, a, aud, func(j jobs.Job) error {
+		if seen[j.Key()] {
+			return nil
+		}
+		return fn(j)
+	})
+}
+
+// reached emits a job for every recipient the alerts rec references
+// reached, on the channels aud allows, each once; it returns their keys.
+func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience, fn func(jobs.Job) error) (map[string]bool, error) {
+	seen := map[string]bool{}
+	allowed := map[string]bool{jobs.SMS: aud.Residents, jobs.Webhook: aud.Hospitals, jobs.Social: aud.Social && s.Social}
+	for _, ref := range rec.References {
+		for _, ch := range jobs.Channels {
+			if !allowed[ch] {
+				continue
+			}
+			ids, err := s.Deliveries.Reached(ctx, ref, ch)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				j := jobs.Job{AlertID: rec.ID, Channel: ch, Recipient: id}
+				if seen[j.Key()] {
+					continue
+				}
+				seen[j.Key()] = true
+				if err := fn(j); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return seen, nil
+}
+
+func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Alert, aud Audience, fn func(jobs.Job) error) error {
+	if aud.Residents {
+		err := s.residentsIn(ctx, rec, a, aud.Exercise, func(id string) error {
+			return fn(jobs.Job{AlertID: rec.ID, Channel: jobs.SMS, Recipient: id})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if aud.Hospitals && s.Hospitals != nil {
+		subs, err := s.Hospitals.Matching(ctx, rec.Regions, rec.Severity, aud.Exercise)
+		if err != nil {
+			return fmt.Errorf("match webhook subscriptions: %w", err)
+		}
+		for _, sub := range subs {
+			if err := fn(jobs.Job{AlertID: rec.ID, Channel: jobs.Webhook, Recipient: sub.ID}); err != nil {
+				return err
+			}
+		}
+	}
+	if aud.Social && s.Social && a.Status == "Actual" {
+		return fn(jobs.Job{AlertID: rec.ID, Channel: jobs.Social, Recipient: SocialAccount})
+	}
+	return nil
+}
+
+// residentsIn calls fn with each resident inside the alert's area, once:
+// the index holds each resident with a point once, and residents
+// subscribed to whole regions (no point) are kept apart and deduplicated
+// here, so no set of every recipient is needed.
+func (s *Stage) residentsIn(ctx context.Context, rec *alertlog.Record, a *cap.Alert, exerciseOnly bool, fn func(id string) error) error {
+	res, probs, err := area.Resolve(s.Regions, a)
+	if errors.Is(err, area.ErrNoArea) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("area of %s no longer resolves: %v", rec.ID, probs)
+	}
+	emit := fn
+	if exerciseOnly {
+		emit = func(id string) error {
+			r, err := s.Residents.Get(ctx, id)
+			if errors.Is(err, residents.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if r.Exercise && !r.OptedOut {
+				return fn(id)
+			}
+			return nil
+		}
+	}
+	var ferr error
+	s.Index.Within(res.Shape, func(id string) bool {
+		ferr = emit(id)
+		return ferr == nil
+	})
+	if ferr != nil {
+		return ferr
+	}
+	seen := map[string]bool{}
+	for _, region := range rec.Regions {
+		for _, id := range s.Residents.ByRegion(region) {
+			if !seen[id] {
+				seen[id] = true
+				if err := emit(id); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
