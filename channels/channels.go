@@ -15,6 +15,31 @@ import (
 	"time"
 )
 
+// Channel names a delivery channel: the subject of its jobs, the key of
+// its configuration and the label of its metrics.
+type Channel string
+
+// The channels Herald delivers on.
+const (
+	SMS     Channel = "sms"
+	Webhook Channel = "webhook"
+	Social  Channel = "social"
+)
+
+// All lists every channel, in reporting order.
+var All = []Channel{SMS, Webhook, Social}
+
+// Failures a caller acts on beyond not retrying. Adapters wrap them (with
+// errors.Is) in their permanent errors.
+var (
+	// ErrOptedOut: the recipient told the provider to stop (Twilio 21610,
+	// a STOP sent to the carrier); Herald marks the resident opted out.
+	ErrOptedOut = errors.New("recipient opted out at the provider")
+	// ErrGone: the destination asked to be unsubscribed (HTTP 410 Gone);
+	// Herald disables the subscription.
+	ErrGone = errors.New("destination is gone")
+)
+
 // Message is one delivery to one recipient on one channel.
 type Message struct {
 	// Key identifies this delivery and is stable across retries. Adapters

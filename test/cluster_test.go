@@ -13,8 +13,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/config"
+	"github.com/herald-alerts/herald/internal/jobs"
 )
 
 // cluster is three nats-servers with JetStream on loopback, routed together.

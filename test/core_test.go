@@ -11,10 +11,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/broadcaster/client"
-	"github.com/herald-alerts/herald/internal/natsapi"
 	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/natsapi"
 	"github.com/herald-alerts/herald/test/natstest"
 )
 

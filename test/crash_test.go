@@ -43,7 +43,7 @@ func TestCrashMidFanOutLosesNothing(t *testing.T) {
 		"HERALD_TWILIO_MESSAGING_SERVICE_SID=MG00000000000000000000000000000000", "HERALD_TWILIO_API_BASE_URL=" + twilio.URL,
 	}
 	p := startServe(t, env...)
-	c := client.New(p.URL, adminToken)
+	c := client.New(client.Config{Server: p.URL, Token: adminToken})
 
 	var csv strings.Builder
 	csv.WriteString("phone,lat,lon\n")

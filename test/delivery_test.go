@@ -17,9 +17,9 @@ import (
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
+	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/render"
-	"github.com/herald-alerts/herald/config"
 )
 
 const adminToken = "test-admin-token-0123456789"
@@ -72,6 +72,7 @@ func (f *fakes) importResidents(t *testing.T, rs []resident, extra string) clien
 		b.WriteString(r.phone + "," + ftoa(r.lat) + "," + ftoa(r.lon) + "," + r.lang + "\n")
 	}
 	b.WriteString(extra)
+	before := f.IndexedResidents()
 	raw, err := f.Client.Upload(ctxT(t), "/v1/subscribers/import", "text/csv", []byte(b.String()))
 	if err != nil {
 		t.Fatalf("import: %v", err)
@@ -89,6 +90,9 @@ func (f *fakes) importResidents(t *testing.T, rs []resident, extra string) clien
 	if res.Imported != len(rs) {
 		t.Fatalf("imported %d, want %d (%s)", res.Imported, len(rs), raw)
 	}
+	// The planner's index follows the store: wait until it has them, or
+	// an alert published at once would miss the last ones.
+	within(t, 10*time.Second, "residents indexed", func() bool { return f.IndexedResidents() >= before+len(rs) })
 	return client.Error{Raw: raw}
 }
 
@@ -416,7 +420,7 @@ func TestPreviewCountsRecipients(t *testing.T) {
 
 func TestSubscriberManagementNeedsToken(t *testing.T) {
 	f := startDelivering(t, nil)
-	anon := client.New(f.HTTPURL(), "")
+	anon := client.New(client.Config{Server: f.HTTPURL()})
 	_, err := anon.Send(ctxT(t), http.MethodPost, "/v1/subscribers", map[string]any{"phone": "+12065550101", "lat": 47.5, "lon": -122.3})
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusUnauthorized {

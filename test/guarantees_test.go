@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/herald-alerts/herald/broadcaster/cap"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
 
 	"github.com/herald-alerts/herald/config"
 )

@@ -9,19 +9,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nkeys"
-
-	"github.com/herald-alerts/herald/internal/app"
 	"github.com/herald-alerts/herald/broadcaster/cap"
-	"github.com/herald-alerts/herald/broadcaster/client"
-	"github.com/herald-alerts/herald/broadcaster/signing"
 	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/geo"
+	"github.com/herald-alerts/herald/internal/app"
+	"github.com/herald-alerts/herald/internal/inproc"
 )
 
 // Regions every test shares: loading 3,231 counties once keeps the suite fast.
@@ -55,31 +51,22 @@ const (
 )
 
 // officer is an originator with its key.
-type officer struct {
-	ID  string
-	Key nkeys.KeyPair
-	Pub string
-}
+type officer = inproc.Officer
 
 func newOfficer(t testing.TB, id string) officer {
 	t.Helper()
-	seed, pub, err := signing.GenerateSeed()
+	o, err := inproc.NewOfficer(id, id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kp, err := signing.ParseSeed(seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return officer{ID: id, Key: kp, Pub: pub}
+	return o
 }
 
 // herald is one running Herald under test.
 type herald struct {
-	*app.App
+	*inproc.Herald
 	Cfg      *config.Config
 	officers []officer
-	Client   *client.Client
 	// King may alert King County; Pierce may alert Pierce County; Approver
 	// approves for King's agency; Drill may only run exercises in King.
 	King, Pierce, Approver, Drill officer
@@ -95,56 +82,23 @@ type setup struct {
 
 func startHerald(t testing.TB, s setup) *herald {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = s.dataDir
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.HTTP.PublicURL = "" // the listener's address, once known
-	cfg.NATS.Listen = "127.0.0.1:0"
-	cfg.NATS.URL = s.natsURL
-	cfg.OriginatorsFile = filepath.Join(cfg.DataDir, "originators.yaml")
-	// The embedded server requires accounts once it listens on TCP.
-	cfg.NATS.Users = []config.NATSUser{
-		{User: hospitalUser, Password: hospitalPass, Role: "hospital"},
-		{User: originatorUser, Password: originatorPass, Role: "originator"},
-	}
-	h := &herald{Cfg: cfg}
+	h := &herald{}
 	if len(s.officers) == 4 {
 		h.King, h.Pierce, h.Approver, h.Drill = s.officers[0], s.officers[1], s.officers[2], s.officers[3]
 	} else {
 		h.King, h.Pierce = newOfficer(t, "king-health"), newOfficer(t, "pierce-health")
 		h.Approver, h.Drill = newOfficer(t, "king-approver"), newOfficer(t, "king-drill")
 	}
-	doc := fmt.Sprintf(`originators:
-  - id: %s
-    name: "Public Health - Seattle & King County"
-    public_key: %s
-    roles: [issuer]
-    jurisdiction: {regions: [%s]}
-  - id: %s
-    name: "Tacoma-Pierce County Health Department"
-    public_key: %s
-    roles: [issuer]
-    jurisdiction: {regions: [%s]}
-  - id: %s
-    name: "Health Officer (approver), Public Health - Seattle & King County"
-    agency: %s
-    public_key: %s
-    roles: [approver]
-    jurisdiction: {regions: [%s]}
-  - id: %s
-    name: "Exercise coordinator"
-    public_key: %s
-    roles: [exercise_only]
-    jurisdiction: {regions: [%s]}
-`, h.King.ID, h.King.Pub, king, h.Pierce.ID, h.Pierce.Pub, pierce, h.Approver.ID, h.King.ID, h.Approver.Pub, king, h.Drill.ID, h.Drill.Pub, king)
-	if err := os.WriteFile(cfg.OriginatorsFile, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if s.edit != nil {
-		s.edit(cfg)
+	h.King.Name, h.King.Roles, h.King.Regions = "Public Health - Seattle & King County", []string{"issuer"}, []string{king}
+	h.Pierce.Name, h.Pierce.Roles, h.Pierce.Regions = "Tacoma-Pierce County Health Department", []string{"issuer"}, []string{pierce}
+	h.Approver.Name, h.Approver.Roles, h.Approver.Regions = "Health Officer (approver), Public Health - Seattle & King County", []string{"approver"}, []string{king}
+	h.Approver.Agency = h.King.ID
+	h.Drill.Name, h.Drill.Roles, h.Drill.Regions = "Exercise coordinator", []string{"exercise_only"}, []string{king}
+	h.officers = []officer{h.King, h.Pierce, h.Approver, h.Drill}
+
+	dataDir := s.dataDir
+	if dataDir == "" {
+		dataDir = t.TempDir()
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -155,13 +109,19 @@ func startHerald(t testing.TB, s setup) *herald {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, err := app.Start(ctx, cfg, app.Options{Logger: logger, Regions: sharedRegions(t)})
+	ih, err := inproc.Start(ctx, inproc.Options{
+		DataDir: dataDir, NATSURL: s.natsURL, Officers: h.officers,
+		// The embedded server requires accounts once it listens on TCP.
+		NATSUsers: []config.NATSUser{
+			{User: hospitalUser, Password: hospitalPass, Role: "hospital"},
+			{User: originatorUser, Password: originatorPass, Role: "originator"},
+		},
+		Edit: s.edit, Logger: logger, Regions: sharedRegions(t),
+	})
 	if err != nil {
-		t.Fatalf("start herald: %v", err)
+		t.Fatal(err)
 	}
-	h.App = a
-	h.Client = client.New(a.HTTPURL(), cfg.HTTP.AdminToken)
-	h.officers = []officer{h.King, h.Pierce, h.Approver, h.Drill}
+	h.Herald, h.Cfg = ih, ih.Config
 	t.Cleanup(func() { h.stop() })
 	return h
 }
@@ -169,14 +129,14 @@ func startHerald(t testing.TB, s setup) *herald {
 func (h *herald) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	h.App.Stop(ctx)
+	h.Herald.Stop(ctx)
 }
 
 // alertSpec describes a test alert; zero values get sensible defaults.
 type alertSpec struct {
 	identifier string
-	status     string
-	msgType    string
+	status     cap.Status
+	msgType    cap.MsgType
 	references string
 	polygons   []string
 	sent       time.Time
@@ -207,10 +167,10 @@ func newAlert(t testing.TB, s alertSpec) []byte {
 		s.identifier = fmt.Sprintf("TEST-%d-%d", time.Now().UnixNano(), n)
 	}
 	if s.status == "" {
-		s.status = "Actual"
+		s.status = cap.StatusActual
 	}
 	if s.msgType == "" {
-		s.msgType = "Alert"
+		s.msgType = cap.MsgAlert
 	}
 	if s.polygons == nil {
 		s.polygons = []string{seattlePoly}
@@ -221,10 +181,10 @@ func newAlert(t testing.TB, s alertSpec) []byte {
 	a := &cap.Alert{
 		Identifier: s.identifier, Sender: "officer@health.example.gov",
 		Sent:   s.sent.Format("2006-01-02T15:04:05-07:00"),
-		Status: s.status, MsgType: s.msgType, Scope: "Public", References: s.references,
+		Status: s.status, MsgType: s.msgType, Scope: cap.ScopePublic, References: s.references,
 		Info: []cap.Info{{
 			Language: "en-US", Category: []string{"Health"}, Event: "Boil Water Advisory",
-			Urgency: "Immediate", Severity: "Severe", Certainty: "Observed",
+			Urgency: cap.UrgencyImmediate, Severity: cap.SeveritySevere, Certainty: cap.CertaintyObserved,
 			Expires:    s.sent.Add(24 * time.Hour).Format("2006-01-02T15:04:05-07:00"),
 			SenderName: "Public Health", Headline: "Boil water before drinking",
 			Instruction: "Bring tap water to a rolling boil for one minute.",

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/internal/app"
 	"github.com/herald-alerts/herald/internal/residents"
-	"github.com/herald-alerts/herald/config"
 )
 
 // lockedBuffer collects Herald's log while its goroutines write to it.

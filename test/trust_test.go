@@ -10,10 +10,11 @@ import (
 
 	"bytes"
 	"errors"
-	"github.com/herald-alerts/herald/internal/audit"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/herald-alerts/herald/internal/audit"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"

@@ -30,10 +30,10 @@ type Alert struct {
 	Identifier  string   `xml:"identifier" json:"identifier"`
 	Sender      string   `xml:"sender" json:"sender"`
 	Sent        string   `xml:"sent" json:"sent"`
-	Status      string   `xml:"status" json:"status"`
-	MsgType     string   `xml:"msgType" json:"msgType"`
+	Status      Status   `xml:"status" json:"status"`
+	MsgType     MsgType  `xml:"msgType" json:"msgType"`
 	Source      string   `xml:"source,omitempty" json:"source,omitempty"`
-	Scope       string   `xml:"scope" json:"scope"`
+	Scope       Scope    `xml:"scope" json:"scope"`
 	Restriction string   `xml:"restriction,omitempty" json:"restriction,omitempty"`
 	Addresses   string   `xml:"addresses,omitempty" json:"addresses,omitempty"`
 	Code        []string `xml:"code" json:"code,omitempty"`
@@ -49,9 +49,9 @@ type Info struct {
 	Category     []string     `xml:"category" json:"category"`
 	Event        string       `xml:"event" json:"event"`
 	ResponseType []string     `xml:"responseType" json:"responseType,omitempty"`
-	Urgency      string       `xml:"urgency" json:"urgency"`
-	Severity     string       `xml:"severity" json:"severity"`
-	Certainty    string       `xml:"certainty" json:"certainty"`
+	Urgency      Urgency      `xml:"urgency" json:"urgency"`
+	Severity     Severity     `xml:"severity" json:"severity"`
+	Certainty    Certainty    `xml:"certainty" json:"certainty"`
 	Audience     string       `xml:"audience,omitempty" json:"audience,omitempty"`
 	EventCode    []NamedValue `xml:"eventCode,omitempty" json:"eventCode,omitempty"`
 	Effective    string       `xml:"effective,omitempty" json:"effective,omitempty"`

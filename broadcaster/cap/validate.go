@@ -39,14 +39,14 @@ func (ps Problems) Err() error {
 
 // The values CAP 1.2 allows, as the spec spells them.
 var (
-	statuses      = []string{"Actual", "Exercise", "System", "Test", "Draft"}
-	msgTypes      = []string{"Alert", "Update", "Cancel", "Ack", "Error"}
-	scopes        = []string{"Public", "Restricted", "Private"}
+	statuses      = []Status{StatusActual, StatusExercise, StatusSystem, StatusTest, StatusDraft}
+	msgTypes      = []MsgType{MsgAlert, MsgUpdate, MsgCancel, MsgAck, MsgError}
+	scopes        = []Scope{ScopePublic, ScopeRestricted, ScopePrivate}
 	categories    = []string{"Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra", "CBRNE", "Other"}
 	responseTypes = []string{"Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear", "None"}
-	urgencies     = []string{"Immediate", "Expected", "Future", "Past", "Unknown"}
-	severities    = []string{"Extreme", "Severe", "Moderate", "Minor", "Unknown"}
-	certainties   = []string{"Observed", "Likely", "Possible", "Unlikely", "Unknown"}
+	urgencies     = []Urgency{UrgencyImmediate, UrgencyExpected, UrgencyFuture, UrgencyPast, UrgencyUnknown}
+	severities    = []Severity{SeverityExtreme, SeveritySevere, SeverityModerate, SeverityMinor, SeverityUnknown}
+	certainties   = []Certainty{CertaintyObserved, CertaintyLikely, CertaintyPossible, CertaintyUnlikely, CertaintyUnknown}
 )
 
 // Validate checks a against the CAP 1.2 specification, including the rules
@@ -58,9 +58,9 @@ func (a *Alert) Validate() Problems {
 	v.token("alert/sender", a.Sender)
 	v.required("alert/sent", a.Sent)
 	sent, _ := v.time("alert/sent", a.Sent)
-	v.enum("alert/status", a.Status, statuses)
-	v.enum("alert/msgType", a.MsgType, msgTypes)
-	v.enum("alert/scope", a.Scope, scopes)
+	enum(&v, "alert/status", a.Status, statuses)
+	enum(&v, "alert/msgType", a.MsgType, msgTypes)
+	enum(&v, "alert/scope", a.Scope, scopes)
 	if a.Scope == "Restricted" && a.Restriction == "" {
 		v.add("alert/restriction", "required when scope is Restricted")
 	}
@@ -72,8 +72,8 @@ func (a *Alert) Validate() Problems {
 		if _, err := a.ParseReferences(); err != nil {
 			v.add("alert/references", err.Error())
 		}
-	case a.MsgType == "Update" || a.MsgType == "Cancel" || a.MsgType == "Ack" || a.MsgType == "Error":
-		v.add("alert/references", "required when msgType is "+a.MsgType)
+	case a.MsgType.References():
+		v.add("alert/references", "required when msgType is "+string(a.MsgType))
 	}
 	for i := range a.Info {
 		v.info(fmt.Sprintf("alert/info[%d]", i), &a.Info[i], sent)
@@ -103,9 +103,14 @@ func (v *validator) token(path, s string) {
 	}
 }
 
-func (v *validator) enum(path, s string, allowed []string) {
-	if v.required(path, s) && !slices.Contains(allowed, s) {
-		v.add(path, fmt.Sprintf("%q is not one of %s", s, strings.Join(allowed, ", ")))
+// enum checks that s is one of allowed (a method cannot be generic).
+func enum[T ~string](v *validator, path string, s T, allowed []T) {
+	if v.required(path, string(s)) && !slices.Contains(allowed, s) {
+		names := make([]string, len(allowed))
+		for i, a := range allowed {
+			names[i] = string(a)
+		}
+		v.add(path, fmt.Sprintf("%q is not one of %s", s, strings.Join(names, ", ")))
 	}
 }
 
@@ -143,15 +148,15 @@ func (v *validator) info(path string, in *Info, sent time.Time) {
 		v.add(path+"/category", "at least one category is required")
 	}
 	for j, c := range in.Category {
-		v.enum(fmt.Sprintf("%s/category[%d]", path, j), c, categories)
+		enum(v, fmt.Sprintf("%s/category[%d]", path, j), c, categories)
 	}
 	v.required(path+"/event", in.Event)
 	for j, r := range in.ResponseType {
-		v.enum(fmt.Sprintf("%s/responseType[%d]", path, j), r, responseTypes)
+		enum(v, fmt.Sprintf("%s/responseType[%d]", path, j), r, responseTypes)
 	}
-	v.enum(path+"/urgency", in.Urgency, urgencies)
-	v.enum(path+"/severity", in.Severity, severities)
-	v.enum(path+"/certainty", in.Certainty, certainties)
+	enum(v, path+"/urgency", in.Urgency, urgencies)
+	enum(v, path+"/severity", in.Severity, severities)
+	enum(v, path+"/certainty", in.Certainty, certainties)
 
 	v.valueNames(path+"/eventCode", in.EventCode)
 	effective, hasEffective := v.time(path+"/effective", in.Effective)

@@ -24,18 +24,28 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/signing"
 )
 
-// Client talks to one Herald server.
-type Client struct {
+// Config says which server a Client talks to, and how.
+type Config struct {
 	Server string // base URL, e.g. http://127.0.0.1:8080
-	Token  string // admin token for management endpoints
-	HTTP   *http.Client
+	Token  string // admin token for management endpoints; "" for none
+	// HTTP is the client used; nil means one with a 30 s request timeout.
+	HTTP *http.Client
 	// Now is the signing clock; nil means time.Now.
 	Now func() time.Time
 }
 
-// New returns a client for server with a 30 s request timeout.
-func New(server, token string) *Client {
-	return &Client{Server: strings.TrimRight(server, "/"), Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}
+// Client talks to one Herald server.
+type Client struct {
+	Config
+}
+
+// New returns a client for cfg.Server.
+func New(cfg Config) *Client {
+	cfg.Server = strings.TrimRight(cfg.Server, "/")
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{Config: cfg}
 }
 
 // Error is a refusal from the server (an RFC 9457 problem).

@@ -12,9 +12,23 @@ import (
 
 // Log is the `sms.provider: log` adapter: it sends nothing and logs what
 // would have been sent, with the number redacted. Its receipts carry
-// ProviderID "log-" + Message.Key. A nil Logger means slog.Default().
+// ProviderID "log-" + Message.Key.
 type Log struct {
+	logger *slog.Logger
+}
+
+// LogConfig configures the log adapter.
+type LogConfig struct {
+	// Logger receives the messages; nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// NewLog builds the log adapter.
+func NewLog(cfg LogConfig) *Log {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Log{logger: cfg.Logger}
 }
 
 var _ channels.Notifier = (*Log)(nil)
@@ -28,11 +42,7 @@ func (l *Log) Send(ctx context.Context, m channels.Message) (channels.Receipt, e
 	if m.Text == "" {
 		return channels.Receipt{}, channels.Permanent("invalid message", errors.New("sms: message has no text"))
 	}
-	logger := l.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger.LogAttrs(ctx, slog.LevelInfo, "sms not sent (sms.provider: log)",
+	l.logger.LogAttrs(ctx, slog.LevelInfo, "sms not sent (sms.provider: log)",
 		slog.String("key", m.Key),
 		slog.Any("to", phone.Number(m.To)),
 		slog.Int("chars", utf8.RuneCountInString(m.Text)),

@@ -13,7 +13,7 @@ import (
 
 func TestLogSend(t *testing.T) {
 	var buf bytes.Buffer
-	l := &Log{Logger: slog.New(slog.NewTextHandler(&buf, nil))}
+	l := NewLog(LogConfig{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	rec, err := l.Send(context.Background(), channels.Message{Key: "a1/sms/r9", To: "+15551234567", Text: "Shelter in place."})
 	if err != nil {
 		t.Fatal(err)

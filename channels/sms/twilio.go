@@ -181,9 +181,9 @@ func (t *Twilio) Send(ctx context.Context, m channels.Message) (channels.Receipt
 
 // Twilio error codes that are permanent whatever the HTTP status says.
 var permanentCodes = map[int]string{
-	21610: "recipient has unsubscribed (replied STOP)",
-	21211: "invalid 'To' number",
-	21614: "'To' is not a mobile number",
+	codeOptedOut: "recipient has unsubscribed (replied STOP)",
+	21211:        "invalid 'To' number",
+	21614:        "'To' is not a mobile number",
 }
 
 // APIError is an error answer from the Twilio API, without Twilio's message
@@ -192,6 +192,28 @@ type APIError struct {
 	Status   int    // HTTP status
 	Code     int    // Twilio error code, 0 when none was given
 	MoreInfo string // Twilio's documentation link for Code
+}
+
+// Is lets errors.Is(err, channels.ErrOptedOut) recognise Twilio's 21610.
+func (e *APIError) Is(target error) bool {
+	return target == channels.ErrOptedOut && e.Code == codeOptedOut
+}
+
+// codeOptedOut is Twilio's "recipient has unsubscribed" (the number sent
+// STOP to the carrier).
+const codeOptedOut = 21610
+
+// CallbackError is the error a status callback's ErrorCode stands for (nil
+// for none), so that callers branch with errors.Is rather than on codes.
+func CallbackError(code string) error {
+	if code == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(code)
+	if err != nil {
+		return fmt.Errorf("sms: twilio error %q", code)
+	}
+	return &APIError{Code: n}
 }
 
 func (e *APIError) Error() string {

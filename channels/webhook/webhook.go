@@ -117,7 +117,8 @@ func New(cfg Config) *Sender {
 // with webhook-id m.Key. Any 2xx is success (the Receipt has no
 // ProviderID). Failures: 408, 429 and 5xx answers (with their Retry-After,
 // seconds or HTTP-date), timeouts and network errors are retryable; 410 is
-// permanent with Code "http 410" (the receiver asks to be unsubscribed);
+// permanent with Code "http 410" and wraps channels.ErrGone (the receiver
+// asks to be unsubscribed);
 // 3xx (redirects are not followed) and other 4xx are permanent with Code
 // "http <status>"; a refused address is permanent with Code
 // "address not allowed"; a bad URL, key or secret is permanent with Code
@@ -166,6 +167,9 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	switch st := resp.StatusCode; {
 	case st >= 200 && st < 300:
 		return channels.Receipt{}, nil
+	case st == http.StatusGone:
+		return channels.Receipt{}, channels.Permanent(httpx.StatusCode(st),
+			fmt.Errorf("webhook: receiver answered http %d: %w", st, channels.ErrGone))
 	case st >= 300 && st < 400:
 		return channels.Receipt{}, channels.Permanent(httpx.StatusCode(st),
 			fmt.Errorf("webhook: receiver answered http %d; redirects are not followed", st))

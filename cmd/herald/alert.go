@@ -12,10 +12,10 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/spf13/cobra"
 
+	"github.com/herald-alerts/herald/broadcaster/api"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
-	"github.com/herald-alerts/herald/internal/deliveries"
-	"github.com/herald-alerts/herald/internal/jobs"
+	"github.com/herald-alerts/herald/channels"
 )
 
 func newAlertCmd() *cobra.Command {
@@ -84,7 +84,7 @@ func newAlertCmd() *cobra.Command {
 				}
 				// Deliveries need the admin token; without it the state alone is shown.
 				draw, derr := c.Get(cmd.Context(), "/v1/alerts/"+url.PathEscape(args[0])+"/deliveries")
-				var sum deliveries.Summary
+				var sum api.Deliveries
 				haveDeliveries := derr == nil && json.Unmarshal(draw, &sum) == nil
 				if f.json {
 					if haveDeliveries {
@@ -160,13 +160,13 @@ func newAlertCmd() *cobra.Command {
 	return cmd
 }
 
-func printStatus(out io.Writer, a client.Alert, sum deliveries.Summary, haveDeliveries bool) {
+func printStatus(out io.Writer, a client.Alert, sum api.Deliveries, haveDeliveries bool) {
 	fmt.Fprintf(out, "%s  alert %s: %s  (%s %s, %s)  regions: %s\n", time.Now().Format("15:04:05"), a.ID, a.State, a.Status, a.MsgType, a.Severity, strings.Join(a.Regions, ","))
 	if !haveDeliveries {
 		return
 	}
-	for _, ch := range jobs.Channels {
-		n := sum.Channels[ch]
+	for _, ch := range channels.All {
+		n := sum.Channels[string(ch)]
 		fmt.Fprintf(out, "  %-8s queued %d, sent %d, delivered %d, failed %d, skipped %d\n", ch, n.Queued, n.Sent, n.Delivered, n.Failed, n.Skipped)
 	}
 	for _, fl := range sum.Failures {
@@ -221,7 +221,7 @@ func cancelOf(orig []byte, now time.Time) ([]byte, error) {
 	c.References = a.Sender + "," + a.Identifier + "," + a.Sent
 	c.Identifier = a.Identifier + "-cancel-" + now.UTC().Format("20060102T150405")
 	c.Sent = sent
-	c.MsgType = "Cancel"
+	c.MsgType = cap.MsgCancel
 	c.Note = "Cancelled with herald alert cancel"
 	// The original's expiry may already have passed; a Cancel is in force
 	// from now on, and an expires before its sent would be invalid.

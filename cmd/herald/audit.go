@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/herald-alerts/herald/internal/audit"
 	"github.com/herald-alerts/herald/broadcaster/client"
+	"github.com/herald-alerts/herald/internal/audit"
 )
 
 func newAuditCmd() *cobra.Command {

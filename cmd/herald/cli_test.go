@@ -219,7 +219,7 @@ func TestCancelOf(t *testing.T) {
 			if probs := c.Validate(); len(probs) > 0 {
 				t.Fatalf("the cancel is invalid: %v", probs)
 			}
-			if c.MsgType != "Cancel" {
+			if c.MsgType != cap.MsgCancel {
 				t.Errorf("msgType = %s, want Cancel", c.MsgType)
 			}
 			if c.Sender != a.Sender || c.Status != a.Status || c.Scope != a.Scope {

@@ -30,7 +30,9 @@ func (f *clientFlags) bind(cmd *cobra.Command) {
 	cmd.PersistentFlags().BoolVar(&f.json, "json", false, "print the API's JSON answer")
 }
 
-func (f *clientFlags) client() *client.Client { return client.New(f.server, f.token) }
+func (f *clientFlags) client() *client.Client {
+	return client.New(client.Config{Server: f.server, Token: f.token})
+}
 
 // printJSON writes the server's JSON answer, indented.
 func printJSON(w io.Writer, raw []byte) error {

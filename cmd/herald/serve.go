@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/herald-alerts/herald/internal/app"
 	"github.com/herald-alerts/herald/config"
+	"github.com/herald-alerts/herald/internal/app"
 )
 
 func newServeCmd() *cobra.Command {

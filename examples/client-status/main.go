@@ -24,7 +24,7 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, _, err := client.New(*server, "").Alert(ctx, *id)
+	a, _, err := client.New(client.Config{Server: *server}).Alert(ctx, *id)
 	if err != nil {
 		log.Fatal(err)
 	}

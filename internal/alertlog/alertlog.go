@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/lifecycle"
 )
 
 // JetStream names (documented in docs/architecture.md).
@@ -54,16 +55,6 @@ const (
 	HeaderState = "Herald-State"
 )
 
-// States of an alert, as the API shows them.
-const (
-	StatePendingApproval = "pending_approval"
-	StateAccepted        = "accepted"
-	StateDispatching     = "dispatching"
-	StateDone            = "done"
-	StateCancelled       = "cancelled"
-	StateExpired         = "expired"
-)
-
 // Errors callers branch on.
 var (
 	ErrDuplicate = errors.New("an alert with this sender and identifier was already accepted")
@@ -72,26 +63,32 @@ var (
 
 // Record is an alert's state and summary: what GET /v1/alerts/{id} shows.
 type Record struct {
-	ID         string    `json:"id"`
-	State      string    `json:"state"`
-	Originator string    `json:"originator"`
-	Sender     string    `json:"sender"`
-	Identifier string    `json:"identifier"`
-	MsgType    string    `json:"msg_type"`
-	Status     string    `json:"status"`
-	Scope      string    `json:"scope"`
-	Severity   string    `json:"severity"`
-	Urgency    string    `json:"urgency,omitempty"`
-	Certainty  string    `json:"certainty,omitempty"`
-	Headline   string    `json:"headline,omitempty"`
-	Regions    []string  `json:"regions"`
-	Sent       string    `json:"sent"`
-	Expires    string    `json:"expires,omitempty"`
-	AcceptedAt time.Time `json:"accepted_at"`
+	ID         string          `json:"id"`
+	State      lifecycle.State `json:"state"`
+	Originator string          `json:"originator"`
+	Sender     string          `json:"sender"`
+	Identifier string          `json:"identifier"`
+	MsgType    cap.MsgType     `json:"msg_type"`
+	Status     cap.Status      `json:"status"`
+	Scope      cap.Scope       `json:"scope"`
+	Severity   cap.Severity    `json:"severity"`
+	Urgency    cap.Urgency     `json:"urgency,omitempty"`
+	Certainty  cap.Certainty   `json:"certainty,omitempty"`
+	Headline   string          `json:"headline,omitempty"`
+	Regions    []string        `json:"regions"`
+	Sent       string          `json:"sent"`
+	Expires    string          `json:"expires,omitempty"`
+	AcceptedAt time.Time       `json:"accepted_at"`
 	// References are the ids of the alerts an Update or Cancel refers to.
 	References []string `json:"references,omitempty"`
 	// Seq is the alert's sequence in the log stream.
 	Seq uint64 `json:"seq"`
+}
+
+// ExpiresAt is the alert's CAP expiry, zero when it has none.
+func (r *Record) ExpiresAt() time.Time {
+	t, _ := cap.ParseTime(r.Expires)
+	return t
 }
 
 // NewRecord summarizes an accepted alert.
@@ -118,7 +115,7 @@ func NewRecord(a *cap.Alert, originator string, regions []string, acceptedAt tim
 	}
 	return &Record{
 		References: refs,
-		ID:         AlertID(a.Sender, a.Identifier), State: StateAccepted, Originator: originator,
+		ID:         AlertID(a.Sender, a.Identifier), State: lifecycle.Accepted, Originator: originator,
 		Sender: a.Sender, Identifier: a.Identifier, MsgType: a.MsgType, Status: a.Status, Scope: a.Scope,
 		Severity: info.Severity, Urgency: info.Urgency, Certainty: info.Certainty, Headline: info.Headline,
 		Regions: regions, Sent: a.Sent, Expires: expires, AcceptedAt: acceptedAt.UTC(),
@@ -135,7 +132,7 @@ func RecordFromLog(hdr nats.Header, a *cap.Alert, seq uint64, stored time.Time) 
 	rec := NewRecord(a, hdr.Get(HeaderOriginator), regions, stored)
 	rec.Seq = seq
 	if st := hdr.Get(HeaderState); st != "" {
-		rec.State = st
+		rec.State = lifecycle.State(st)
 	}
 	return rec
 }
@@ -155,8 +152,15 @@ type Log struct {
 	state  jetstream.KeyValue
 }
 
+// Config is what Open needs.
+type Config struct {
+	JS       jetstream.JetStream
+	Replicas int // JetStream replicas of the stream or bucket (1 on one server)
+}
+
 // Open creates or updates the stream and bucket with the given replicas.
-func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Log, error) {
+func Open(ctx context.Context, cfg Config) (*Log, error) {
+	js, replicas := cfg.JS, cfg.Replicas
 	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        StreamName,
 		Description: "Herald: accepted alerts (log) and regional feed copies",
@@ -197,7 +201,7 @@ func (l *Log) Append(ctx context.Context, rec *Record, raw []byte, hdr nats.Head
 	msg.Header.Set(HeaderAlertID, rec.ID)
 	msg.Header.Set(HeaderOriginator, rec.Originator)
 	msg.Header.Set(HeaderRegions, strings.Join(rec.Regions, ","))
-	msg.Header.Set(HeaderState, rec.State)
+	msg.Header.Set(HeaderState, string(rec.State))
 	msg.Data = raw
 	// The expected-last-subject-sequence 0 makes the stream itself refuse a
 	// second alert with the same id, at any time after the first.
@@ -283,16 +287,18 @@ func (l *Log) Ensure(ctx context.Context, rec *Record) (*Record, error) {
 	return l.Get(ctx, rec.ID)
 }
 
-// Transition moves an alert to state to if its current state is one of
-// from (any when from is empty), atomically. It returns the updated record,
-// or the current one and ok=false when the alert is in another state.
-func (l *Log) Transition(ctx context.Context, id, to string, from ...string) (rec *Record, ok bool, err error) {
+// Apply moves an alert by event e, atomically, if the lifecycle table
+// allows it from the alert's current state. It returns the updated record,
+// or the current one and ok=false when the move is not allowed (the alert
+// is already past it, or was cancelled meanwhile).
+func (l *Log) Apply(ctx context.Context, id string, e lifecycle.Event) (rec *Record, ok bool, err error) {
 	for attempt := 0; attempt < 10; attempt++ {
 		cur, rev, err := l.get(ctx, id)
 		if err != nil {
 			return nil, false, err
 		}
-		if len(from) > 0 && !contains(from, cur.State) {
+		to, err := lifecycle.Next(cur.State, e)
+		if err != nil {
 			return cur, false, nil
 		}
 		cur.State = to
@@ -312,15 +318,6 @@ func (l *Log) Transition(ctx context.Context, id, to string, from ...string) (re
 func isWrongRevision(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // List returns every alert's record, in one pass over the state bucket.

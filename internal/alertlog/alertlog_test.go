@@ -13,12 +13,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/lifecycle"
 	"github.com/herald-alerts/herald/test/natstest"
 )
 
 func openLog(t testing.TB, js jetstream.JetStream) *Log {
 	t.Helper()
-	l, err := Open(context.Background(), js, 1)
+	l, err := Open(context.Background(), Config{JS: js, Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,12 +29,12 @@ func openLog(t testing.TB, js jetstream.JetStream) *Log {
 func testAlert(identifier string) *cap.Alert {
 	return &cap.Alert{
 		Identifier: identifier, Sender: "alerts@health.example", Sent: "2026-11-25T10:00:00-08:00",
-		Status: "Actual", MsgType: "Alert", Scope: "Public",
+		Status: cap.StatusActual, MsgType: cap.MsgAlert, Scope: cap.ScopePublic,
 		Info: []cap.Info{
-			{Language: "en-US", Category: []string{"Health"}, Event: "Boil Water Advisory", Urgency: "Immediate",
-				Severity: "Severe", Certainty: "Observed", Headline: "Boil water"},
-			{Language: "es-US", Category: []string{"Health"}, Event: "Aviso", Urgency: "Immediate",
-				Severity: "Severe", Certainty: "Observed", Expires: "2026-11-28T10:00:00-08:00"},
+			{Language: "en-US", Category: []string{"Health"}, Event: "Boil Water Advisory", Urgency: cap.UrgencyImmediate,
+				Severity: cap.SeveritySevere, Certainty: cap.CertaintyObserved, Headline: "Boil water"},
+			{Language: "es-US", Category: []string{"Health"}, Event: "Aviso", Urgency: cap.UrgencyImmediate,
+				Severity: cap.SeveritySevere, Certainty: cap.CertaintyObserved, Expires: "2026-11-28T10:00:00-08:00"},
 		},
 	}
 }
@@ -101,7 +102,7 @@ func TestAppendGetRaw(t *testing.T) {
 	if !reflect.DeepEqual(got, rec) {
 		t.Errorf("Get =\n%+v\nwant\n%+v", got, rec)
 	}
-	if got.State != StateAccepted || got.Expires != "2026-11-28T10:00:00-08:00" || got.Headline != "Boil water" || got.Severity != "Severe" {
+	if got.State != lifecycle.Accepted || got.Expires != "2026-11-28T10:00:00-08:00" || got.Headline != "Boil water" || got.Severity != cap.SeveritySevere {
 		t.Errorf("record summary wrong: %+v", got)
 	}
 
@@ -141,8 +142,8 @@ func TestAppendDuplicate(t *testing.T) {
 	if err := l.Append(ctx, first, []byte("<first/>"), nil); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
-	if _, ok, err := l.Transition(ctx, first.ID, StateDispatching, StateAccepted); !ok || err != nil {
-		t.Fatalf("Transition: %v %v", ok, err)
+	if _, ok, err := l.Apply(ctx, first.ID, lifecycle.StartDispatch); !ok || err != nil {
+		t.Fatalf("Apply: %v %v", ok, err)
 	}
 
 	tests := []struct {
@@ -163,7 +164,7 @@ func TestAppendDuplicate(t *testing.T) {
 				t.Errorf("Raw = %q, %v; want the first alert", body, err)
 			}
 			rec, err := l.Get(ctx, first.ID)
-			if err != nil || rec.State != StateDispatching || rec.Originator != "wa" {
+			if err != nil || rec.State != lifecycle.Dispatching || rec.Originator != "wa" {
 				t.Errorf("Get = %+v, %v; the duplicate must not touch the state record", rec, err)
 			}
 		})
@@ -183,7 +184,7 @@ func TestAppendDuplicate(t *testing.T) {
 	})
 }
 
-func TestTransition(t *testing.T) {
+func TestApply(t *testing.T) {
 	ctx := context.Background()
 	js := natstest.JetStream(t)
 	l := openLog(t, js)
@@ -196,28 +197,27 @@ func TestTransition(t *testing.T) {
 	steps := []struct {
 		name      string
 		id        string
-		to        string
-		from      []string
+		event     lifecycle.Event
 		wantOK    bool
 		wantErr   error
-		wantState string // state stored after the step
+		wantState lifecycle.State // state stored after the step
 	}{
-		{name: "from the current state", id: rec.ID, to: StateDispatching, from: []string{StatePendingApproval, StateAccepted}, wantOK: true, wantState: StateDispatching},
-		{name: "from another state", id: rec.ID, to: StateCancelled, from: []string{StateAccepted}, wantOK: false, wantState: StateDispatching},
-		{name: "from any state", id: rec.ID, to: StateDone, wantOK: true, wantState: StateDone},
-		{name: "unknown alert", id: AlertID("x", "y"), to: StateDone, wantErr: ErrNotFound, wantState: StateDone},
+		{name: "allowed from the current state", id: rec.ID, event: lifecycle.StartDispatch, wantOK: true, wantState: lifecycle.Dispatching},
+		{name: "not allowed from the current state", id: rec.ID, event: lifecycle.Approve, wantOK: false, wantState: lifecycle.Dispatching},
+		{name: "the next move", id: rec.ID, event: lifecycle.Finish, wantOK: true, wantState: lifecycle.Done},
+		{name: "unknown alert", id: AlertID("x", "y"), event: lifecycle.Finish, wantErr: ErrNotFound, wantState: lifecycle.Done},
 	}
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {
-			got, ok, err := l.Transition(ctx, step.id, step.to, step.from...)
+			got, ok, err := l.Apply(ctx, step.id, step.event)
 			if !errors.Is(err, step.wantErr) {
-				t.Fatalf("Transition error = %v, want %v", err, step.wantErr)
+				t.Fatalf("Apply error = %v, want %v", err, step.wantErr)
 			}
 			if ok != step.wantOK {
-				t.Errorf("Transition ok = %v, want %v", ok, step.wantOK)
+				t.Errorf("Apply ok = %v, want %v", ok, step.wantOK)
 			}
 			if err == nil && (got == nil || got.State != step.wantState || got.ID != rec.ID) {
-				t.Errorf("Transition returned %+v, want the record in state %s", got, step.wantState)
+				t.Errorf("Apply returned %+v, want the record in state %s", got, step.wantState)
 			}
 			stored, err := l.Get(ctx, rec.ID)
 			if err != nil {
@@ -227,7 +227,7 @@ func TestTransition(t *testing.T) {
 				t.Errorf("stored state = %s, want %s", stored.State, step.wantState)
 			}
 			if stored.Originator != "wa" || stored.Seq != rec.Seq || !reflect.DeepEqual(stored.Regions, []string{"r1"}) {
-				t.Errorf("Transition changed more than the state: %+v", stored)
+				t.Errorf("Apply changed more than the state: %+v", stored)
 			}
 		})
 	}
@@ -240,23 +240,23 @@ func TestEnsureDoesNotOverwrite(t *testing.T) {
 
 	rec := NewRecord(testAlert("A-1"), "wa", nil, time.Now())
 	got, err := l.Ensure(ctx, rec)
-	if err != nil || got.State != StateAccepted {
+	if err != nil || got.State != lifecycle.Accepted {
 		t.Fatalf("first Ensure = %+v, %v", got, err)
 	}
-	if _, ok, err := l.Transition(ctx, rec.ID, StateDispatching); !ok || err != nil {
-		t.Fatalf("Transition: %v %v", ok, err)
+	if _, ok, err := l.Apply(ctx, rec.ID, lifecycle.StartDispatch); !ok || err != nil {
+		t.Fatalf("Apply: %v %v", ok, err)
 	}
 	again := *rec
-	again.State = StateAccepted
+	again.State = lifecycle.Accepted
 	again.Originator = "rebuilt"
 	got, err = l.Ensure(ctx, &again)
 	if err != nil {
 		t.Fatalf("second Ensure: %v", err)
 	}
-	if got.State != StateDispatching || got.Originator != "wa" {
+	if got.State != lifecycle.Dispatching || got.Originator != "wa" {
 		t.Errorf("second Ensure returned %+v, want the stored record (dispatching, wa)", got)
 	}
-	if stored, _ := l.Get(ctx, rec.ID); stored.State != StateDispatching || stored.Originator != "wa" {
+	if stored, _ := l.Get(ctx, rec.ID); stored.State != lifecycle.Dispatching || stored.Originator != "wa" {
 		t.Errorf("second Ensure overwrote the record: %+v", stored)
 	}
 }
@@ -274,7 +274,7 @@ func TestRecordFromLog(t *testing.T) {
 		{"two regions", testAlert("A-1"), []string{"us-county-53033", "us-county-53061"}},
 		{"one region", testAlert("A-2"), []string{"us-county-53033"}},
 		{"no regions", testAlert("A-3"), nil},
-		{"no info", &cap.Alert{Identifier: "A-4", Sender: "s", Sent: "2026-01-01T00:00:00+00:00", Status: "Actual", MsgType: "Cancel", Scope: "Public"}, nil},
+		{"no info", &cap.Alert{Identifier: "A-4", Sender: "s", Sent: "2026-01-01T00:00:00+00:00", Status: cap.StatusActual, MsgType: cap.MsgCancel, Scope: cap.ScopePublic}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -329,8 +329,8 @@ func TestInvalidIDsNeverReachJetStream(t *testing.T) {
 			if _, _, err := l.Raw(ctx, tc.id); !errors.Is(err, ErrNotFound) {
 				t.Errorf("Raw(%q) = %v, want ErrNotFound", tc.id, err)
 			}
-			if _, _, err := l.Transition(ctx, tc.id, StateDone); !errors.Is(err, ErrNotFound) {
-				t.Errorf("Transition(%q) = %v, want ErrNotFound", tc.id, err)
+			if _, _, err := l.Apply(ctx, tc.id, lifecycle.Finish); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Apply(%q) = %v, want ErrNotFound", tc.id, err)
 			}
 		})
 	}

@@ -22,15 +22,20 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nkeys"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/channels/sms"
+	"github.com/herald-alerts/herald/config"
+	"github.com/herald-alerts/herald/geo"
+	"github.com/herald-alerts/herald/geo/zips"
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/audit"
 	"github.com/herald-alerts/herald/internal/deliveries"
-	"github.com/herald-alerts/herald/internal/dispatch"
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/httpapi"
 	"github.com/herald-alerts/herald/internal/intake"
@@ -41,12 +46,7 @@ import (
 	"github.com/herald-alerts/herald/internal/recipients"
 	"github.com/herald-alerts/herald/internal/replay"
 	"github.com/herald-alerts/herald/internal/residents"
-	"github.com/herald-alerts/herald/broadcaster/signing"
-	"github.com/herald-alerts/herald/channels"
-	"github.com/herald-alerts/herald/channels/sms"
-	"github.com/herald-alerts/herald/config"
-	"github.com/herald-alerts/herald/geo"
-	"github.com/herald-alerts/herald/geo/zips"
+	"github.com/herald-alerts/herald/internal/sweep"
 )
 
 // App is a running Herald.
@@ -59,24 +59,23 @@ type App struct {
 	log     *alertlog.Log
 	regions *geo.Registry
 	origs   *originators.Store
-	planner *plan.Planner
-	submit  *nats.Subscription
 	http    *http.Server
 	httpLn  net.Listener
 	httpErr chan error
 
-	metrics     *prometheus.Registry
-	index       *geo.PointIndex
-	residents   *residents.Store
-	hospitals   *hospitals.Store
-	deliveries  *deliveries.Store
-	social      bool
-	stopFollow  context.CancelFunc
-	stopSweeper context.CancelFunc
-	stopWatch   context.CancelFunc
-	audit       *audit.Log
-	intake      *intake.Service
-	dispatchers []*dispatch.Dispatcher
+	metrics    *prometheus.Registry
+	index      *geo.PointIndex
+	residents  *residents.Store
+	hospitals  *hospitals.Store
+	deliveries *deliveries.Store
+	audit      *audit.Log
+	intake     *intake.Service
+	// social is true when a social account is configured.
+	social bool
+
+	// teardown holds what Stop undoes, in the order it was started; Stop
+	// runs it backwards, so a part stops before what it depends on.
+	teardown []func(ctx context.Context)
 }
 
 // Options are what a caller may add beside the configuration.
@@ -88,8 +87,11 @@ type Options struct {
 	Regions *geo.Registry
 	// Notifiers replaces the adapters built from the configuration, per
 	// channel (the demo's local sinks).
-	Notifiers map[string]channels.Notifier
+	Notifiers map[channels.Channel]channels.Notifier
 }
+
+// onStop pushes an undo step on the teardown stack.
+func (a *App) onStop(f func(ctx context.Context)) { a.teardown = append(a.teardown, f) }
 
 // Start runs Herald until Stop. On error everything started is stopped.
 func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err error) {
@@ -107,6 +109,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
 		return nil, fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
+	a.onStop(func(context.Context) { a.httpLn.Close() })
 	if u := cfg.HTTP.PublicURL; u == "" || strings.HasSuffix(u, ":0") {
 		c := *cfg
 		c.HTTP.PublicURL = "http://" + a.httpLn.Addr().String()
@@ -118,104 +121,107 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 			return nil, err
 		}
 	}
-	if cfg.NATS.URL == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
-		}
-	}
-	// Herald's own key for the embedded server, new each start and never
-	// written down.
-	svc, err := nkeys.CreateUser()
-	if err != nil {
+	if err := a.startNATS(cfg); err != nil {
 		return nil, err
-	}
-	if cfg.NATS.URL == "" {
-		if a.ns, err = startEmbedded(cfg, svc); err != nil {
-			return nil, err
-		}
-	}
-	if a.nc, err = connect(cfg, a.ns, svc, a.logger); err != nil {
-		return nil, err
-	}
-	if a.js, err = jetstream.New(a.nc); err != nil {
-		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	replicas := cfg.NATS.Replicas
 	if replicas < 1 || a.ns != nil {
 		replicas = 1
 	}
-	if a.log, err = alertlog.Open(ctx, a.js, replicas); err != nil {
+	if a.log, err = alertlog.Open(ctx, alertlog.Config{JS: a.js, Replicas: replicas}); err != nil {
 		return nil, err
 	}
-	if a.origs, err = originators.NewStore(cfg.OriginatorsFile, func(id string) bool { _, ok := a.regions.Region(id); return ok }); err != nil {
+	if a.origs, err = originators.New(originators.Config{Path: cfg.OriginatorsFile, RegionExists: func(id string) bool { _, ok := a.regions.Region(id); return ok }}); err != nil {
 		return nil, err
 	}
 	if a.origs.Current().Len() == 0 {
 		a.logger.Warn("no originators configured: nobody can issue alerts yet", "originators_file", cfg.OriginatorsFile)
 	}
-
 	a.metrics = prometheus.NewRegistry()
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	in := intake.NewService(a.log, a.origs, a.regions, a.logger, a.metrics)
 	// Remember signatures a little longer than the ±5 min window they are
 	// valid in.
-	if in.Replay, err = replay.Open(ctx, a.js, replicas, 2*signing.MaxSkew+time.Minute); err != nil {
+	guard, err := replay.Open(ctx, replay.Config{JS: a.js, Replicas: replicas, Window: 2*signing.MaxSkew + time.Minute})
+	if err != nil {
 		return nil, err
 	}
-	if a.audit, err = audit.Open(ctx, a.js, replicas); err != nil {
+	if a.audit, err = audit.Open(ctx, audit.Config{JS: a.js, Replicas: replicas}); err != nil {
 		return nil, err
 	}
-	in.Audit = a.audit
-	in.ToleranceM = cfg.Jurisdiction.ToleranceM
-	a.intake = in
 
-	if err := a.startDelivery(ctx, cfg, opt, replicas); err != nil {
+	a.social = cfg.Social.Mastodon.Server != "" || opt.Notifiers[channels.Social] != nil
+	if err := a.openDelivery(ctx, cfg, replicas); err != nil {
 		return nil, err
 	}
-	stage := &recipients.Stage{
+	stage := recipients.New(recipients.Config{
 		JS: a.js, Regions: a.regions, Index: a.index, Residents: a.residents, Hospitals: a.hospitals,
 		Deliveries: a.deliveries, Social: a.social, Logger: a.logger,
 		// The dispatchers' view of an alert's state is at most a second old.
 		Settle: 2 * time.Second,
+	})
+	a.intake = intake.New(intake.Config{
+		Log: a.log, Originators: a.origs, Regions: a.regions, Logger: a.logger, Metrics: a.metrics,
+		Replay: guard, Audit: a.audit, ToleranceM: cfg.Jurisdiction.ToleranceM, Recipients: stage,
+		Approval: intake.ApprovalPolicy{
+			Severities:    severities(cfg.Approval.RequiredFor.Severity),
+			MinRecipients: cfg.Approval.RequiredFor.MinRecipients,
+			MinAreaKm2:    cfg.Approval.RequiredFor.MinAreaKm2,
+			Timeout:       cfg.Approval.Timeout,
+		},
+	})
+	if err := a.startDispatch(ctx, cfg, opt, replicas); err != nil {
+		return nil, err
 	}
-	in.Recipients = stage
-	in.Approval = intake.ApprovalPolicy{
-		Severities:    cfg.Approval.RequiredFor.Severity,
-		MinRecipients: cfg.Approval.RequiredFor.MinRecipients,
-		MinAreaKm2:    cfg.Approval.RequiredFor.MinAreaKm2,
-		Timeout:       cfg.Approval.Timeout,
+	planner := plan.New(plan.Config{JS: a.js, Log: a.log, Stages: []plan.Stage{stage}, ApprovalTimeout: cfg.Approval.Timeout, Logger: a.logger})
+	if err := planner.Start(ctx); err != nil {
+		return nil, err
 	}
-	a.planner = plan.New(a.js, a.log, a.logger, stage)
-	a.planner.ApprovalTimeout = cfg.Approval.Timeout
-	a.startApprovalSweeper(cfg.Approval.Timeout)
+	a.onStop(func(context.Context) { planner.Stop() })
+	sweeper := sweep.New(sweep.Config{
+		Alerts: a.log, Deliveries: a.deliveries, ApprovalTimeout: cfg.Approval.Timeout,
+		Every: min(max(cfg.Approval.Timeout/4, 100*time.Millisecond), time.Second),
+		OnExpired: func(ctx context.Context, rec *alertlog.Record) {
+			a.intake.Record(ctx, audit.Record{Kind: audit.KindApproval, Actor: audit.ActorSystem, AlertID: rec.ID,
+				Outcome: audit.OutcomeExpired, Reason: "not approved within " + cfg.Approval.Timeout.String()})
+		},
+		Logger: a.logger,
+	})
+	sweeper.Start()
+	a.onStop(func(context.Context) { sweeper.Stop() })
 	wctx, stopWatch := context.WithCancel(context.Background())
-	a.stopWatch = stopWatch
 	go a.watchOriginators(wctx)
-	if err := a.planner.Start(ctx); err != nil {
-		return nil, err
-	}
-	if a.submit, err = natsapi.Serve(a.nc, in, a.logger); err != nil {
-		return nil, err
-	}
-
-	zipTable, err := zips.Load()
+	a.onStop(func(context.Context) { stopWatch() })
+	submit, err := natsapi.Serve(natsapi.Config{Conn: a.nc, Intake: a.intake, Logger: a.logger})
 	if err != nil {
 		return nil, err
+	}
+	a.onStop(func(context.Context) { _ = submit.Drain() })
+	if err := a.startHTTP(cfg, stage); err != nil {
+		return nil, err
+	}
+	a.logger.Info("herald started", "http", a.HTTPURL(), "nats", a.NATSURL(), "regions", a.regions.Len(), "originators", a.origs.Current().Len())
+	return a, nil
+}
+
+// startHTTP serves the API on the listener opened first.
+func (a *App) startHTTP(cfg *config.Config, stage *recipients.Stage) error {
+	zipTable, err := zips.Load()
+	if err != nil {
+		return err
 	}
 	texts, err := keywords.LoadTexts()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	inbound := &httpapi.Inbound{Residents: a.residents, ZIPs: zipTable, Texts: texts, Sender: cfg.SMS.SenderName, Contact: cfg.SMS.HelpContact}
-	api := &httpapi.Server{
-		Intake: in, Log: a.log, Regions: a.regions, AdminToken: cfg.HTTP.AdminToken, Logger: a.logger,
+	api := httpapi.New(httpapi.Config{
+		Intake: a.intake, Log: a.log, Regions: a.regions, AdminToken: cfg.HTTP.AdminToken, Logger: a.logger,
 		Ready:      a.Ready,
 		Metrics:    promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}),
 		Residents:  a.residents,
 		Hospitals:  a.hospitals,
 		Deliveries: a.deliveries,
 		Recipients: stage,
-		Inbound:    inbound,
+		Inbound:    &httpapi.Inbound{Residents: a.residents, ZIPs: zipTable, Texts: texts, Sender: cfg.SMS.SenderName, Contact: cfg.SMS.HelpContact},
 		Audit:      a.audit,
 		PublicURL:  cfg.HTTP.PublicURL,
 		VerifyTwilio: func(r *http.Request) error {
@@ -225,44 +231,25 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 			}
 			return sms.VerifyCallback(r, cfg.Twilio.AuthToken, cfg.HTTP.PublicURL)
 		},
-	}
+	})
 	a.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 	go func() { a.httpErr <- a.http.Serve(a.httpLn) }()
-	a.logger.Info("herald started", "http", a.HTTPURL(), "nats", a.NATSURL(), "regions", a.regions.Len(), "originators", a.origs.Current().Len())
-	return a, nil
+	a.onStop(func(ctx context.Context) {
+		if err := a.http.Shutdown(ctx); err != nil {
+			a.logger.Warn("http shutdown", "error", err)
+		}
+	})
+	return nil
 }
 
-// startApprovalSweeper expires alerts that waited longer than timeout for
-// approval, so they are never sent. Every process sweeps; the state
-// transition is atomic, so each alert expires once.
-func (a *App) startApprovalSweeper(timeout time.Duration) {
-	ctx, cancel := context.WithCancel(context.Background())
-	a.stopSweeper = cancel
-	every := min(max(timeout/4, 100*time.Millisecond), 15*time.Second)
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			recs, err := a.log.List(ctx)
-			if err != nil {
-				continue
-			}
-			for _, rec := range recs {
-				if rec.State == alertlog.StatePendingApproval && time.Since(rec.AcceptedAt) > timeout {
-					if _, ok, err := a.log.Transition(ctx, rec.ID, alertlog.StateExpired, alertlog.StatePendingApproval); err == nil && ok {
-						a.logger.Warn("alert expired unapproved; it will not be sent", "id", rec.ID, "waited", timeout)
-						a.intake.Record(ctx, audit.Record{Kind: audit.KindApproval, Actor: audit.ActorSystem, AlertID: rec.ID,
-							Outcome: audit.OutcomeExpired, Reason: "not approved within " + timeout.String()})
-					}
-				}
-			}
-		}
-	}()
+// severities types the configured approval severities (validated by
+// config).
+func severities(names []string) []cap.Severity {
+	out := make([]cap.Severity, len(names))
+	for i, n := range names {
+		out[i] = cap.Severity(n)
+	}
+	return out
 }
 
 // LoadRegions loads the configured region sources.
@@ -303,6 +290,10 @@ func (a *App) NATSURL() string {
 	}
 	return a.ns.ClientURL()
 }
+
+// IndexedResidents is how many residents the planner's index holds; it
+// follows the store, so an import shows here shortly after it returns.
+func (a *App) IndexedResidents() int { return a.index.Len() }
 
 // Conn is Herald's own NATS connection.
 func (a *App) Conn() *nats.Conn { return a.nc }
@@ -363,46 +354,12 @@ func (a *App) Logger() *slog.Logger { return a.logger }
 // Err reports the HTTP server stopping on its own (a fatal error).
 func (a *App) Err() <-chan error { return a.httpErr }
 
-// Stop drains in-flight work and shuts down, within ctx's deadline.
+// Stop drains in-flight work and shuts down, within ctx's deadline: the
+// teardown stack, newest first (the HTTP API stops taking requests before
+// the pipeline behind it, NATS last).
 func (a *App) Stop(ctx context.Context) {
-	if a.http != nil {
-		if err := a.http.Shutdown(ctx); err != nil {
-			a.logger.Warn("http shutdown", "error", err)
-		}
-	} else if a.httpLn != nil {
-		a.httpLn.Close()
+	for i := len(a.teardown) - 1; i >= 0; i-- {
+		a.teardown[i](ctx)
 	}
-	if a.submit != nil {
-		_ = a.submit.Drain()
-	}
-	if a.planner != nil {
-		a.planner.Stop()
-	}
-	for _, d := range a.dispatchers {
-		d.Stop(ctx)
-	}
-	if a.stopFollow != nil {
-		a.stopFollow()
-	}
-	if a.stopSweeper != nil {
-		a.stopSweeper()
-	}
-	if a.stopWatch != nil {
-		a.stopWatch()
-	}
-	if a.nc != nil {
-		_ = a.nc.Drain()
-		for a.nc.IsDraining() {
-			select {
-			case <-ctx.Done():
-				a.nc.Close()
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		a.nc.Close()
-	}
-	if a.ns != nil {
-		a.ns.Shutdown()
-		a.ns.WaitForShutdown()
-	}
+	a.teardown = nil
 }

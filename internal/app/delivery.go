@@ -5,13 +5,18 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net/http"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"time"
 
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/channels/sms"
+	"github.com/herald-alerts/herald/channels/social"
+	"github.com/herald-alerts/herald/channels/webhook"
+	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/internal/compose"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/dispatch"
@@ -19,16 +24,11 @@ import (
 	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/internal/ratelimit"
 	"github.com/herald-alerts/herald/internal/residents"
-	"github.com/herald-alerts/herald/channels"
-	"github.com/herald-alerts/herald/channels/sms"
-	"github.com/herald-alerts/herald/channels/social"
-	"github.com/herald-alerts/herald/channels/webhook"
-	"github.com/herald-alerts/herald/config"
 )
 
 // concurrency is how many sends of a channel one Herald process has in
 // flight; it also bounds the duplicates a crash can cause (see README).
-var concurrency = map[string]int{jobs.SMS: 16, jobs.Webhook: 32, jobs.Social: 2}
+var concurrency = map[channels.Channel]int{channels.SMS: 16, channels.Webhook: 32, channels.Social: 2}
 
 // residentKey reads the secret from which residents' ids (keyed hashes of
 // their numbers) and the numbers' encryption at rest are derived, creating
@@ -93,8 +93,8 @@ func residentKey(dataDir string) ([]byte, error) {
 
 // notifiers builds the channel adapters the configuration asks for. The
 // social channel is absent when no account is configured.
-func notifiers(cfg *config.Config, a *App) (map[string]channels.Notifier, error) {
-	n := map[string]channels.Notifier{}
+func notifiers(cfg *config.Config, logger *slog.Logger) (map[channels.Channel]channels.Notifier, error) {
+	n := map[channels.Channel]channels.Notifier{}
 	switch cfg.SMS.Provider {
 	case "twilio":
 		t, err := sms.New(sms.Config{
@@ -105,51 +105,50 @@ func notifiers(cfg *config.Config, a *App) (map[string]channels.Notifier, error)
 		if err != nil {
 			return nil, err
 		}
-		n[jobs.SMS] = t
+		n[channels.SMS] = t
 	default:
-		n[jobs.SMS] = &sms.Log{Logger: a.logger}
+		n[channels.SMS] = sms.NewLog(sms.LogConfig{Logger: logger})
 	}
-	n[jobs.Webhook] = webhook.New(webhook.Config{AllowPrivate: cfg.Webhooks.AllowPrivateAddresses, Timeout: 10 * time.Second, UserAgent: "Herald"})
+	n[channels.Webhook] = webhook.New(webhook.Config{AllowPrivate: cfg.Webhooks.AllowPrivateAddresses, Timeout: 10 * time.Second, UserAgent: "Herald"})
 	if cfg.Social.Mastodon.Server != "" {
 		m, err := social.New(social.Config{Server: cfg.Social.Mastodon.Server, AccessToken: cfg.Social.Mastodon.AccessToken})
 		if err != nil {
 			return nil, err
 		}
-		n[jobs.Social] = m
+		n[channels.Social] = m
 	}
 	return n, nil
 }
 
-// startDelivery opens the delivery stores and starts a dispatcher per
-// configured channel.
-func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options, replicas int) error {
+// openDelivery opens the delivery stores and loads the resident index.
+func (a *App) openDelivery(ctx context.Context, cfg *config.Config, replicas int) error {
 	var err error
-	if _, err = jobs.Open(ctx, a.js, replicas); err != nil {
+	if _, err = jobs.Open(ctx, jobs.Config{JS: a.js, Replicas: replicas}); err != nil {
 		return err
 	}
-	if a.deliveries, err = deliveries.Open(ctx, a.js, replicas); err != nil {
+	if a.deliveries, err = deliveries.Open(ctx, deliveries.Config{JS: a.js, Replicas: replicas}); err != nil {
 		return err
 	}
 	key, err := residentKey(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("residents key: %w", err)
 	}
-	if a.residents, err = residents.Open(ctx, a.js, replicas, key); err != nil {
+	if a.residents, err = residents.Open(ctx, residents.Config{JS: a.js, Replicas: replicas, Secret: key}); err != nil {
 		return err
 	}
 	allowPrivate := cfg.Webhooks.AllowPrivateAddresses
-	if a.hospitals, err = hospitals.Open(ctx, a.js, replicas, hospitals.Policy{
+	if a.hospitals, err = hospitals.Open(ctx, hospitals.Config{JS: a.js, Replicas: replicas, Policy: hospitals.Policy{
 		ValidateURL: func(raw string) error { return webhook.ValidateURL(raw, allowPrivate) },
 		KnownRegion: func(id string) bool { _, ok := a.regions.Region(id); return ok },
 		NewSecret:   webhook.NewSecret,
-	}); err != nil {
+	}}); err != nil {
 		return err
 	}
 
 	// The planner must see every resident before it plans: follow the
 	// bucket into the point index and wait for the initial load.
-	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a.stopFollow = cancel
+	fctx, stopFollow := context.WithCancel(context.WithoutCancel(ctx))
+	a.onStop(func(context.Context) { stopFollow() })
 	ready := make(chan struct{})
 	go func() {
 		for fctx.Err() == nil {
@@ -168,73 +167,75 @@ func (a *App) startDelivery(ctx context.Context, cfg *config.Config, opt Options
 	}()
 	select {
 	case <-ready:
+		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("load residents: %w", ctx.Err())
 	}
+}
 
-	ns, err := notifiers(cfg, a)
+// startDispatch starts a dispatcher per configured channel.
+func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options, replicas int) error {
+	ns, err := notifiers(cfg, a.logger)
 	if err != nil {
 		return err
 	}
 	for ch, n := range opt.Notifiers {
 		ns[ch] = n
 	}
-	a.social = ns[jobs.Social] != nil
-	alerts := &compose.Alerts{Log: a.log, StateTTL: time.Second}
+	alerts := compose.NewAlerts(compose.AlertsConfig{Log: a.log, StateTTL: time.Second})
 	links := compose.Links{PublicURL: cfg.HTTP.PublicURL}
-	composers := map[string]dispatch.Composer{
-		jobs.SMS:     &compose.SMS{Alerts: alerts, Residents: a.residents, Links: links},
-		jobs.Webhook: &compose.Webhook{Alerts: alerts, Subscriptions: a.hospitals},
-		jobs.Social:  &compose.Social{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Links: links, Posts: a.deliveries},
+	composers := map[channels.Channel]dispatch.Composer{
+		channels.SMS:     compose.NewSMS(compose.SMSConfig{Alerts: alerts, Residents: a.residents, Links: links}),
+		channels.Webhook: compose.NewWebhook(compose.WebhookConfig{Alerts: alerts, Subscriptions: a.hospitals}),
+		channels.Social:  compose.NewSocial(compose.SocialConfig{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Links: links, Posts: a.deliveries}),
 	}
-	hooks := map[string]dispatch.PermanentHook{
-		jobs.SMS: func(ctx context.Context, j jobs.Job, code string) error {
-			if code == "21610" { // the carrier says the number sent STOP
+	hooks := map[channels.Channel]dispatch.PermanentHook{
+		channels.SMS: func(ctx context.Context, j jobs.Job, err error) error {
+			if errors.Is(err, channels.ErrOptedOut) { // the carrier says the number sent STOP
 				return a.residents.SetOptOut(ctx, j.Recipient, true)
 			}
 			return nil
 		},
-		jobs.Webhook: func(ctx context.Context, j jobs.Job, code string) error {
-			if code == fmt.Sprintf("http %d", http.StatusGone) {
+		channels.Webhook: func(ctx context.Context, j jobs.Job, err error) error {
+			if errors.Is(err, channels.ErrGone) {
 				return a.hospitals.Disable(ctx, j.Recipient, "endpoint answered 410 Gone")
 			}
 			return nil
 		},
 	}
 	// sms.rate_per_second holds for all Herald processes on this NATS together.
-	smsLimit, err := ratelimit.Open(ctx, a.js, replicas, "sms", cfg.SMS.RatePerSecond)
+	smsLimit, err := ratelimit.Open(ctx, ratelimit.Config{JS: a.js, Replicas: replicas, Name: string(channels.SMS), Rate: cfg.SMS.RatePerSecond})
 	if err != nil {
 		return err
 	}
-	limiters := map[string]dispatch.Limiter{jobs.SMS: smsLimit}
+	limiters := map[channels.Channel]dispatch.Limiter{channels.SMS: smsLimit}
 	metrics := dispatch.NewMetrics(a.metrics)
-	isolation := map[string]dispatch.Isolation{
-		jobs.Webhook: {
+	isolation := map[channels.Channel]dispatch.Isolation{
+		channels.Webhook: {
 			Destination: hostOf, MaxInFlight: cfg.Webhooks.MaxInFlight,
 			Threshold: cfg.Webhooks.BreakerThreshold, Cooldown: cfg.Webhooks.BreakerCooldown, MaxCooldown: 10 * time.Minute,
 		},
 	}
-	for _, ch := range jobs.Channels {
+	for _, ch := range channels.All {
 		if ns[ch] == nil {
 			continue
 		}
-		retry := retryPolicy(cfg, ch)
-		d := dispatch.New(a.js, dispatch.Config{
-			Channel: ch, Notifier: ns[ch], Composer: composers[ch], Alerts: alerts, Store: a.deliveries,
+		d := dispatch.New(dispatch.Config{
+			JS: a.js, Channel: ch, Notifier: ns[ch], Composer: composers[ch], Alerts: alerts, Store: a.deliveries,
 			Limiter: limiters[ch], Concurrency: concurrency[ch], SendTimeout: 15 * time.Second,
-			Retry: retry, OnPermanent: hooks[ch], Isolation: isolation[ch], Logger: a.logger.With("channel", ch), Metrics: metrics,
+			Retry: retryPolicy(cfg, ch), OnPermanent: hooks[ch], Isolation: isolation[ch], Logger: a.logger.With("channel", ch), Metrics: metrics,
 		})
 		if err := d.Start(ctx); err != nil {
 			return err
 		}
-		a.dispatchers = append(a.dispatchers, d)
+		a.onStop(d.Stop)
 	}
 	return nil
 }
 
 // retryPolicy is a channel's configured retry policy.
-func retryPolicy(cfg *config.Config, channel string) dispatch.Retry {
-	r := map[string]config.Retry{jobs.SMS: cfg.Retry.SMS, jobs.Webhook: cfg.Retry.Webhook, jobs.Social: cfg.Retry.Social}[channel]
+func retryPolicy(cfg *config.Config, channel channels.Channel) dispatch.Retry {
+	r := map[channels.Channel]config.Retry{channels.SMS: cfg.Retry.SMS, channels.Webhook: cfg.Retry.Webhook, channels.Social: cfg.Retry.Social}[channel]
 	return dispatch.Retry{Base: r.Base, Max: r.Max, MaxAttempts: r.MaxAttempts, MaxAge: r.MaxAge}
 }
 

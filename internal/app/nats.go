@@ -1,10 +1,12 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/herald-alerts/herald/config"
@@ -129,4 +132,47 @@ func redactURL(list string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// startNATS starts the embedded server (unless nats.url names a cluster)
+// and connects Herald to it.
+func (a *App) startNATS(cfg *config.Config) error {
+	if cfg.NATS.URL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+		}
+	}
+	// Herald's own key for the embedded server, new each start and never
+	// written down.
+	svc, err := nkeys.CreateUser()
+	if err != nil {
+		return err
+	}
+	if cfg.NATS.URL == "" {
+		if a.ns, err = startEmbedded(cfg, svc); err != nil {
+			return err
+		}
+		a.onStop(func(context.Context) {
+			a.ns.Shutdown()
+			a.ns.WaitForShutdown()
+		})
+	}
+	if a.nc, err = connect(cfg, a.ns, svc, a.logger); err != nil {
+		return err
+	}
+	a.onStop(func(ctx context.Context) {
+		_ = a.nc.Drain()
+		for a.nc.IsDraining() {
+			select {
+			case <-ctx.Done():
+				a.nc.Close()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		a.nc.Close()
+	})
+	if a.js, err = jetstream.New(a.nc); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return nil
 }

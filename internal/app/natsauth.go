@@ -4,9 +4,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
+	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/natsapi"
-	"github.com/herald-alerts/herald/config"
 )
 
 // Permissions of the embedded server's roles (config nats.users). A

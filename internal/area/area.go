@@ -10,9 +10,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/paulmach/orb"
+
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/geo"
-	"github.com/paulmach/orb"
 )
 
 // ErrNoArea means the alert names no area at all.

@@ -43,7 +43,7 @@ func geocode(name, value string) cap.Area {
 
 // alert builds an alert with one info per list of areas.
 func alert(infos ...[]cap.Area) *cap.Alert {
-	a := &cap.Alert{Identifier: "x", Sender: "s", Status: "Actual", MsgType: "Alert", Scope: "Public"}
+	a := &cap.Alert{Identifier: "x", Sender: "s", Status: cap.StatusActual, MsgType: cap.MsgAlert, Scope: cap.ScopePublic}
 	for _, areas := range infos {
 		a.Info = append(a.Info, cap.Info{Event: "e", Area: areas})
 	}

@@ -152,8 +152,15 @@ type Log struct {
 	tailOK   bool // false until read, and after any failed publish
 }
 
+// Config is what Open needs.
+type Config struct {
+	JS       jetstream.JetStream
+	Replicas int // JetStream replicas of the stream or bucket (1 on one server)
+}
+
 // Open creates or updates the audit stream with the given replicas.
-func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Log, error) {
+func Open(ctx context.Context, cfg Config) (*Log, error) {
+	js, replicas := cfg.JS, cfg.Replicas
 	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        StreamName,
 		Description: "Herald: hash-chained audit trail",

@@ -17,7 +17,7 @@ import (
 
 func openLog(t testing.TB, js jetstream.JetStream) *Log {
 	t.Helper()
-	l, err := Open(t.Context(), js, 1)
+	l, err := Open(t.Context(), Config{JS: js, Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

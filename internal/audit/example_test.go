@@ -33,7 +33,7 @@ func Example() {
 	js, _ := jetstream.New(nc)
 
 	ctx := context.Background()
-	log, err := audit.Open(ctx, js, 1)
+	log, err := audit.Open(ctx, audit.Config{JS: js, Replicas: 1})
 	if err != nil {
 		panic(err)
 	}

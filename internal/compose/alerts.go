@@ -13,23 +13,32 @@ import (
 	"sync"
 	"time"
 
-	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/lifecycle"
 )
 
-// Alerts caches accepted alerts (their CAP, parsed) and their state for
-// the composers and the dispatcher: a fan-out to a million residents reads
-// the same alert a million times.
-type Alerts struct {
+// AlertsConfig is what the alert cache needs.
+type AlertsConfig struct {
 	Log *alertlog.Log
 	// StateTTL bounds how stale a cached state may be; a Cancel takes at
 	// most this long to stop queued jobs.
 	StateTTL time.Duration
 	Now      func() time.Time
+}
+
+// Alerts caches accepted alerts (their CAP, parsed) and their state for
+// the composers and the dispatcher: a fan-out to a million residents reads
+// the same alert a million times.
+type Alerts struct {
+	AlertsConfig
 
 	mu      sync.Mutex
 	entries map[string]*alertEntry
 }
+
+// NewAlerts builds the alert cache.
+func NewAlerts(cfg AlertsConfig) *Alerts { return &Alerts{AlertsConfig: cfg} }
 
 type alertEntry struct {
 	alert   *cap.Alert
@@ -103,17 +112,12 @@ func (c *Alerts) Deliverable(ctx context.Context, id string) (string, time.Time,
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if a.Record.State == alertlog.StateCancelled {
+	until := a.Record.ExpiresAt()
+	switch lifecycle.Shown(a.Record.State, until, c.now()) {
+	case lifecycle.Cancelled:
 		return "alert cancelled", time.Time{}, nil
-	}
-	var until time.Time
-	if a.Record.Expires != "" {
-		if t, err := cap.ParseTime(a.Record.Expires); err == nil {
-			until = t
-			if c.now().After(t) {
-				return "alert expired", t, nil
-			}
-		}
+	case lifecycle.Expired:
+		return "alert expired", until, nil
 	}
 	return "", until, nil
 }

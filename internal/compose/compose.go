@@ -7,14 +7,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/geo"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/internal/recipients"
 	"github.com/herald-alerts/herald/internal/render"
 	"github.com/herald-alerts/herald/internal/residents"
-	"github.com/herald-alerts/herald/channels"
-	"github.com/herald-alerts/herald/geo"
 )
 
 // Links builds public URLs of alerts.
@@ -28,12 +28,20 @@ type ResidentLookup interface {
 	Get(ctx context.Context, id string) (residents.Resident, error)
 }
 
-// SMS composes text messages to residents.
-type SMS struct {
+// SMSConfig is what the SMS composer needs.
+type SMSConfig struct {
 	Alerts    *Alerts
 	Residents ResidentLookup
 	Links     Links
 }
+
+// SMS composes text messages to residents.
+type SMS struct {
+	SMSConfig
+}
+
+// NewSMS builds the SMS composer.
+func NewSMS(cfg SMSConfig) *SMS { return &SMS{SMSConfig: cfg} }
 
 // Compose implements dispatch.Composer.
 func (c *SMS) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
@@ -65,18 +73,26 @@ type SubscriptionLookup interface {
 	Get(ctx context.Context, id string) (hospitals.Subscription, error)
 }
 
+// WebhookConfig is what the webhook composer needs.
+type WebhookConfig struct {
+	Alerts        *Alerts
+	Subscriptions SubscriptionLookup
+}
+
 // Webhook composes the signed JSON posts to hospitals. Every subscription
 // of an alert gets the same body, so it is rendered once per alert; a
 // subscription is read at most once a second (a disabled or removed one
 // stops within that).
 type Webhook struct {
-	Alerts        *Alerts
-	Subscriptions SubscriptionLookup
+	WebhookConfig
 
 	mu     sync.Mutex
 	bodies map[string][]byte // alert id -> payload
 	subs   map[string]cachedSub
 }
+
+// NewWebhook builds the webhook composer.
+func NewWebhook(cfg WebhookConfig) *Webhook { return &Webhook{WebhookConfig: cfg} }
 
 type cachedSub struct {
 	sub     hospitals.Subscription
@@ -149,8 +165,8 @@ func (c *Webhook) body(ctx context.Context, alertID string) ([]byte, error) {
 	return b, nil
 }
 
-// Social composes the public post.
-type Social struct {
+// SocialConfig is what the social composer needs.
+type SocialConfig struct {
 	Alerts   *Alerts
 	Regions  *geo.Registry
 	Hashtags []string // from config social.hashtags
@@ -161,6 +177,14 @@ type Social struct {
 		Get(ctx context.Context, j jobs.Job) (deliveries.Record, error)
 	}
 }
+
+// Social composes the public post.
+type Social struct {
+	SocialConfig
+}
+
+// NewSocial builds the social composer.
+func NewSocial(cfg SocialConfig) *Social { return &Social{SocialConfig: cfg} }
 
 // Compose implements dispatch.Composer.
 func (c *Social) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
@@ -181,7 +205,7 @@ func (c *Social) Compose(ctx context.Context, j jobs.Job) (channels.Message, str
 	text := render.Social(a.CAP, render.SocialOptions{Link: c.Links.CAP(j.AlertID), Hashtags: render.Hashtags(event, names, c.Hashtags)})
 	m := channels.Message{Text: text}
 	for _, ref := range a.Record.References {
-		if r, err := c.Posts.Get(ctx, jobs.Job{AlertID: ref, Channel: jobs.Social, Recipient: j.Recipient}); err == nil && r.ProviderID != "" {
+		if r, err := c.Posts.Get(ctx, jobs.Job{AlertID: ref, Channel: channels.Social, Recipient: j.Recipient}); err == nil && r.ProviderID != "" {
 			m.ReplyTo = r.ProviderID
 			break
 		}

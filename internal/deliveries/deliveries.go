@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/herald-alerts/herald/broadcaster/api"
+	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/internal/jobs"
 )
 
@@ -48,15 +49,22 @@ type Record struct {
 func (r Record) Final() bool { return r.State != Queued && r.State != "" }
 
 // Plan is how many deliveries the planner queued for an alert, per channel.
-type Plan map[string]int
+type Plan map[channels.Channel]int
 
 // Store is the bucket.
 type Store struct {
 	kv jetstream.KeyValue
 }
 
+// Config is what Open needs.
+type Config struct {
+	JS       jetstream.JetStream
+	Replicas int // JetStream replicas of the stream or bucket (1 on one server)
+}
+
 // Open creates or updates the bucket.
-func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	js, replicas := cfg.JS, cfg.Replicas
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      Bucket,
 		Description: "Herald: delivery outcomes (idempotency records) and plans",
@@ -70,9 +78,11 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, er
 	return &Store{kv: kv}, nil
 }
 
-func recordKey(j jobs.Job) string           { return "d." + j.Key() }
-func planKey(alertID string) string         { return "plan." + alertID }
-func providerKey(channel, id string) string { return "p." + channel + "." + sanitize(id) }
+func recordKey(j jobs.Job) string   { return "d." + j.Key() }
+func planKey(alertID string) string { return "plan." + alertID }
+func providerKey(channel channels.Channel, id string) string {
+	return "p." + string(channel) + "." + sanitize(id)
+}
 
 // Get returns a delivery's record.
 func (s *Store) Get(ctx context.Context, j jobs.Job) (Record, error) {
@@ -119,7 +129,7 @@ func (s *Store) Put(ctx context.Context, j jobs.Job, r Record) error {
 // ProviderReport applies a provider's later report (e.g. a Twilio status
 // callback) to the delivery it sent as providerID. state is Delivered or
 // Failed. Unknown ids return ErrNotFound.
-func (s *Store) ProviderReport(ctx context.Context, channel, providerID, state, reason string) (jobs.Job, error) {
+func (s *Store) ProviderReport(ctx context.Context, channel channels.Channel, providerID, state, reason string) (jobs.Job, error) {
 	var j jobs.Job
 	if err := s.get(ctx, providerKey(channel, providerID), &j); err != nil {
 		return j, err
@@ -166,8 +176,8 @@ const maxFailuresListed = 1000
 // each of the alert's deliveries in one pass over the bucket's stream.
 func (s *Store) Summarize(ctx context.Context, alertID string) (*Summary, error) {
 	sum := &Summary{AlertID: alertID, Channels: map[string]Counts{}, Failures: []Failure{}}
-	for _, ch := range jobs.Channels {
-		sum.Channels[ch] = Counts{}
+	for _, ch := range channels.All {
+		sum.Channels[string(ch)] = Counts{}
 	}
 	var plan Plan
 	switch err := s.get(ctx, planKey(alertID), &plan); {
@@ -182,7 +192,7 @@ func (s *Store) Summarize(ctx context.Context, alertID string) (*Summary, error)
 		return nil, fmt.Errorf("read deliveries of %s: %w", alertID, err)
 	}
 	defer w.Stop()
-	final := map[string]int{}
+	final := map[channels.Channel]int{}
 	for e := range w.Updates() {
 		if e == nil { // all current values delivered
 			break
@@ -192,7 +202,7 @@ func (s *Store) Summarize(ctx context.Context, alertID string) (*Summary, error)
 			continue
 		}
 		ch, recipient := splitKey(e.Key(), alertID)
-		c := sum.Channels[ch]
+		c := sum.Channels[string(ch)]
 		switch r.State {
 		case Sent:
 			c.Sent++
@@ -206,16 +216,16 @@ func (s *Store) Summarize(ctx context.Context, alertID string) (*Summary, error)
 			continue
 		}
 		final[ch]++
-		sum.Channels[ch] = c
+		sum.Channels[string(ch)] = c
 		if (r.State == Failed || r.State == Skipped) && len(sum.Failures) < maxFailuresListed {
-			sum.Failures = append(sum.Failures, Failure{Channel: ch, Recipient: recipient, State: r.State, Reason: r.Reason})
+			sum.Failures = append(sum.Failures, Failure{Channel: string(ch), Recipient: recipient, State: r.State, Reason: r.Reason})
 		}
 	}
 	sum.Done = true
 	for ch, n := range plan {
-		c := sum.Channels[ch]
+		c := sum.Channels[string(ch)]
 		c.Queued = max(n-final[ch], 0)
-		sum.Channels[ch] = c
+		sum.Channels[string(ch)] = c
 		if c.Queued > 0 {
 			sum.Done = false
 		}
@@ -225,8 +235,8 @@ func (s *Store) Summarize(ctx context.Context, alertID string) (*Summary, error)
 
 // Reached lists the recipients of an alert on a channel whose delivery was
 // sent or delivered: who must hear about its Update or Cancel.
-func (s *Store) Reached(ctx context.Context, alertID, channel string) ([]string, error) {
-	w, err := s.kv.Watch(ctx, "d."+alertID+"."+channel+".*", jetstream.IgnoreDeletes())
+func (s *Store) Reached(ctx context.Context, alertID string, channel channels.Channel) ([]string, error) {
+	w, err := s.kv.Watch(ctx, "d."+alertID+"."+string(channel)+".*", jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("read deliveries of %s: %w", alertID, err)
 	}
@@ -250,14 +260,14 @@ func (s *Store) Reached(ctx context.Context, alertID, channel string) ([]string,
 }
 
 // splitKey turns "d.<alert>.<channel>.<recipient>" into channel, recipient.
-func splitKey(key, alertID string) (string, string) {
+func splitKey(key, alertID string) (channels.Channel, string) {
 	rest := key[len("d."+alertID+"."):]
 	for i := 0; i < len(rest); i++ {
 		if rest[i] == '.' {
-			return rest[:i], rest[i+1:]
+			return channels.Channel(rest[:i]), rest[i+1:]
 		}
 	}
-	return rest, ""
+	return channels.Channel(rest), ""
 }
 
 // sanitize keeps provider ids within KV key characters.

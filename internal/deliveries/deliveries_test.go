@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/test/natstest"
 )
@@ -16,14 +17,14 @@ import (
 func openStore(t testing.TB) *Store {
 	t.Helper()
 	js := natstest.JetStream(t)
-	s, err := Open(context.Background(), js, 1)
+	s, err := Open(context.Background(), Config{JS: js, Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func job(alert, channel, recipient string) jobs.Job {
+func job(alert string, channel channels.Channel, recipient string) jobs.Job {
 	return jobs.Job{AlertID: alert, Channel: channel, Recipient: recipient}
 }
 
@@ -37,10 +38,10 @@ func TestPutGet(t *testing.T) {
 		job  jobs.Job
 		put  []Record // in order; the last one is read back
 	}{
-		{"sent", job("a1", jobs.SMS, "r1"), []Record{{State: Sent, ProviderID: "SM1", Attempts: 1, At: at}}},
-		{"failed with reason", job("a1", jobs.Webhook, "h1"), []Record{{State: Failed, Reason: "http 410", Attempts: 3, At: at}}},
-		{"overwritten", job("a1", jobs.Social, "mastodon"), []Record{{State: Queued, At: at}, {State: Skipped, Reason: "alert cancelled", At: at}}},
-		{"same recipient, other alert", job("a2", jobs.SMS, "r1"), []Record{{State: Failed, Reason: "other alert", At: at}}},
+		{"sent", job("a1", channels.SMS, "r1"), []Record{{State: Sent, ProviderID: "SM1", Attempts: 1, At: at}}},
+		{"failed with reason", job("a1", channels.Webhook, "h1"), []Record{{State: Failed, Reason: "http 410", Attempts: 3, At: at}}},
+		{"overwritten", job("a1", channels.Social, "mastodon"), []Record{{State: Queued, At: at}, {State: Skipped, Reason: "alert cancelled", At: at}}},
+		{"same recipient, other alert", job("a2", channels.SMS, "r1"), []Record{{State: Failed, Reason: "other alert", At: at}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,18 +60,18 @@ func TestPutGet(t *testing.T) {
 		})
 	}
 	// The other alert's record did not overwrite a1's.
-	if got, _ := s.Get(ctx, job("a1", jobs.SMS, "r1")); got.State != Sent {
+	if got, _ := s.Get(ctx, job("a1", channels.SMS, "r1")); got.State != Sent {
 		t.Errorf("a1/sms/r1 = %+v after a2/sms/r1 was written", got)
 	}
 
 	t.Run("unknown delivery", func(t *testing.T) {
-		if _, err := s.Get(ctx, job("a1", jobs.SMS, "nobody")); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Get(ctx, job("a1", channels.SMS, "nobody")); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get = %v, want ErrNotFound", err)
 		}
 	})
 	t.Run("zero time is set", func(t *testing.T) {
 		before := time.Now()
-		j := job("a3", jobs.SMS, "r1")
+		j := job("a3", channels.SMS, "r1")
 		if err := s.Put(ctx, j, Record{State: Sent}); err != nil {
 			t.Fatal(err)
 		}
@@ -104,15 +105,15 @@ func TestSummarize(t *testing.T) {
 	s := openStore(t)
 
 	const alert = "a1"
-	if err := s.SetPlan(ctx, alert, Plan{jobs.SMS: 4, jobs.Webhook: 2, jobs.Social: 1}); err != nil {
+	if err := s.SetPlan(ctx, alert, Plan{channels.SMS: 4, channels.Webhook: 2, channels.Social: 1}); err != nil {
 		t.Fatal(err)
 	}
 	// Deliveries of other alerts (one whose id extends a1's) must not count.
 	for _, other := range []string{"a10", "a2"} {
-		if err := s.SetPlan(ctx, other, Plan{jobs.SMS: 1}); err != nil {
+		if err := s.SetPlan(ctx, other, Plan{channels.SMS: 1}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Put(ctx, job(other, jobs.SMS, "r1"), Record{State: Failed, Reason: "not a1"}); err != nil {
+		if err := s.Put(ctx, job(other, channels.SMS, "r1"), Record{State: Failed, Reason: "not a1"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -125,44 +126,44 @@ func TestSummarize(t *testing.T) {
 	steps := []struct {
 		name     string
 		puts     []put
-		want     map[string]Counts
+		want     map[channels.Channel]Counts
 		done     bool
 		failures []Failure
 	}{
 		{
 			name: "nothing recorded yet",
-			want: map[string]Counts{jobs.SMS: {Queued: 4}, jobs.Webhook: {Queued: 2}, jobs.Social: {Queued: 1}},
+			want: map[channels.Channel]Counts{channels.SMS: {Queued: 4}, channels.Webhook: {Queued: 2}, channels.Social: {Queued: 1}},
 		},
 		{
 			name: "some final, a queued record is not",
 			puts: []put{
-				{job(alert, jobs.SMS, "r1"), Record{State: Sent, ProviderID: "SM1"}},
-				{job(alert, jobs.SMS, "r2"), Record{State: Failed, Reason: "invalid number"}},
-				{job(alert, jobs.SMS, "r3"), Record{State: Queued}},
-				{job(alert, jobs.Webhook, "h1"), Record{State: Skipped, Reason: "subscription disabled"}},
+				{job(alert, channels.SMS, "r1"), Record{State: Sent, ProviderID: "SM1"}},
+				{job(alert, channels.SMS, "r2"), Record{State: Failed, Reason: "invalid number"}},
+				{job(alert, channels.SMS, "r3"), Record{State: Queued}},
+				{job(alert, channels.Webhook, "h1"), Record{State: Skipped, Reason: "subscription disabled"}},
 			},
-			want:     map[string]Counts{jobs.SMS: {Queued: 2, Sent: 1, Failed: 1}, jobs.Webhook: {Queued: 1, Skipped: 1}, jobs.Social: {Queued: 1}},
-			failures: []Failure{{Channel: jobs.SMS, Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: jobs.Webhook, Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
+			want:     map[channels.Channel]Counts{channels.SMS: {Queued: 2, Sent: 1, Failed: 1}, channels.Webhook: {Queued: 1, Skipped: 1}, channels.Social: {Queued: 1}},
+			failures: []Failure{{Channel: string(channels.SMS), Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: string(channels.Webhook), Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
 		},
 		{
 			name: "all but one final; a record written twice counts once",
 			puts: []put{
-				{job(alert, jobs.SMS, "r1"), Record{State: Delivered, ProviderID: "SM1"}},
-				{job(alert, jobs.SMS, "r3"), Record{State: Sent}},
-				{job(alert, jobs.SMS, "r4"), Record{State: Sent}},
-				{job(alert, jobs.Webhook, "h2"), Record{State: Sent}},
+				{job(alert, channels.SMS, "r1"), Record{State: Delivered, ProviderID: "SM1"}},
+				{job(alert, channels.SMS, "r3"), Record{State: Sent}},
+				{job(alert, channels.SMS, "r4"), Record{State: Sent}},
+				{job(alert, channels.Webhook, "h2"), Record{State: Sent}},
 			},
-			want:     map[string]Counts{jobs.SMS: {Sent: 2, Delivered: 1, Failed: 1}, jobs.Webhook: {Sent: 1, Skipped: 1}, jobs.Social: {Queued: 1}},
-			failures: []Failure{{Channel: jobs.SMS, Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: jobs.Webhook, Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
+			want:     map[channels.Channel]Counts{channels.SMS: {Sent: 2, Delivered: 1, Failed: 1}, channels.Webhook: {Sent: 1, Skipped: 1}, channels.Social: {Queued: 1}},
+			failures: []Failure{{Channel: string(channels.SMS), Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: string(channels.Webhook), Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
 		},
 		{
 			name: "every planned job final",
 			puts: []put{
-				{job(alert, jobs.Social, "mastodon"), Record{State: Failed, Reason: "http 422"}},
+				{job(alert, channels.Social, "mastodon"), Record{State: Failed, Reason: "http 422"}},
 			},
-			want:     map[string]Counts{jobs.SMS: {Sent: 2, Delivered: 1, Failed: 1}, jobs.Webhook: {Sent: 1, Skipped: 1}, jobs.Social: {Failed: 1}},
+			want:     map[channels.Channel]Counts{channels.SMS: {Sent: 2, Delivered: 1, Failed: 1}, channels.Webhook: {Sent: 1, Skipped: 1}, channels.Social: {Failed: 1}},
 			done:     true,
-			failures: []Failure{{Channel: jobs.SMS, Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: jobs.Social, Recipient: "mastodon", State: Failed, Reason: "http 422"}, {Channel: jobs.Webhook, Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
+			failures: []Failure{{Channel: string(channels.SMS), Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: string(channels.Social), Recipient: "mastodon", State: Failed, Reason: "http 422"}, {Channel: string(channels.Webhook), Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
 		},
 	}
 	for _, step := range steps {
@@ -182,9 +183,9 @@ func TestSummarize(t *testing.T) {
 			if sum.Done != step.done {
 				t.Errorf("Done = %v, want %v", sum.Done, step.done)
 			}
-			for _, ch := range jobs.Channels {
-				if sum.Channels[ch] != step.want[ch] {
-					t.Errorf("%s = %+v, want %+v", ch, sum.Channels[ch], step.want[ch])
+			for _, ch := range channels.All {
+				if sum.Channels[string(ch)] != step.want[ch] {
+					t.Errorf("%s = %+v, want %+v", ch, sum.Channels[string(ch)], step.want[ch])
 				}
 			}
 			got := slices.Clone(sum.Failures)
@@ -202,7 +203,7 @@ func TestSummarize(t *testing.T) {
 
 	t.Run("alert without a plan", func(t *testing.T) {
 		// Records alone (no plan yet) do not make a summary.
-		if err := s.Put(ctx, job("a9", jobs.SMS, "r1"), Record{State: Sent}); err != nil {
+		if err := s.Put(ctx, job("a9", channels.SMS, "r1"), Record{State: Sent}); err != nil {
 			t.Fatal(err)
 		}
 		sum, err := s.Summarize(ctx, "a9")
@@ -212,8 +213,8 @@ func TestSummarize(t *testing.T) {
 		if sum.Planned || sum.Done {
 			t.Errorf("Planned = %v, Done = %v; want both false", sum.Planned, sum.Done)
 		}
-		for _, ch := range jobs.Channels {
-			if c, ok := sum.Channels[ch]; !ok || c != (Counts{}) {
+		for _, ch := range channels.All {
+			if c, ok := sum.Channels[string(ch)]; !ok || c != (Counts{}) {
 				t.Errorf("channel %s = %+v, %v; want present and zero", ch, c, ok)
 			}
 		}
@@ -223,7 +224,7 @@ func TestSummarize(t *testing.T) {
 	})
 
 	t.Run("empty plan is done at once", func(t *testing.T) {
-		if err := s.SetPlan(ctx, "a8", Plan{jobs.SMS: 0, jobs.Webhook: 0, jobs.Social: 0}); err != nil {
+		if err := s.SetPlan(ctx, "a8", Plan{channels.SMS: 0, channels.Webhook: 0, channels.Social: 0}); err != nil {
 			t.Fatal(err)
 		}
 		sum, err := s.Summarize(ctx, "a8")
@@ -239,17 +240,17 @@ func TestSummarize(t *testing.T) {
 func TestProviderReport(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	sent := job("a1", jobs.SMS, "r1")
+	sent := job("a1", channels.SMS, "r1")
 	if err := s.Put(ctx, sent, Record{State: Sent, ProviderID: "SM0123456789abcdef", Attempts: 1}); err != nil {
 		t.Fatal(err)
 	}
 	// A provider id with characters a KV key cannot hold still finds its job.
-	odd := job("a1", jobs.SMS, "r2")
+	odd := job("a1", channels.SMS, "r2")
 	if err := s.Put(ctx, odd, Record{State: Sent, ProviderID: "109/status.42@x", Attempts: 2}); err != nil {
 		t.Fatal(err)
 	}
 	// A failed delivery with a provider id is not indexed.
-	failed := job("a1", jobs.SMS, "r3")
+	failed := job("a1", channels.SMS, "r3")
 	if err := s.Put(ctx, failed, Record{State: Failed, ProviderID: "SMfailed", Reason: "21211"}); err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +258,7 @@ func TestProviderReport(t *testing.T) {
 	// Steps run in order.
 	steps := []struct {
 		name       string
-		channel    string
+		channel    channels.Channel
 		providerID string
 		state      string
 		reason     string
@@ -266,14 +267,14 @@ func TestProviderReport(t *testing.T) {
 		wantState  string // stored state of wantJob afterwards
 		wantReason string
 	}{
-		{name: "sent to delivered", channel: jobs.SMS, providerID: "SM0123456789abcdef", state: Delivered, wantJob: sent, wantState: Delivered},
-		{name: "late sent does not undo delivered", channel: jobs.SMS, providerID: "SM0123456789abcdef", state: Sent, wantJob: sent, wantState: Delivered},
-		{name: "repeated delivered", channel: jobs.SMS, providerID: "SM0123456789abcdef", state: Delivered, wantJob: sent, wantState: Delivered},
-		{name: "failed after delivered is kept", channel: jobs.SMS, providerID: "SM0123456789abcdef", state: Failed, reason: "30005", wantJob: sent, wantState: Failed, wantReason: "30005"},
-		{name: "odd provider id", channel: jobs.SMS, providerID: "109/status.42@x", state: Delivered, wantJob: odd, wantState: Delivered},
-		{name: "unknown id", channel: jobs.SMS, providerID: "SMnever", state: Delivered, wantErr: ErrNotFound},
-		{name: "known id on another channel", channel: jobs.Social, providerID: "SM0123456789abcdef", state: Delivered, wantErr: ErrNotFound},
-		{name: "id of a failed delivery", channel: jobs.SMS, providerID: "SMfailed", state: Delivered, wantErr: ErrNotFound, wantJob: failed, wantState: Failed, wantReason: "21211"},
+		{name: "sent to delivered", channel: channels.SMS, providerID: "SM0123456789abcdef", state: Delivered, wantJob: sent, wantState: Delivered},
+		{name: "late sent does not undo delivered", channel: channels.SMS, providerID: "SM0123456789abcdef", state: Sent, wantJob: sent, wantState: Delivered},
+		{name: "repeated delivered", channel: channels.SMS, providerID: "SM0123456789abcdef", state: Delivered, wantJob: sent, wantState: Delivered},
+		{name: "failed after delivered is kept", channel: channels.SMS, providerID: "SM0123456789abcdef", state: Failed, reason: "30005", wantJob: sent, wantState: Failed, wantReason: "30005"},
+		{name: "odd provider id", channel: channels.SMS, providerID: "109/status.42@x", state: Delivered, wantJob: odd, wantState: Delivered},
+		{name: "unknown id", channel: channels.SMS, providerID: "SMnever", state: Delivered, wantErr: ErrNotFound},
+		{name: "known id on another channel", channel: channels.Social, providerID: "SM0123456789abcdef", state: Delivered, wantErr: ErrNotFound},
+		{name: "id of a failed delivery", channel: channels.SMS, providerID: "SMfailed", state: Delivered, wantErr: ErrNotFound, wantJob: failed, wantState: Failed, wantReason: "21211"},
 	}
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {

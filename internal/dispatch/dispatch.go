@@ -22,9 +22,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/jobs"
-	"github.com/herald-alerts/herald/channels"
 )
 
 // Composer builds the message for a job. A non-empty skip means the job
@@ -44,9 +44,9 @@ type AlertState interface {
 }
 
 // PermanentHook is told of permanent failures, so that e.g. an opted-out
-// number (Twilio 21610) is marked opted out, or a gone webhook (410)
-// disabled. Errors are logged, not retried.
-type PermanentHook func(ctx context.Context, j jobs.Job, code string) error
+// number (channels.ErrOptedOut) is marked opted out, or a gone webhook
+// (channels.ErrGone) disabled. Errors are logged, not retried.
+type PermanentHook func(ctx context.Context, j jobs.Job, err error) error
 
 // Retry is a channel's retry policy.
 type Retry struct {
@@ -57,16 +57,63 @@ type Retry struct {
 }
 
 // Backoff is the delay before attempt n+1 (n >= 1): exponential from Base
-// up to Max, with full jitter in the upper half so retries of many jobs do
-// not arrive in lock-step; a provider's Retry-After wins when longer.
-func (r Retry) Backoff(n int, retryAfter time.Duration) time.Duration {
+// up to Max, with jitter (0 <= jitter < 1) spreading it over the upper
+// half so retries of many jobs do not arrive in lock-step; a provider's
+// Retry-After wins when longer.
+func (r Retry) Backoff(n int, retryAfter time.Duration, jitter float64) time.Duration {
 	d := r.Base
 	for i := 1; i < n && d < r.Max; i++ {
 		d *= 2
 	}
 	d = min(d, r.Max)
-	d = d/2 + rand.N(d/2+1)
+	d = d/2 + time.Duration(jitter*float64(d/2+1))
 	return max(d, retryAfter)
+}
+
+// Attempt is what the dispatcher knows after one send.
+type Attempt struct {
+	N      int           // this attempt's number, from 1
+	Err    error         // the send's error; nil when it was accepted
+	Age    time.Duration // since the job was queued
+	Until  time.Time     // the alert's expiry; zero for none
+	Now    time.Time
+	Jitter float64 // in [0, 1), for Backoff
+}
+
+// Verdict is what becomes of a job after an attempt.
+type Verdict struct {
+	// State is the delivery record's state: Sent, Failed (final) or
+	// Queued (retry after Delay).
+	State  string
+	Reason string
+	Delay  time.Duration
+	// Permanent is true when the provider refused for good (the
+	// PermanentHook is told).
+	Permanent bool
+}
+
+// Decide is the retry decision, pure so that every rule is tested in a
+// table: a success is Sent; a permanent failure is Failed at once; a
+// transient one is retried after Backoff unless that would pass the
+// attempt limit, the age limit or the alert's expiry.
+func (r Retry) Decide(a Attempt) Verdict {
+	if a.Err == nil {
+		return Verdict{State: deliveries.Sent}
+	}
+	permanent, retryAfter, _ := channels.Classify(a.Err)
+	if permanent {
+		return Verdict{State: deliveries.Failed, Reason: a.Err.Error(), Permanent: true}
+	}
+	delay := r.Backoff(a.N, retryAfter, a.Jitter)
+	switch {
+	case a.N >= max(r.MaxAttempts, 1):
+		return Verdict{State: deliveries.Failed, Reason: fmt.Sprintf("gave up after %d attempts: %v", a.N, a.Err)}
+	case r.MaxAge > 0 && a.Age+delay > r.MaxAge:
+		return Verdict{State: deliveries.Failed, Reason: fmt.Sprintf("gave up after %s: %v", a.Age.Round(time.Second), a.Err)}
+	case !a.Until.IsZero() && a.Now.Add(delay).After(a.Until):
+		return Verdict{State: deliveries.Failed, Reason: fmt.Sprintf("alert expires before the next attempt: %v", a.Err)}
+	}
+	return Verdict{State: deliveries.Queued, Reason: a.Err.Error(), Delay: delay}
 }
 
 // Limiter paces sends (golang.org/x/time/rate.Limiter, or the shared
@@ -77,7 +124,8 @@ type Limiter interface {
 
 // Config configures one channel's dispatcher.
 type Config struct {
-	Channel     string
+	JS          jetstream.JetStream
+	Channel     channels.Channel
 	Notifier    channels.Notifier
 	Composer    Composer
 	Alerts      AlertState
@@ -96,17 +144,16 @@ type Config struct {
 type Dispatcher struct {
 	cfg    Config
 	gate   *gate
-	js     jetstream.JetStream
 	iter   jetstream.MessagesContext
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
 }
 
 // ConsumerName is the durable consumer of a channel's jobs.
-func ConsumerName(channel string) string { return "herald-dispatch-" + channel }
+func ConsumerName(channel channels.Channel) string { return "herald-dispatch-" + string(channel) }
 
 // New builds a dispatcher; Start begins work.
-func New(js jetstream.JetStream, cfg Config) *Dispatcher {
+func New(cfg Config) *Dispatcher {
 	if cfg.Concurrency < 1 {
 		cfg.Concurrency = 1
 	}
@@ -116,15 +163,15 @@ func New(js jetstream.JetStream, cfg Config) *Dispatcher {
 	if cfg.Retry.MaxAttempts < 1 {
 		cfg.Retry.MaxAttempts = 1
 	}
-	return &Dispatcher{cfg: cfg, js: js, gate: newGate(cfg.Isolation)}
+	return &Dispatcher{cfg: cfg, gate: newGate(cfg.Isolation)}
 }
 
 // Start binds the durable consumer and starts Concurrency workers.
 func (d *Dispatcher) Start(ctx context.Context) error {
-	cons, err := d.js.CreateOrUpdateConsumer(ctx, jobs.StreamName, jetstream.ConsumerConfig{
+	cons, err := d.cfg.JS.CreateOrUpdateConsumer(ctx, jobs.StreamName, jetstream.ConsumerConfig{
 		Durable:       ConsumerName(d.cfg.Channel),
-		Description:   "Herald dispatcher for " + d.cfg.Channel,
-		FilterSubject: jobs.SubjectPrefix + d.cfg.Channel,
+		Description:   "Herald dispatcher for " + string(d.cfg.Channel),
+		FilterSubject: jobs.Subject(d.cfg.Channel),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		// A send takes at most SendTimeout; waits for the rate limiter and
 		// retried records send in-progress acks. A short AckWait matters:
@@ -192,6 +239,9 @@ func (d *Dispatcher) work(ctx context.Context) {
 	}
 }
 
+// handle runs one job through the named steps: look up its record, decide
+// whether it is deliverable, compose, acquire the destination and the rate,
+// send, settle.
 func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	j, err := jobs.Decode(m.Data())
 	if err != nil {
@@ -206,14 +256,13 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	log := d.cfg.Logger.With("job", j.Key())
 
-	// Idempotency: a delivery already finished is not sent again.
-	rec, err := d.cfg.Store.Get(ctx, j)
+	rec, final, err := d.lookup(ctx, j)
 	switch {
-	case err == nil && rec.Final():
-		_ = m.Ack()
+	case err != nil:
+		d.retryLater(m, log, time.Second, fmt.Errorf("read delivery record: %w", err))
 		return
-	case err != nil && !errors.Is(err, deliveries.ErrNotFound):
-		d.retryLater(ctx, m, log, time.Second, fmt.Errorf("read delivery record: %w", err))
+	case final:
+		_ = m.Ack()
 		return
 	}
 	// Attempts are counted in the record, not by JetStream's redeliveries:
@@ -223,98 +272,133 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 
 	skip, until, err := d.cfg.Alerts.Deliverable(ctx, j.AlertID)
 	if err != nil {
-		d.retryLater(ctx, m, log, time.Second, fmt.Errorf("read alert state: %w", err))
+		d.retryLater(m, log, time.Second, fmt.Errorf("read alert state: %w", err))
 		return
 	}
 	if skip != "" {
-		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Skipped, Reason: skip, Attempts: rec.Attempts}, log)
+		d.skip(ctx, m, j, rec, skip, log)
 		return
 	}
 	msg, skip, err := d.cfg.Composer.Compose(ctx, j)
 	if err != nil {
-		d.retryLater(ctx, m, log, time.Second, fmt.Errorf("compose: %w", err))
+		d.retryLater(m, log, time.Second, fmt.Errorf("compose: %w", err))
 		return
 	}
 	if skip != "" {
-		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Skipped, Reason: skip, Attempts: rec.Attempts}, log)
+		d.skip(ctx, m, j, rec, skip, log)
 		return
 	}
 	msg.Key = j.Key()
 
-	var dest string
+	release, skip, ok := d.acquire(ctx, m, j, msg)
+	if !ok {
+		return // handed back to JetStream for later
+	}
+	if skip != "" {
+		d.skip(ctx, m, j, rec, skip, log)
+		return
+	}
+	receipt, err := d.send(ctx, msg)
+	release(err)
+
+	v := d.cfg.Retry.Decide(Attempt{N: attempt, Err: err, Age: time.Since(md.Timestamp), Until: until, Now: time.Now(), Jitter: rand.Float64()})
+	d.settle(ctx, m, j, attempt, receipt, err, v, log)
+}
+
+// lookup reads the job's delivery record: a delivery already finished is
+// not sent again (final). A missing record is a first attempt.
+func (d *Dispatcher) lookup(ctx context.Context, j jobs.Job) (rec deliveries.Record, final bool, err error) {
+	rec, err = d.cfg.Store.Get(ctx, j)
+	switch {
+	case errors.Is(err, deliveries.ErrNotFound):
+		return deliveries.Record{}, false, nil
+	case err != nil:
+		return rec, false, err
+	}
+	return rec, rec.Final(), nil
+}
+
+// acquire waits for the destination (isolation gate) and the rate limiter.
+// ok=false means the job was handed back to JetStream (destination busy or
+// broken, or the process stopping); a non-empty skip means the alert was
+// cancelled or expired during the wait. release must be called with the
+// send's error once the send is over.
+func (d *Dispatcher) acquire(ctx context.Context, m jetstream.Msg, j jobs.Job, msg channels.Message) (release func(error), skip string, ok bool) {
+	release = func(error) {}
 	if d.gate != nil {
-		dest = d.cfg.Isolation.Destination(msg.To)
-		ok, wait, open := d.gate.acquire(dest, time.Now())
-		if !ok {
+		dest := d.cfg.Isolation.Destination(msg.To)
+		got, wait, open := d.gate.acquire(dest, time.Now())
+		if !got {
 			if open {
 				d.cfg.Metrics.held(d.cfg.Channel)
 			}
 			_ = m.NakWithDelay(wait)
-			return
+			return nil, "", false
+		}
+		release = func(err error) {
+			permanent, _, _ := channels.Classify(err)
+			d.gate.release(dest, err != nil && !permanent, time.Now())
 		}
 	}
-	if d.cfg.Limiter != nil {
-		if err := d.waitLimiter(ctx, m); err != nil {
-			if d.gate != nil {
-				d.gate.release(dest, false, time.Now())
-			}
-			_ = m.NakWithDelay(time.Second)
-			return
-		}
-		// The wait can be long (a rate-limited fan-out): the alert may have
-		// been cancelled or expired meanwhile.
-		if skip, _, err := d.cfg.Alerts.Deliverable(ctx, j.AlertID); err == nil && skip != "" {
-			if d.gate != nil {
-				d.gate.release(dest, false, time.Now())
-			}
-			d.finish(ctx, m, j, deliveries.Record{State: deliveries.Skipped, Reason: skip, Attempts: rec.Attempts}, log)
-			return
-		}
+	if d.cfg.Limiter == nil {
+		return release, "", true
 	}
+	if err := d.waitLimiter(ctx, m); err != nil {
+		release(nil)
+		_ = m.NakWithDelay(time.Second)
+		return nil, "", false
+	}
+	// The wait can be long (a rate-limited fan-out): the alert may have
+	// been cancelled or expired meanwhile.
+	if skip, _, err := d.cfg.Alerts.Deliverable(ctx, j.AlertID); err == nil && skip != "" {
+		release(nil)
+		return nil, skip, true
+	}
+	return release, "", true
+}
+
+// send calls the adapter within SendTimeout.
+func (d *Dispatcher) send(ctx context.Context, msg channels.Message) (channels.Receipt, error) {
 	sendCtx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
+	defer cancel()
 	start := time.Now()
 	receipt, err := d.cfg.Notifier.Send(sendCtx, msg)
-	cancel()
 	d.cfg.Metrics.observe(d.cfg.Channel, time.Since(start))
-	if d.gate != nil {
-		permanent, _, _ := channels.Classify(err)
-		d.gate.release(dest, err != nil && !permanent, time.Now())
-	}
-	if err == nil {
-		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Sent, ProviderID: receipt.ProviderID, Attempts: attempt}, log)
-		return
-	}
+	return receipt, err
+}
 
-	permanent, retryAfter, code := channels.Classify(err)
-	if permanent {
-		log.Warn("delivery failed permanently", "code", code, "error", err)
-		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Failed, Reason: err.Error(), Attempts: attempt}, log)
-		if d.cfg.OnPermanent != nil {
-			if herr := d.cfg.OnPermanent(ctx, j, code); herr != nil {
-				log.Warn("permanent-failure hook failed", "error", herr)
-			}
-		}
-		return
-	}
-	delay := d.cfg.Retry.Backoff(attempt, retryAfter)
-	age := time.Since(md.Timestamp)
-	switch {
-	case attempt >= d.cfg.Retry.MaxAttempts:
-		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Failed, Reason: fmt.Sprintf("gave up after %d attempts: %v", attempt, err), Attempts: attempt}, log)
-	case d.cfg.Retry.MaxAge > 0 && age+delay > d.cfg.Retry.MaxAge:
-		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Failed, Reason: fmt.Sprintf("gave up after %s: %v", age.Round(time.Second), err), Attempts: attempt}, log)
-	case !until.IsZero() && time.Now().Add(delay).After(until):
-		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Failed, Reason: fmt.Sprintf("alert expires before the next attempt: %v", err), Attempts: attempt}, log)
-	default:
+// settle carries out the verdict: record a final outcome and ack, or
+// record the attempt and hand the job back for a retry.
+func (d *Dispatcher) settle(ctx context.Context, m jetstream.Msg, j jobs.Job, attempt int, receipt channels.Receipt, err error, v Verdict, log *slog.Logger) {
+	switch v.State {
+	case deliveries.Sent:
+		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Sent, ProviderID: receipt.ProviderID, Attempts: attempt}, log)
+	case deliveries.Queued:
 		d.cfg.Metrics.retried(d.cfg.Channel)
 		// Remember the attempt and its error: the count survives
 		// redeliveries and restarts, and the status view shows why the
 		// delivery is still queued.
-		if perr := d.cfg.Store.Put(ctx, j, deliveries.Record{State: deliveries.Queued, Reason: err.Error(), Attempts: attempt}); perr != nil {
+		if perr := d.cfg.Store.Put(ctx, j, deliveries.Record{State: deliveries.Queued, Reason: v.Reason, Attempts: attempt}); perr != nil {
 			log.Warn("could not record the failed attempt", "error", perr)
 		}
-		d.retryLater(ctx, m, log, delay, err)
+		d.retryLater(m, log, v.Delay, err)
+	default:
+		if v.Permanent {
+			_, _, code := channels.Classify(err)
+			log.Warn("delivery failed permanently", "code", code, "error", err)
+		}
+		d.finish(ctx, m, j, deliveries.Record{State: v.State, Reason: v.Reason, Attempts: attempt}, log)
+		if v.Permanent && d.cfg.OnPermanent != nil {
+			if herr := d.cfg.OnPermanent(ctx, j, err); herr != nil {
+				log.Warn("permanent-failure hook failed", "error", herr)
+			}
+		}
 	}
+}
+
+// skip records that the job is not sent, and why; it was not an attempt.
+func (d *Dispatcher) skip(ctx context.Context, m jetstream.Msg, j jobs.Job, rec deliveries.Record, reason string, log *slog.Logger) {
+	d.finish(ctx, m, j, deliveries.Record{State: deliveries.Skipped, Reason: reason, Attempts: rec.Attempts}, log)
 }
 
 // waitLimiter waits for a send slot while telling JetStream the job is
@@ -334,7 +418,7 @@ func (d *Dispatcher) waitLimiter(ctx context.Context, m jetstream.Msg) error {
 	}
 }
 
-func (d *Dispatcher) retryLater(ctx context.Context, m jetstream.Msg, log *slog.Logger, delay time.Duration, err error) {
+func (d *Dispatcher) retryLater(m jetstream.Msg, log *slog.Logger, delay time.Duration, err error) {
 	log.Info("delivery will be retried", "in", delay.Round(time.Millisecond), "error", err)
 	_ = m.NakWithDelay(delay)
 }
@@ -388,26 +472,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) count(channel, state string) {
+func (m *Metrics) count(channel channels.Channel, state string) {
 	if m != nil {
-		m.deliveries.WithLabelValues(channel, state).Inc()
+		m.deliveries.WithLabelValues(string(channel), state).Inc()
 	}
 }
 
-func (m *Metrics) retried(channel string) {
+func (m *Metrics) retried(channel channels.Channel) {
 	if m != nil {
-		m.retries.WithLabelValues(channel).Inc()
+		m.retries.WithLabelValues(string(channel)).Inc()
 	}
 }
 
-func (m *Metrics) held(channel string) {
+func (m *Metrics) held(channel channels.Channel) {
 	if m != nil {
-		m.circuitOpen.WithLabelValues(channel).Inc()
+		m.circuitOpen.WithLabelValues(string(channel)).Inc()
 	}
 }
 
-func (m *Metrics) observe(channel string, d time.Duration) {
+func (m *Metrics) observe(channel channels.Channel, d time.Duration) {
 	if m != nil {
-		m.latency.WithLabelValues(channel).Observe(d.Seconds())
+		m.latency.WithLabelValues(string(channel)).Observe(d.Seconds())
 	}
 }

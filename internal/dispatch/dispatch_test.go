@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,9 +12,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/jobs"
-	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/test/natstest"
 )
 
@@ -42,8 +43,8 @@ func TestBackoff(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			lowest, highest := time.Duration(1<<62), time.Duration(0)
-			for range samples {
-				d := r.Backoff(tc.n, tc.retryAfter)
+			for i := range samples {
+				d := r.Backoff(tc.n, tc.retryAfter, float64(i)/samples)
 				if d < tc.lo || d > tc.hi {
 					t.Fatalf("Backoff(%d, %v) = %v, want within [%v, %v]", tc.n, tc.retryAfter, d, tc.lo, tc.hi)
 				}
@@ -56,6 +57,54 @@ func TestBackoff(t *testing.T) {
 				if lowest > tc.lo+span/4 || highest < tc.hi-span/4 {
 					t.Errorf("Backoff(%d) ranged over [%v, %v] in %d samples; want jitter across [%v, %v]", tc.n, lowest, highest, samples, tc.lo, tc.hi)
 				}
+			}
+		})
+	}
+}
+
+// TestDecide is the retry decision, rule by rule.
+func TestDecide(t *testing.T) {
+	r := Retry{Base: time.Second, Max: 8 * time.Second, MaxAttempts: 4, MaxAge: time.Hour}
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	transient := channels.Retryable("http 503", 0, errors.New("down"))
+	tests := []struct {
+		name      string
+		a         Attempt
+		state     string
+		reason    string // substring
+		delay     time.Duration
+		permanent bool
+	}{
+		{name: "accepted", a: Attempt{N: 1}, state: deliveries.Sent},
+		{name: "permanent fails at once", a: Attempt{N: 1, Err: channels.Permanent("21211", errors.New("invalid number"))},
+			state: deliveries.Failed, reason: "invalid number", permanent: true},
+		{name: "opted out is permanent", a: Attempt{N: 2, Err: channels.Permanent("21610", channels.ErrOptedOut)},
+			state: deliveries.Failed, reason: "opted out", permanent: true},
+		{name: "transient is retried after backoff", a: Attempt{N: 1, Err: transient, Now: now},
+			state: deliveries.Queued, reason: "http 503", delay: 500 * time.Millisecond},
+		{name: "unclassified errors are retried", a: Attempt{N: 2, Err: errors.New("eof"), Now: now},
+			state: deliveries.Queued, delay: time.Second},
+		{name: "Retry-After lengthens the delay", a: Attempt{N: 1, Err: channels.Retryable("http 429", 30*time.Second, errors.New("slow down")), Now: now},
+			state: deliveries.Queued, delay: 30 * time.Second},
+		{name: "last attempt gives up", a: Attempt{N: 4, Err: transient, Now: now},
+			state: deliveries.Failed, reason: "gave up after 4 attempts"},
+		{name: "too old gives up", a: Attempt{N: 2, Err: transient, Age: time.Hour - time.Millisecond, Now: now},
+			state: deliveries.Failed, reason: "gave up after 1h0m0s"},
+		{name: "alert expires before the retry", a: Attempt{N: 1, Err: transient, Now: now, Until: now.Add(100 * time.Millisecond)},
+			state: deliveries.Failed, reason: "alert expires before the next attempt"},
+		{name: "alert expires after the retry", a: Attempt{N: 1, Err: transient, Now: now, Until: now.Add(time.Minute)},
+			state: deliveries.Queued, delay: 500 * time.Millisecond},
+		{name: "full jitter doubles the floor", a: Attempt{N: 1, Err: transient, Now: now, Jitter: 0.999999},
+			state: deliveries.Queued, delay: time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := r.Decide(tc.a)
+			if v.State != tc.state || !strings.Contains(v.Reason, tc.reason) || v.Permanent != tc.permanent {
+				t.Fatalf("Decide = %+v; want state %s, reason ~%q, permanent %v", v, tc.state, tc.reason, tc.permanent)
+			}
+			if tc.delay != 0 && (v.Delay < tc.delay-time.Millisecond || v.Delay > tc.delay+time.Millisecond) {
+				t.Errorf("delay %v, want %v", v.Delay, tc.delay)
 			}
 		})
 	}
@@ -111,18 +160,18 @@ func (a fakeAlerts) Deliverable(_ context.Context, id string) (string, time.Time
 }
 
 type permanentCall struct {
-	job  jobs.Job
-	code string
+	job      jobs.Job
+	optedOut bool
 }
 
 func TestDispatcher(t *testing.T) {
 	ctx := context.Background()
 	js := natstest.JetStream(t)
-	stream, err := jobs.Open(ctx, js, 1)
+	stream, err := jobs.Open(ctx, jobs.Config{JS: js, Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := deliveries.Open(ctx, js, 1)
+	store, err := deliveries.Open(ctx, deliveries.Config{JS: js, Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +199,7 @@ func TestDispatcher(t *testing.T) {
 		{name: "success", alert: "a1", recipient: "ok",
 			want: want{state: deliveries.Sent, providerID: "P-ok", attempts: 1, calls: 1}},
 		{name: "permanent error", alert: "a1", recipient: "optedout-number",
-			script: []error{channels.Permanent("21610", boom)},
+			script: []error{channels.Permanent("21610", fmt.Errorf("%w: %w", channels.ErrOptedOut, boom))},
 			want:   want{state: deliveries.Failed, reason: "21610", attempts: 1, calls: 1}},
 		{name: "unclassified error is retried", alert: "a1", recipient: "blip",
 			script: []error{boom},
@@ -184,7 +233,7 @@ func TestDispatcher(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var list []jobs.Job
 	for _, tc := range tests {
-		j := jobs.Job{AlertID: tc.alert, Channel: jobs.SMS, Recipient: tc.recipient}
+		j := jobs.Job{AlertID: tc.alert, Channel: channels.SMS, Recipient: tc.recipient}
 		list = append(list, j)
 		notifier.script[tc.recipient] = tc.script
 		if tc.prior != nil {
@@ -193,8 +242,9 @@ func TestDispatcher(t *testing.T) {
 			}
 		}
 	}
-	d := New(js, Config{
-		Channel:  jobs.SMS,
+	d := New(Config{
+		JS:       js,
+		Channel:  channels.SMS,
 		Notifier: notifier,
 		Composer: fakeComposer{skip: map[string]string{"unsubscribed": "recipient opted out"}},
 		Alerts: fakeAlerts{
@@ -205,10 +255,10 @@ func TestDispatcher(t *testing.T) {
 		Concurrency: 4,
 		SendTimeout: 5 * time.Second,
 		Retry:       Retry{Base: 2 * time.Millisecond, Max: 10 * time.Millisecond, MaxAttempts: maxAttempts},
-		OnPermanent: func(_ context.Context, j jobs.Job, code string) error {
+		OnPermanent: func(_ context.Context, j jobs.Job, err error) error {
 			permMu.Lock()
 			defer permMu.Unlock()
-			permCalls = append(permCalls, permanentCall{j, code})
+			permCalls = append(permCalls, permanentCall{j, errors.Is(err, channels.ErrOptedOut)})
 			return nil
 		},
 		Logger:  slog.New(slog.DiscardHandler),
@@ -246,7 +296,7 @@ func TestDispatcher(t *testing.T) {
 
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			j := jobs.Job{AlertID: tc.alert, Channel: jobs.SMS, Recipient: tc.recipient}
+			j := jobs.Job{AlertID: tc.alert, Channel: channels.SMS, Recipient: tc.recipient}
 			rec, err := store.Get(ctx, j)
 			if err != nil {
 				t.Fatalf("delivery record: %v", err)
@@ -270,7 +320,7 @@ func TestDispatcher(t *testing.T) {
 	t.Run("message key is the job key", func(t *testing.T) {
 		notifier.mu.Lock()
 		defer notifier.mu.Unlock()
-		if got, want := notifier.keys["ok"], (jobs.Job{AlertID: "a1", Channel: jobs.SMS, Recipient: "ok"}).Key(); got != want {
+		if got, want := notifier.keys["ok"], (jobs.Job{AlertID: "a1", Channel: channels.SMS, Recipient: "ok"}).Key(); got != want {
 			t.Errorf("Message.Key = %q, want %q", got, want)
 		}
 	})
@@ -285,10 +335,10 @@ func TestDispatcher(t *testing.T) {
 		}
 	})
 
-	t.Run("OnPermanent called once with the code", func(t *testing.T) {
+	t.Run("OnPermanent called once with the error", func(t *testing.T) {
 		permMu.Lock()
 		defer permMu.Unlock()
-		want := []permanentCall{{jobs.Job{AlertID: "a1", Channel: jobs.SMS, Recipient: "optedout-number"}, "21610"}}
+		want := []permanentCall{{jobs.Job{AlertID: "a1", Channel: channels.SMS, Recipient: "optedout-number"}, true}}
 		if len(permCalls) != 1 || permCalls[0] != want[0] {
 			t.Errorf("OnPermanent calls = %+v, want %+v", permCalls, want)
 		}

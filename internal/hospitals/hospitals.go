@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
 )
 
 // Bucket is the JetStream KV bucket that holds subscriptions, one key per
@@ -43,25 +45,13 @@ var (
 	ErrNotFound = errors.New("webhook subscription not found")
 )
 
-// CAP severities, lowest first. Unknown ranks with anything that is not a
-// CAP severity, below Minor.
-const (
-	SeverityUnknown  = "Unknown"
-	SeverityMinor    = "Minor"
-	SeverityModerate = "Moderate"
-	SeveritySevere   = "Severe"
-	SeverityExtreme  = "Extreme"
-)
-
-var severities = []string{SeverityUnknown, SeverityMinor, SeverityModerate, SeveritySevere, SeverityExtreme}
-
 // Subscription is one hospital endpoint.
 type Subscription struct {
 	ID      string   `json:"id"` // "wh_" + 26 random base32 characters
 	URL     string   `json:"url"`
 	Regions []string `json:"regions"` // sorted, no duplicates
 	// MinSeverity is the lowest CAP severity delivered; "" means any.
-	MinSeverity string `json:"min_severity"`
+	MinSeverity cap.Severity `json:"min_severity"`
 	// Exercise subscriptions also receive Exercise and Test alerts.
 	Exercise bool   `json:"exercise"`
 	Secret   string `json:"secret"` // "whsec_..."
@@ -79,7 +69,7 @@ func (s Subscription) LogValue() slog.Value {
 		slog.String("id", s.ID),
 		slog.String("host", urlHost(s.URL)),
 		slog.Any("regions", s.Regions),
-		slog.String("min_severity", s.MinSeverity),
+		slog.Any("min_severity", s.MinSeverity),
 		slog.Bool("exercise", s.Exercise),
 		slog.Bool("disabled", s.Disabled),
 	)
@@ -117,9 +107,19 @@ type Store struct {
 	policy Policy
 }
 
+// Config is what Open needs.
+type Config struct {
+	JS       jetstream.JetStream
+	Replicas int // JetStream replicas of the stream or bucket (1 on one server)
+	// Policy decides URLs, regions and secrets.
+	Policy Policy
+}
+
 // Open creates the bucket, or updates its configuration, with the given
 // number of replicas.
-func Open(ctx context.Context, js jetstream.JetStream, replicas int, p Policy) (*Store, error) {
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	js, replicas := cfg.JS, cfg.Replicas
+	p := cfg.Policy
 	if p.ValidateURL == nil || p.KnownRegion == nil || p.NewSecret == nil {
 		return nil, errors.New("hospitals: Policy needs ValidateURL, KnownRegion and NewSecret")
 	}
@@ -197,11 +197,13 @@ func (s *Store) check(sub Subscription) (Subscription, error) {
 		}
 	}
 
-	minSev, ok := canonicalSeverity(sub.MinSeverity)
-	if !ok {
-		return sub, fmt.Errorf("min_severity: want one of %s, or empty for any", strings.Join(severities, ", "))
+	if sub.MinSeverity != "" {
+		minSev, ok := cap.ParseSeverity(string(sub.MinSeverity))
+		if !ok {
+			return sub, fmt.Errorf("min_severity: want one of %v, or empty for any", cap.Severities)
+		}
+		sub.MinSeverity = minSev
 	}
-	sub.MinSeverity = minSev
 	sub.Secret, sub.Disabled, sub.DisabledReason = "", false, ""
 	return sub, nil
 }
@@ -213,36 +215,11 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// canonicalSeverity spells a severity as CAP does, ignoring case; "" stays
-// "" (any).
-func canonicalSeverity(sev string) (string, bool) {
-	if sev == "" {
-		return "", true
-	}
-	for _, s := range severities {
-		if strings.EqualFold(s, sev) {
-			return s, true
-		}
-	}
-	return "", false
-}
-
-// severityRank orders severities; anything not a CAP severity ranks as
-// Unknown.
-func severityRank(sev string) int {
-	for i, s := range severities {
-		if strings.EqualFold(s, sev) {
-			return i
-		}
-	}
-	return 0
-}
-
 // SeverityAtLeast reports whether an alert of severity sev reaches a
 // subscription whose minimum is minSev: minSev "" (or Unknown) takes every
 // alert, and an unknown or missing sev ranks lowest. Case is ignored.
-func SeverityAtLeast(sev, minSev string) bool {
-	return severityRank(sev) >= severityRank(minSev)
+func SeverityAtLeast(sev, minSev cap.Severity) bool {
+	return sev.Rank() >= minSev.Rank()
 }
 
 // Get returns the subscription with the given id, or ErrNotFound.
@@ -344,7 +321,7 @@ func (s *Store) List(ctx context.Context) ([]Subscription, error) {
 // reaches (see SeverityAtLeast) and, for an exercise (CAP status Exercise
 // or Test), only those with Exercise set. Draft alerts are the caller's to
 // keep back.
-func (s *Store) Matching(ctx context.Context, regions []string, severity string, exercise bool) ([]Subscription, error) {
+func (s *Store) Matching(ctx context.Context, regions []string, severity cap.Severity, exercise bool) ([]Subscription, error) {
 	subs, err := s.List(ctx)
 	if err != nil {
 		return nil, err
@@ -352,7 +329,7 @@ func (s *Store) Matching(ctx context.Context, regions []string, severity string,
 	return match(subs, regions, severity, exercise), nil
 }
 
-func match(subs []Subscription, regions []string, severity string, exercise bool) []Subscription {
+func match(subs []Subscription, regions []string, severity cap.Severity, exercise bool) []Subscription {
 	var out []Subscription
 	for _, sub := range subs {
 		if sub.Disabled || (exercise && !sub.Exercise) || !SeverityAtLeast(severity, sub.MinSeverity) {

@@ -1,6 +1,8 @@
 package hospitals
 
 import (
+	"github.com/herald-alerts/herald/broadcaster/cap"
+
 	"bytes"
 	"context"
 	"errors"
@@ -37,7 +39,7 @@ var testPolicy = Policy{
 func openStore(t testing.TB) *Store {
 	t.Helper()
 	js := natstest.JetStream(t)
-	s, err := Open(context.Background(), js, 1, testPolicy)
+	s, err := Open(context.Background(), Config{JS: js, Replicas: 1, Policy: testPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func openStore(t testing.TB) *Store {
 
 func TestSeverityAtLeast(t *testing.T) {
 	tests := []struct {
-		sev, min string
+		sev, min cap.Severity
 		want     bool
 	}{
 		{"Minor", "", true},
@@ -74,7 +76,7 @@ func TestSeverityAtLeast(t *testing.T) {
 func TestMatch(t *testing.T) {
 	subs := []Subscription{
 		{ID: "any", Regions: []string{"a", "b"}},
-		{ID: "severe", Regions: []string{"a"}, MinSeverity: SeveritySevere},
+		{ID: "severe", Regions: []string{"a"}, MinSeverity: cap.SeveritySevere},
 		{ID: "exercise", Regions: []string{"b"}, Exercise: true},
 		{ID: "disabled", Regions: []string{"a"}, Disabled: true},
 		{ID: "elsewhere", Regions: []string{"c"}},
@@ -98,7 +100,7 @@ func TestMatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for _, s := range match(subs, tt.regions, tt.severity, tt.exercise) {
+			for _, s := range match(subs, tt.regions, cap.Severity(tt.severity), tt.exercise) {
 				got = append(got, s.ID)
 			}
 			if !slices.Equal(got, tt.want) {
@@ -155,7 +157,7 @@ func TestStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !validID(a.ID) || a.Secret != "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ==" || a.Disabled ||
-		a.URL != "https://er.example.org/herald?token=t0ken" || a.MinSeverity != SeveritySevere ||
+		a.URL != "https://er.example.org/herald?token=t0ken" || a.MinSeverity != cap.SeveritySevere ||
 		!slices.Equal(a.Regions, []string{"us-county-53033", "us-county-53061"}) || time.Since(a.Created) > time.Minute {
 		t.Fatalf("Add = %#v", a)
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,8 +10,8 @@ import (
 	"time"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
-	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/feeds"
+	"github.com/herald-alerts/herald/internal/lifecycle"
 )
 
 // allRegions is the feed of every region.
@@ -45,7 +46,7 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	replaced := map[string]bool{}
 	var entries []feeds.Entry
 	for _, rec := range recs {
-		if rec.Scope != "Public" || rec.Status != "Actual" || (region != allRegions && !slices.Contains(rec.Regions, region)) {
+		if rec.Scope != cap.ScopePublic || rec.Status != cap.StatusActual || (region != allRegions && !slices.Contains(rec.Regions, region)) {
 			continue
 		}
 		expires, _ := cap.ParseTime(rec.Expires)
@@ -55,23 +56,23 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 			f.Updated = latest(f.Updated, expires)
 		}
 		switch {
-		case rec.MsgType == "Cancel":
+		case rec.MsgType == cap.MsgCancel:
 			continue
-		case rec.MsgType == "Update":
+		case rec.MsgType == cap.MsgUpdate:
 			for _, id := range rec.References {
 				replaced[id] = true
 			}
 		}
 		switch rec.State {
-		case alertlog.StateAccepted, alertlog.StateDispatching, alertlog.StateDone:
+		case lifecycle.Accepted, lifecycle.Dispatching, lifecycle.Done:
 		default: // pending approval, cancelled, expired
 			continue
 		}
 		sent, _ := cap.ParseTime(rec.Sent)
 		entries = append(entries, feeds.Entry{
 			ID: rec.ID, Title: rec.Headline, Updated: rec.AcceptedAt, Sent: sent, Expires: expires,
-			Severity: rec.Severity, MsgType: rec.MsgType, CAPURL: s.PublicURL + "/v1/alerts/" + rec.ID + ".cap",
-			Summary: rec.Severity + " " + strings.ToLower(rec.MsgType) + " from " + rec.Sender,
+			Severity: string(rec.Severity), MsgType: string(rec.MsgType), CAPURL: s.PublicURL + "/v1/alerts/" + rec.ID + ".cap",
+			Summary: fmt.Sprintf("%s %s from %s", rec.Severity, strings.ToLower(string(rec.MsgType)), rec.Sender),
 		})
 	}
 	f.Entries = feeds.Active(feeds.Supersede(entries, replaced), now)

@@ -23,14 +23,16 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/api"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/geo"
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/intake"
+	"github.com/herald-alerts/herald/internal/lifecycle"
 )
 
-// Server holds what the handlers need.
-type Server struct {
+// Config is what the handlers need.
+type Config struct {
 	Intake     *intake.Service
 	Log        *alertlog.Log
 	Regions    *geo.Registry
@@ -55,6 +57,14 @@ type Server struct {
 	// VerifyTwilio checks X-Twilio-Signature of a callback; nil refuses all.
 	VerifyTwilio func(r *http.Request) error
 }
+
+// Server is Herald's HTTP API.
+type Server struct {
+	Config
+}
+
+// New builds the API; Handler serves it.
+func New(cfg Config) *Server { return &Server{Config: cfg} }
 
 // Counter counts an alert's recipients per channel without sending.
 type Counter interface {
@@ -124,7 +134,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/alerts/"+rec.ID)
-	writeJSON(w, http.StatusAccepted, api.Accepted{ID: rec.ID, State: rec.State})
+	writeJSON(w, http.StatusAccepted, api.Accepted{ID: rec.ID, State: string(rec.State)})
 }
 
 func (s *Server) refusal(w http.ResponseWriter, err error) {
@@ -146,7 +156,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 		s.refusal(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, api.Accepted{ID: rec.ID, State: rec.State})
+	writeJSON(w, http.StatusAccepted, api.Accepted{ID: rec.ID, State: string(rec.State)})
 }
 
 func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +169,10 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		s.refusal(w, err)
 		return
 	}
-	res := api.Preview{Regions: []api.RegionRef{}, Recipients: map[string]int{"sms": 0, "webhook": 0, "social": 0}}
+	res := api.Preview{Regions: []api.RegionRef{}, Recipients: map[string]int{}}
+	for _, ch := range channels.All {
+		res.Recipients[string(ch)] = 0
+	}
 	var regions []string
 	if c.Area != nil {
 		for _, reg := range c.Area.Regions {
@@ -175,7 +188,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for ch, n := range plan {
-			res.Recipients[ch] = n
+			res.Recipients[string(ch)] = n
 		}
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -207,18 +220,9 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 	// Public alerts are public (SMS links and hospitals point at them);
 	// Restricted and Private ones are not, and are not even confirmed to
 	// exist without the token.
-	if rec.Scope != "Public" && !s.authorized(r) {
+	if rec.Scope != cap.ScopePublic && !s.authorized(r) {
 		writeProblem(w, http.StatusNotFound, "Alert not found", "no alert with id "+strconv.Quote(id), nil)
 		return
-	}
-	if rec.State == alertlog.StateDispatching && s.Deliveries != nil {
-		// An alert is done when no job of it is left; checking on read keeps
-		// every Herald process's answer right without a coordinator.
-		if sum, err := s.Deliveries.Summarize(r.Context(), rec.ID); err == nil && sum.Planned && sum.Done {
-			if moved, ok, err := s.Log.Transition(r.Context(), rec.ID, alertlog.StateDone, alertlog.StateDispatching); err == nil && ok {
-				rec = moved
-			}
-		}
 	}
 	if !asCAP {
 		writeJSON(w, http.StatusOK, view(rec, time.Now()))
@@ -234,15 +238,9 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 }
 
 func view(rec *alertlog.Record, now time.Time) api.Alert {
-	state := rec.State
-	// An alert past its expiry shows as expired unless it already ended.
-	if rec.Expires != "" && state != alertlog.StateCancelled && state != alertlog.StateDone {
-		if t, err := cap.ParseTime(rec.Expires); err == nil && now.After(t) {
-			state = alertlog.StateExpired
-		}
-	}
-	return api.Alert{ID: rec.ID, State: state, Originator: rec.Originator, Sender: rec.Sender, Identifier: rec.Identifier,
-		MsgType: rec.MsgType, Status: rec.Status, Severity: rec.Severity, Regions: rec.Regions, Sent: rec.Sent, Expires: rec.Expires}
+	state := lifecycle.Shown(rec.State, rec.ExpiresAt(), now)
+	return api.Alert{ID: rec.ID, State: string(state), Originator: rec.Originator, Sender: rec.Sender, Identifier: rec.Identifier,
+		MsgType: string(rec.MsgType), Status: string(rec.Status), Severity: string(rec.Severity), Regions: rec.Regions, Sent: rec.Sent, Expires: rec.Expires}
 }
 
 func (s *Server) locate(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/herald-alerts/herald/broadcaster/api"
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/channels/sms"
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
@@ -130,7 +132,7 @@ func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &in) {
 		return
 	}
-	sub, err := s.Hospitals.Add(r.Context(), hospitals.Subscription{URL: in.URL, Regions: in.Regions, MinSeverity: in.MinSeverity, Exercise: in.Exercise})
+	sub, err := s.Hospitals.Add(r.Context(), hospitals.Subscription{URL: in.URL, Regions: in.Regions, MinSeverity: cap.Severity(in.MinSeverity), Exercise: in.Exercise})
 	if err != nil {
 		s.storeError(w, err)
 		return
@@ -201,8 +203,8 @@ func (s *Server) smsStatus(w http.ResponseWriter, r *http.Request) {
 	if code != "" {
 		reason = "twilio error " + code
 	}
-	j, err := s.Deliveries.ProviderReport(r.Context(), "sms", sid, state, reason)
-	if err == nil && code == "21610" {
+	j, err := s.Deliveries.ProviderReport(r.Context(), channels.SMS, sid, state, reason)
+	if err == nil && errors.Is(sms.CallbackError(code), channels.ErrOptedOut) {
 		// The carrier says the number opted out (STOP sent to the carrier):
 		// honour it for every later alert too.
 		err = s.Residents.SetOptOut(r.Context(), j.Recipient, true)

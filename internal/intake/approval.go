@@ -7,21 +7,23 @@ import (
 	"slices"
 	"time"
 
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/area"
 	"github.com/herald-alerts/herald/internal/audit"
-	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/internal/deliveries"
+	"github.com/herald-alerts/herald/internal/lifecycle"
 	"github.com/herald-alerts/herald/internal/originators"
 	"github.com/herald-alerts/herald/internal/replay"
-	"github.com/herald-alerts/herald/broadcaster/signing"
 )
 
 // ApprovalPolicy says which alerts wait for a second officer (config keys
 // approval.*). Only Actual Alerts and Updates are held: a Cancel must never
 // wait, and exercises reach only participants.
 type ApprovalPolicy struct {
-	Severities    []string
+	Severities    []cap.Severity
 	MinRecipients int     // 0: off
 	MinAreaKm2    float64 // 0: off
 	Timeout       time.Duration
@@ -36,11 +38,11 @@ type Counter interface {
 func (s *Service) needsApproval(ctx context.Context, c *Checked, rec *alertlog.Record) (string, error) {
 	p := s.Approval
 	a := c.Alert
-	if a.Status != "Actual" || (a.MsgType != "Alert" && a.MsgType != "Update") {
+	if a.Status != cap.StatusActual || (a.MsgType != cap.MsgAlert && a.MsgType != cap.MsgUpdate) {
 		return "", nil
 	}
 	if slices.Contains(p.Severities, rec.Severity) {
-		return "severity " + rec.Severity, nil
+		return "severity " + string(rec.Severity), nil
 	}
 	if p.MinAreaKm2 > 0 && c.Area != nil {
 		if km2 := c.Area.Shape.AreaKm2(); km2 >= p.MinAreaKm2 {
@@ -52,7 +54,7 @@ func (s *Service) needsApproval(ctx context.Context, c *Checked, rec *alertlog.R
 		if err != nil {
 			return "", err
 		}
-		if n := plan["sms"]; n >= p.MinRecipients {
+		if n := plan[channels.SMS]; n >= p.MinRecipients {
 			return fmt.Sprintf("%d residents ≥ %d", n, p.MinRecipients), nil
 		}
 	}
@@ -108,11 +110,11 @@ func (s *Service) approve(ctx context.Context, id string, sig signing.Headers) (
 			}
 		}
 	}
-	if rec.State != alertlog.StatePendingApproval {
+	if rec.State != lifecycle.PendingApproval {
 		return nil, refuse(Conflict, "Not awaiting approval", nil, "alert %s is %s", id, rec.State)
 	}
-	if s.now().After(rec.AcceptedAt.Add(s.Approval.Timeout)) {
-		_, _, _ = s.Log.Transition(ctx, id, alertlog.StateExpired, alertlog.StatePendingApproval)
+	if lifecycle.ApprovalLapsed(rec.AcceptedAt, s.Approval.Timeout, s.now()) {
+		_, _, _ = s.Log.Apply(ctx, id, lifecycle.Expire)
 		return nil, refuse(Conflict, "Approval window passed", nil, "alert %s waited more than %s and expired unsent", id, s.Approval.Timeout)
 	}
 	if s.Replay != nil {
@@ -127,11 +129,13 @@ func (s *Service) approve(ctx context.Context, id string, sig signing.Headers) (
 	if err := s.Log.Approve(ctx, id, o.ID); err != nil {
 		return nil, refuse(Unavailable, "Alert store unavailable", err, "the approval was not recorded; retry: %v", err)
 	}
-	moved, ok, err := s.Log.Transition(ctx, id, alertlog.StateAccepted, alertlog.StatePendingApproval)
+	moved, ok, err := s.Log.Apply(ctx, id, lifecycle.Approve)
 	if err != nil {
 		return nil, refuse(Unavailable, "Alert store unavailable", err, "%v", err)
 	}
-	if !ok && moved.State != alertlog.StateAccepted && moved.State != alertlog.StateDispatching && moved.State != alertlog.StateDone {
+	// Not moved because the planner, reading the approval from the log,
+	// got there first: that is success too.
+	if !ok && !slices.Contains([]lifecycle.State{lifecycle.Accepted, lifecycle.Dispatching, lifecycle.Done}, moved.State) {
 		return nil, refuse(Conflict, "Not awaiting approval", nil, "alert %s is %s", id, moved.State)
 	}
 	s.Logger.Info("alert approved", "id", id, "approver", o.ID)

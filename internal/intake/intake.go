@@ -18,14 +18,15 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/geo"
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/area"
 	"github.com/herald-alerts/herald/internal/audit"
-	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/lifecycle"
 	"github.com/herald-alerts/herald/internal/originators"
 	"github.com/herald-alerts/herald/internal/replay"
-	"github.com/herald-alerts/herald/broadcaster/signing"
-	"github.com/herald-alerts/herald/geo"
 )
 
 // Replay remembers signatures (package replay).
@@ -39,8 +40,8 @@ type Submission struct {
 	Signature signing.Headers
 }
 
-// Service is the intake pipeline.
-type Service struct {
+// Config is what the intake pipeline needs.
+type Config struct {
 	Log         *alertlog.Log
 	Originators *originators.Store
 	Regions     *geo.Registry
@@ -57,16 +58,22 @@ type Service struct {
 	ToleranceM float64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics, when set, registers the intake metrics.
+	Metrics prometheus.Registerer
+}
 
+// Service is the intake pipeline.
+type Service struct {
+	Config
 	accepted *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	latency  prometheus.Histogram
 }
 
-// NewService builds an intake service and registers its metrics on reg.
-func NewService(log *alertlog.Log, origs *originators.Store, regions *geo.Registry, logger *slog.Logger, reg prometheus.Registerer) *Service {
+// New builds an intake service and registers its metrics.
+func New(cfg Config) *Service {
 	s := &Service{
-		Log: log, Originators: origs, Regions: regions, Logger: logger,
+		Config: cfg,
 		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_alerts_accepted_total", Help: "Alerts accepted, by CAP status and msgType.",
 		}, []string{"status", "msg_type"}),
@@ -78,8 +85,8 @@ func NewService(log *alertlog.Log, origs *originators.Store, regions *geo.Regist
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
 	}
-	if reg != nil {
-		reg.MustRegister(s.accepted, s.rejected, s.latency)
+	if cfg.Metrics != nil {
+		cfg.Metrics.MustRegister(s.accepted, s.rejected, s.latency)
 	}
 	return s
 }
@@ -103,8 +110,8 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (*alertlog.Record,
 		entry.Outcome, entry.Reason = audit.OutcomeRefused, KindOf(err).String()+": "+err.Error()
 	} else {
 		entry.Outcome, entry.AlertID = audit.OutcomeAccepted, rec.ID
-		entry.Reason = rec.Status + " " + rec.MsgType + " " + rec.State
-		if rec.MsgType == "Cancel" {
+		entry.Reason = fmt.Sprintf("%s %s %s", rec.Status, rec.MsgType, rec.State)
+		if rec.MsgType == cap.MsgCancel {
 			entry.Kind = audit.KindCancel
 		}
 	}
@@ -115,9 +122,9 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (*alertlog.Record,
 		s.Logger.LogAttrs(ctx, slog.LevelWarn, "submission refused", slog.String("reason", kind.String()), slog.String("error", err.Error()))
 		return nil, err
 	}
-	s.accepted.WithLabelValues(rec.Status, rec.MsgType).Inc()
+	s.accepted.WithLabelValues(string(rec.Status), string(rec.MsgType)).Inc()
 	s.Logger.LogAttrs(ctx, slog.LevelInfo, "alert accepted", slog.String("id", rec.ID), slog.String("originator", rec.Originator),
-		slog.String("msg_type", rec.MsgType), slog.String("status", rec.Status), slog.Any("regions", rec.Regions))
+		slog.Any("msg_type", rec.MsgType), slog.Any("status", rec.Status), slog.Any("regions", rec.Regions))
 	return rec, nil
 }
 
@@ -155,7 +162,7 @@ func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record,
 		return nil, refuse(Unavailable, "Recipient count unavailable", err, "%v", err)
 	}
 	if held != "" {
-		rec.State = alertlog.StatePendingApproval
+		rec.State = lifecycle.PendingApproval
 		s.Logger.Info("alert held for approval", "id", rec.ID, "rule", held)
 	}
 	hdr := nats.Header{}
@@ -204,7 +211,7 @@ func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Ch
 	c := &Checked{Alert: a, Originator: o}
 	res, probs, err := area.Resolve(s.Regions, a)
 	switch {
-	case errors.Is(err, area.ErrNoArea) && (a.MsgType == "Cancel" || a.MsgType == "Ack" || a.MsgType == "Error"):
+	case errors.Is(err, area.ErrNoArea) && (a.MsgType == cap.MsgCancel || a.MsgType == cap.MsgAck || a.MsgType == cap.MsgError):
 		return c, nil
 	case err != nil:
 		return nil, &Error{Kind: Invalid, Title: "Invalid area", Detail: err.Error(), Err: err, Problems: cap.Problems{{Path: "alert/info", Message: err.Error()}}}
@@ -231,11 +238,11 @@ func authorizeRole(o *originators.Originator, a *cap.Alert) error {
 	case o.Has(originators.RoleIssuer):
 		return nil
 	case o.Has(originators.RoleExerciseOnly):
-		if a.Status == "Actual" {
+		if a.Status == cap.StatusActual {
 			return refuse(Forbidden, "Role does not allow this alert", nil, "originator %s is exercise_only and cannot send status=Actual", o.ID)
 		}
 		return nil
-	case o.Has(originators.RoleApprover) && (a.MsgType == "Update" || a.MsgType == "Cancel"):
+	case o.Has(originators.RoleApprover) && (a.MsgType == cap.MsgUpdate || a.MsgType == cap.MsgCancel):
 		return nil
 	}
 	return refuse(Forbidden, "Role does not allow this alert", nil, "originator %s has roles %v; issuing needs issuer or exercise_only", o.ID, o.Roles)
@@ -244,7 +251,7 @@ func authorizeRole(o *originators.Originator, a *cap.Alert) error {
 // authorizeReferences lets Updates and Cancels through only for alerts that
 // exist, from their originator or an approver of the same agency.
 func (s *Service) authorizeReferences(ctx context.Context, o *originators.Originator, a *cap.Alert) error {
-	if a.MsgType != "Update" && a.MsgType != "Cancel" {
+	if a.MsgType != cap.MsgUpdate && a.MsgType != cap.MsgCancel {
 		return nil
 	}
 	refs, err := a.ParseReferences()
@@ -269,7 +276,7 @@ func (s *Service) authorizeReferences(ctx context.Context, o *originators.Origin
 			continue
 		}
 		return refuse(Forbidden, "Not your alert", nil, "alert %s was issued by %s; only its originator or an approver of the same agency may %s it",
-			id, rec.Originator, strings.ToLower(a.MsgType))
+			id, rec.Originator, strings.ToLower(string(a.MsgType)))
 	}
 	return nil
 }

@@ -18,8 +18,8 @@ func TestAuthorizeRole(t *testing.T) {
 	tests := []struct {
 		name    string
 		roles   []originators.Role
-		status  string
-		msgType string
+		status  cap.Status
+		msgType cap.MsgType
 		allowed bool
 	}{
 		{"issuer sends an Actual Alert", []originators.Role{issuer}, "Actual", "Alert", true},

@@ -14,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/herald-alerts/herald/channels"
 )
 
 // JetStream names.
@@ -22,30 +24,30 @@ const (
 	SubjectPrefix = "herald.jobs." // + channel
 )
 
-// Channels.
-const (
-	SMS     = "sms"
-	Webhook = "webhook"
-	Social  = "social"
-)
-
-// Channels lists every channel, in reporting order.
-var Channels = []string{SMS, Webhook, Social}
+// Subject is the subject of a channel's jobs.
+func Subject(ch channels.Channel) string { return SubjectPrefix + string(ch) }
 
 // Job is one delivery to do.
 type Job struct {
-	AlertID   string `json:"alert_id"`
-	Channel   string `json:"channel"`
-	Recipient string `json:"recipient"` // resident id, subscription id, or the social account
+	AlertID   string           `json:"alert_id"`
+	Channel   channels.Channel `json:"channel"`
+	Recipient string           `json:"recipient"` // resident id, subscription id, or the social account
 }
 
 // Key identifies the delivery: the JetStream dedup id, the idempotency
 // record's key and the provider idempotency key. Ids are token-safe, so
 // the key is too.
-func (j Job) Key() string { return j.AlertID + "." + j.Channel + "." + j.Recipient }
+func (j Job) Key() string { return j.AlertID + "." + string(j.Channel) + "." + j.Recipient }
+
+// Config is what Open needs.
+type Config struct {
+	JS       jetstream.JetStream
+	Replicas int // JetStream replicas of the stream or bucket (1 on one server)
+}
 
 // Open creates or updates the work-queue stream.
-func Open(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.Stream, error) {
+func Open(ctx context.Context, cfg Config) (jetstream.Stream, error) {
+	js, replicas := cfg.JS, cfg.Replicas
 	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        StreamName,
 		Description: "Herald: delivery jobs, one subject per channel",
@@ -66,7 +68,6 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.
 // constant memory. A job already published (same key, within the dedup
 // window) is not stored twice.
 type Publisher struct {
-	ctx     context.Context
 	js      jetstream.JetStream
 	pending []jetstream.PubAckFuture
 }
@@ -74,18 +75,19 @@ type Publisher struct {
 // window bounds the publishes awaiting JetStream's ack.
 const window = 4096
 
-// NewPublisher publishes jobs through js until ctx ends.
-func NewPublisher(ctx context.Context, js jetstream.JetStream) *Publisher {
-	return &Publisher{ctx: ctx, js: js, pending: make([]jetstream.PubAckFuture, 0, window)}
+// NewPublisher publishes jobs through js.
+func NewPublisher(js jetstream.JetStream) *Publisher {
+	return &Publisher{js: js, pending: make([]jetstream.PubAckFuture, 0, window)}
 }
 
-// Add publishes one job; it may wait for earlier ones to be acked.
-func (p *Publisher) Add(j Job) error {
+// Add publishes one job; it may wait (until ctx ends) for earlier ones to
+// be acked.
+func (p *Publisher) Add(ctx context.Context, j Job) error {
 	b, err := json.Marshal(j)
 	if err != nil {
 		return fmt.Errorf("encode job %s: %w", j.Key(), err)
 	}
-	msg := nats.NewMsg(SubjectPrefix + j.Channel)
+	msg := nats.NewMsg(Subject(j.Channel))
 	msg.Data = b
 	f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(j.Key()))
 	if err != nil {
@@ -93,22 +95,22 @@ func (p *Publisher) Add(j Job) error {
 	}
 	p.pending = append(p.pending, f)
 	if len(p.pending) == window {
-		return p.Flush()
+		return p.Flush(ctx)
 	}
 	return nil
 }
 
 // Flush returns once JetStream has stored every job added so far; only
 // then may the planner ack the alert.
-func (p *Publisher) Flush() error {
+func (p *Publisher) Flush(ctx context.Context) error {
 	defer func() { p.pending = p.pending[:0] }()
 	for _, f := range p.pending {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
 			return fmt.Errorf("publish job: %w", err)
-		case <-p.ctx.Done():
-			return fmt.Errorf("publish jobs: %w", p.ctx.Err())
+		case <-ctx.Done():
+			return fmt.Errorf("publish jobs: %w", ctx.Err())
 		}
 	}
 	return nil
@@ -116,13 +118,13 @@ func (p *Publisher) Flush() error {
 
 // Publish stores list and returns once JetStream has acknowledged every job.
 func Publish(ctx context.Context, js jetstream.JetStream, list []Job) error {
-	p := NewPublisher(ctx, js)
+	p := NewPublisher(js)
 	for _, j := range list {
-		if err := p.Add(j); err != nil {
+		if err := p.Add(ctx, j); err != nil {
 			return err
 		}
 	}
-	return p.Flush()
+	return p.Flush(ctx)
 }
 
 // Decode reads a job message.

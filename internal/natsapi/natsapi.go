@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
-	"github.com/herald-alerts/herald/internal/intake"
 	"github.com/herald-alerts/herald/broadcaster/signing"
+	"github.com/herald-alerts/herald/internal/intake"
 )
 
 // SubjectSubmit is where originators send signed alerts.
@@ -36,9 +36,18 @@ type Reply struct {
 	Code   int          `json:"code,omitempty"`
 }
 
-// Serve subscribes to SubjectSubmit. Unsubscribe (or drain) the returned subscription to stop.
-func Serve(nc *nats.Conn, svc *intake.Service, logger *slog.Logger) (*nats.Subscription, error) {
-	sub, err := nc.QueueSubscribe(SubjectSubmit, queue, func(m *nats.Msg) {
+// Config is what Serve needs.
+type Config struct {
+	Conn   *nats.Conn
+	Intake *intake.Service
+	Logger *slog.Logger
+}
+
+// Serve subscribes to SubjectSubmit. Unsubscribe (or drain) the returned
+// subscription to stop.
+func Serve(cfg Config) (*nats.Subscription, error) {
+	svc, logger := cfg.Intake, cfg.Logger
+	sub, err := cfg.Conn.QueueSubscribe(SubjectSubmit, queue, func(m *nats.Msg) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		var reply Reply
@@ -55,7 +64,7 @@ func Serve(nc *nats.Conn, svc *intake.Service, logger *slog.Logger) (*nats.Subsc
 				reply = Reply{Error: "internal error", Code: 500}
 			}
 		} else {
-			reply = Reply{ID: rec.ID, State: rec.State}
+			reply = Reply{ID: rec.ID, State: string(rec.State)}
 		}
 		b, _ := json.Marshal(reply)
 		if m.Reply == "" {

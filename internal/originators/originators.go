@@ -248,9 +248,17 @@ type Store struct {
 	cur    atomic.Pointer[Set]
 }
 
-// NewStore loads path.
-func NewStore(path string, regionExists RegionChecker) (*Store, error) {
-	st := &Store{path: path, exists: regionExists}
+// Config is what a Store needs.
+type Config struct {
+	// Path is the originators file; "" means nobody may issue alerts.
+	Path string
+	// RegionExists refuses jurisdictions naming unknown regions.
+	RegionExists RegionChecker
+}
+
+// New loads the file.
+func New(cfg Config) (*Store, error) {
+	st := &Store{path: cfg.Path, exists: cfg.RegionExists}
 	if err := st.Reload(); err != nil {
 		return nil, err
 	}

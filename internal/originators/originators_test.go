@@ -360,7 +360,7 @@ func TestStoreReload(t *testing.T) {
 	}
 	write(doc(entry("alice", alice, "[issuer]", king), entry("bob", bob, "[issuer]", king)))
 
-	st, err := NewStore(path, knownRegions("us-county-53033"))
+	st, err := New(Config{Path: path, RegionExists: knownRegions("us-county-53033")})
 	if err != nil {
 		t.Fatalf("NewStore: %v", err)
 	}
@@ -410,7 +410,7 @@ func TestNewStoreRefusesInvalidFile(t *testing.T) {
 	if err := os.WriteFile(path, doc(entry("wa", "UNOTAKEY", "[issuer]", king)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st, err := NewStore(path, nil)
+	st, err := New(Config{Path: path})
 	if err == nil {
 		t.Fatalf("NewStore succeeded with %v, want an error", st.Current().IDs())
 	}

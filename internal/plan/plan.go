@@ -20,8 +20,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/lifecycle"
 )
 
 // ConsumerName is the planner's durable consumer on the alert log; every
@@ -35,29 +36,31 @@ type Stage interface {
 	Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, raw []byte) error
 }
 
-// Planner consumes the alert log.
-type Planner struct {
-	js     jetstream.JetStream
-	log    *alertlog.Log
-	stages []Stage
-	logger *slog.Logger
-	cc     jetstream.ConsumeContext
+// Config is what a Planner needs.
+type Config struct {
+	JS  jetstream.JetStream
+	Log *alertlog.Log
+	// Stages run in order for each alert after the regional feed copies
+	// are published.
+	Stages []Stage
 	// ApprovalTimeout expires an approval that arrives too late.
 	ApprovalTimeout time.Duration
-	// work outlives Start's context (which only bounds start-up) until Stop.
-	work   context.Context
+	Logger          *slog.Logger
+}
+
+// Planner consumes the alert log.
+type Planner struct {
+	cfg    Config
+	cc     jetstream.ConsumeContext
 	cancel context.CancelFunc
 }
 
-// New builds a planner; stages run in order for each alert after the
-// regional feed copies are published.
-func New(js jetstream.JetStream, log *alertlog.Log, logger *slog.Logger, stages ...Stage) *Planner {
-	return &Planner{js: js, log: log, stages: stages, logger: logger}
-}
+// New builds a planner; Start begins work.
+func New(cfg Config) *Planner { return &Planner{cfg: cfg} }
 
 // Start binds the durable consumer and begins consuming.
 func (p *Planner) Start(ctx context.Context) error {
-	cons, err := p.js.CreateOrUpdateConsumer(ctx, alertlog.StreamName, jetstream.ConsumerConfig{
+	cons, err := p.cfg.JS.CreateOrUpdateConsumer(ctx, alertlog.StreamName, jetstream.ConsumerConfig{
 		Durable:        ConsumerName,
 		Description:    "Herald planner: accepted alerts to feeds and delivery jobs",
 		FilterSubjects: []string{alertlog.SubjectLog + "*", alertlog.SubjectApproval + "*"},
@@ -69,8 +72,11 @@ func (p *Planner) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("planner consumer: %w", err)
 	}
-	p.work, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	cc, err := cons.Consume(func(m jetstream.Msg) { p.handle(p.work, m) })
+	// The work outlives Start's context (which only bounds start-up)
+	// until Stop.
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p.cancel = cancel
+	cc, err := cons.Consume(func(m jetstream.Msg) { p.handle(work, m) })
 	if err != nil {
 		return fmt.Errorf("planner consume: %w", err)
 	}
@@ -96,12 +102,12 @@ func (p *Planner) handle(ctx context.Context, m jetstream.Msg) {
 		plan = p.approved
 	}
 	if err := plan(ctx, id, m); err != nil {
-		p.logger.Error("planning failed; will retry", "id", id, "error", err)
+		p.cfg.Logger.Error("planning failed; will retry", "id", id, "error", err)
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
 	if err := m.DoubleAck(ctx); err != nil {
-		p.logger.Warn("planner ack failed; the alert may be planned again (idempotent)", "id", id, "error", err)
+		p.cfg.Logger.Warn("planner ack failed; the alert may be planned again (idempotent)", "id", id, "error", err)
 	}
 }
 
@@ -110,17 +116,17 @@ func (p *Planner) planOne(ctx context.Context, id string, m jetstream.Msg) error
 	if err != nil {
 		// Intake validated it; a log entry that does not parse is a bug or
 		// corruption, and retrying will not help.
-		p.logger.Error("alert log entry does not parse; skipped", "id", id, "error", err)
+		p.cfg.Logger.Error("alert log entry does not parse; skipped", "id", id, "error", err)
 		return nil
 	}
-	rec, err := p.log.Get(ctx, id)
+	rec, err := p.cfg.Log.Get(ctx, id)
 	if errors.Is(err, alertlog.ErrNotFound) {
 		// Intake has not written it yet, or stopped before it could.
 		md, mdErr := m.Metadata()
 		if mdErr != nil {
 			return mdErr
 		}
-		rec, err = p.log.Ensure(ctx, alertlog.RecordFromLog(m.Headers(), a, md.Sequence.Stream, md.Timestamp))
+		rec, err = p.cfg.Log.Ensure(ctx, alertlog.RecordFromLog(m.Headers(), a, md.Sequence.Stream, md.Timestamp))
 	}
 	if err != nil {
 		return err
@@ -131,26 +137,26 @@ func (p *Planner) planOne(ctx context.Context, id string, m jetstream.Msg) error
 // approved plans an alert released by a second officer, unless it waited
 // longer than the approval timeout.
 func (p *Planner) approved(ctx context.Context, id string, _ jetstream.Msg) error {
-	rec, err := p.log.Get(ctx, id)
+	rec, err := p.cfg.Log.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	if rec.State == alertlog.StatePendingApproval {
-		to := alertlog.StateAccepted
-		if p.ApprovalTimeout > 0 && time.Since(rec.AcceptedAt) > p.ApprovalTimeout {
-			to = alertlog.StateExpired
+	if rec.State == lifecycle.PendingApproval {
+		e := lifecycle.Approve
+		if lifecycle.ApprovalLapsed(rec.AcceptedAt, p.cfg.ApprovalTimeout, time.Now()) {
+			e = lifecycle.Expire
 		}
-		if rec, _, err = p.log.Transition(ctx, id, to, alertlog.StatePendingApproval); err != nil {
+		if rec, _, err = p.cfg.Log.Apply(ctx, id, e); err != nil {
 			return err
 		}
 	}
-	raw, _, err := p.log.Raw(ctx, id)
+	raw, _, err := p.cfg.Log.Raw(ctx, id)
 	if err != nil {
 		return err
 	}
 	a, err := cap.Parse(raw)
 	if err != nil {
-		p.logger.Error("approved alert does not parse; skipped", "id", id, "error", err)
+		p.cfg.Logger.Error("approved alert does not parse; skipped", "id", id, "error", err)
 		return nil
 	}
 	return p.plan(ctx, rec, a, raw)
@@ -160,32 +166,30 @@ func (p *Planner) approved(ctx context.Context, id string, _ jetstream.Msg) erro
 // state accepted (or dispatching, after a crash mid-way).
 func (p *Planner) plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, raw []byte) error {
 	id := rec.ID
-	switch rec.State {
-	case alertlog.StateAccepted, alertlog.StateDispatching:
-	default:
+	if !rec.State.Plannable() {
 		// pending approval, cancelled, expired or already done: nothing to do.
 		return nil
 	}
-	if a.MsgType == "Cancel" {
+	if a.MsgType == cap.MsgCancel {
 		p.cancelReferenced(ctx, a)
 	}
 	// Private alerts name their own addressees: they stay off the regional
 	// feeds, which every hospital of the region reads.
-	if rec.Scope != "Private" {
+	if rec.Scope != cap.ScopePrivate {
 		if err := p.publishRegions(ctx, rec, raw); err != nil {
 			return err
 		}
 	}
-	if _, _, err := p.log.Transition(ctx, id, alertlog.StateDispatching, alertlog.StateAccepted); err != nil {
+	if _, _, err := p.cfg.Log.Apply(ctx, id, lifecycle.StartDispatch); err != nil {
 		return err
 	}
-	for _, st := range p.stages {
+	for _, st := range p.cfg.Stages {
 		if err := st.Plan(ctx, rec, a, raw); err != nil {
 			return err
 		}
 	}
-	if len(p.stages) == 0 {
-		_, _, err := p.log.Transition(ctx, id, alertlog.StateDone, alertlog.StateDispatching)
+	if len(p.cfg.Stages) == 0 {
+		_, _, err := p.cfg.Log.Apply(ctx, id, lifecycle.Finish)
 		return err
 	}
 	return nil
@@ -198,12 +202,12 @@ func (p *Planner) publishRegions(ctx context.Context, rec *alertlog.Record, raw 
 		msg := nats.NewMsg(alertlog.SubjectRegion + region)
 		msg.Data = raw
 		msg.Header.Set(alertlog.HeaderAlertID, rec.ID)
-		msg.Header.Set(alertlog.HeaderMsgType, rec.MsgType)
-		msg.Header.Set(alertlog.HeaderStatus, rec.Status)
-		msg.Header.Set(alertlog.HeaderSeverity, rec.Severity)
-		msg.Header.Set(alertlog.HeaderUrgency, rec.Urgency)
-		msg.Header.Set(alertlog.HeaderCertainty, rec.Certainty)
-		if _, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.ID+"."+region)); err != nil {
+		msg.Header.Set(alertlog.HeaderMsgType, string(rec.MsgType))
+		msg.Header.Set(alertlog.HeaderStatus, string(rec.Status))
+		msg.Header.Set(alertlog.HeaderSeverity, string(rec.Severity))
+		msg.Header.Set(alertlog.HeaderUrgency, string(rec.Urgency))
+		msg.Header.Set(alertlog.HeaderCertainty, string(rec.Certainty))
+		if _, err := p.cfg.JS.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.ID+"."+region)); err != nil {
 			return fmt.Errorf("publish %s to region %s: %w", rec.ID, region, err)
 		}
 	}
@@ -218,9 +222,8 @@ func (p *Planner) cancelReferenced(ctx context.Context, a *cap.Alert) {
 	}
 	for _, r := range refs {
 		id := alertlog.AlertID(r.Sender, r.Identifier)
-		if _, _, err := p.log.Transition(ctx, id, alertlog.StateCancelled,
-			alertlog.StateAccepted, alertlog.StateDispatching, alertlog.StateDone, alertlog.StatePendingApproval); err != nil && !errors.Is(err, alertlog.ErrNotFound) {
-			p.logger.Warn("cancel: could not mark referenced alert", "id", id, "error", err)
+		if _, _, err := p.cfg.Log.Apply(ctx, id, lifecycle.Cancel); err != nil && !errors.Is(err, alertlog.ErrNotFound) {
+			p.cfg.Logger.Warn("cancel: could not mark referenced alert", "id", id, "error", err)
 		}
 	}
 }

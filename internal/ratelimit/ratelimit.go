@@ -43,9 +43,22 @@ type state struct {
 	At     time.Time `json:"at"`
 }
 
+// Config is what Open needs.
+type Config struct {
+	JS       jetstream.JetStream
+	Replicas int // JetStream replicas of the stream or bucket (1 on one server)
+	// Name is the limiter shared by every process that opens it.
+	Name string
+	// Rate is the events allowed per second, across processes.
+	Rate float64
+}
+
 // Open returns the limiter name allowing rate events per second across
 // every process that opens the same name.
-func Open(ctx context.Context, js jetstream.JetStream, replicas int, name string, rate float64) (*Shared, error) {
+func Open(ctx context.Context, cfg Config) (*Shared, error) {
+	js, replicas := cfg.JS, cfg.Replicas
+	name := cfg.Name
+	rate := cfg.Rate
 	if rate <= 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
 		return nil, fmt.Errorf("ratelimit %s: rate %v must be positive", name, rate)
 	}

@@ -21,7 +21,7 @@ func TestSharedRateHoldsAcrossInstances(t *testing.T) {
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	for range 2 {
-		l, err := Open(context.Background(), js, 1, "test", rate)
+		l, err := Open(context.Background(), Config{JS: js, Replicas: 1, Name: "test", Rate: rate})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func TestSharedRateHoldsAcrossInstances(t *testing.T) {
 func TestOpenRefusesBadRate(t *testing.T) {
 	js := natstest.JetStream(t)
 	for _, r := range []float64{0, -1} {
-		if _, err := Open(context.Background(), js, 1, "x", r); err == nil {
+		if _, err := Open(context.Background(), Config{JS: js, Replicas: 1, Name: "x", Rate: r}); err == nil {
 			t.Errorf("rate %v accepted", r)
 		}
 	}
@@ -54,7 +54,7 @@ func TestOpenRefusesBadRate(t *testing.T) {
 
 func TestWaitHonoursContext(t *testing.T) {
 	js := natstest.JetStream(t)
-	l, err := Open(context.Background(), js, 1, "slow", 0.1)
+	l, err := Open(context.Background(), Config{JS: js, Replicas: 1, Name: "slow", Rate: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,14 +19,15 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/geo"
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/area"
-	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/internal/residents"
-	"github.com/herald-alerts/herald/geo"
 )
 
 // Residents is what the stage needs of the resident directory.
@@ -38,14 +39,14 @@ type Residents interface {
 
 // Hospitals finds the subscriptions an alert matches.
 type Hospitals interface {
-	Matching(ctx context.Context, regions []string, severity string, exercise bool) ([]hospitals.Subscription, error)
+	Matching(ctx context.Context, regions []string, severity cap.Severity, exercise bool) ([]hospitals.Subscription, error)
 }
 
 // SocialAccount is the id of the configured social account's recipient.
 const SocialAccount = "mastodon"
 
-// Stage plans deliveries; it implements plan.Stage.
-type Stage struct {
+// Config is what the stage needs.
+type Config struct {
 	JS         jetstream.JetStream
 	Regions    *geo.Registry
 	Index      *geo.PointIndex
@@ -61,6 +62,14 @@ type Stage struct {
 	Logger *slog.Logger
 }
 
+// Stage plans deliveries; it implements plan.Stage.
+type Stage struct {
+	Config
+}
+
+// New builds the stage.
+func New(cfg Config) *Stage { return &Stage{Config: cfg} }
+
 // Audience is who an alert may reach, from its status and scope.
 type Audience struct {
 	None      bool // Draft, System: stored, never sent
@@ -73,17 +82,17 @@ type Audience struct {
 // AudienceOf applies the status and scope rules.
 func AudienceOf(a *cap.Alert) Audience {
 	switch a.Status {
-	case "Draft", "System":
+	case cap.StatusDraft, cap.StatusSystem:
 		return Audience{None: true}
-	case "Exercise", "Test":
+	case cap.StatusExercise, cap.StatusTest:
 		// Exercises reach participants (residents and hospitals marked for
 		// exercises), never the public timeline.
-		return Audience{Exercise: true, Residents: a.Scope == "Public", Hospitals: a.Scope != "Private"}
+		return Audience{Exercise: true, Residents: a.Scope == cap.ScopePublic, Hospitals: a.Scope != cap.ScopePrivate}
 	}
 	switch a.Scope {
-	case "Public":
+	case cap.ScopePublic:
 		return Audience{Residents: true, Hospitals: true, Social: true}
-	case "Restricted":
+	case cap.ScopeRestricted:
 		// Restricted alerts are for the professionals who subscribed.
 		return Audience{Hospitals: true}
 	}
@@ -94,14 +103,14 @@ func AudienceOf(a *cap.Alert) Audience {
 
 // Plan queues the alert's jobs and records how many per channel.
 func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ []byte) error {
-	pub := jobs.NewPublisher(ctx, s.JS)
+	pub := jobs.NewPublisher(s.JS)
 	plan := emptyPlan()
 	err := s.each(ctx, rec, a, true, func(j jobs.Job) error {
 		plan[j.Channel]++
-		return pub.Add(j)
+		return pub.Add(ctx, j)
 	})
 	if err == nil {
-		err = pub.Flush()
+		err = pub.Flush(ctx)
 	}
 	if err != nil {
 		return err
@@ -111,7 +120,7 @@ func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ 
 	if err := s.Deliveries.SetPlan(ctx, rec.ID, plan); err != nil {
 		return err
 	}
-	s.Logger.Info("deliveries planned", "id", rec.ID, "sms", plan[jobs.SMS], "webhook", plan[jobs.Webhook], "social", plan[jobs.Social])
+	s.Logger.Info("deliveries planned", "id", rec.ID, "sms", plan[channels.SMS], "webhook", plan[channels.Webhook], "social", plan[channels.Social])
 	return nil
 }
 
@@ -124,7 +133,7 @@ func (s *Stage) Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (
 		return nil
 	}
 	aud := AudienceOf(a)
-	if a.MsgType != "Alert" || !aud.Residents || aud.Exercise {
+	if a.MsgType != cap.MsgAlert || !aud.Residents || aud.Exercise {
 		return plan, s.each(ctx, rec, a, false, count)
 	}
 	// A new public alert: count residents in the index without visiting
@@ -133,7 +142,7 @@ func (s *Stage) Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (
 	if err != nil {
 		return nil, err
 	}
-	plan[jobs.SMS] = n
+	plan[channels.SMS] = n
 	aud.Residents = false
 	return plan, s.recipients(ctx, rec, a, aud, count)
 }
@@ -163,7 +172,7 @@ func (s *Stage) countResidents(rec *alertlog.Record, a *cap.Alert) (int, error) 
 
 func emptyPlan() deliveries.Plan {
 	plan := deliveries.Plan{}
-	for _, ch := range jobs.Channels {
+	for _, ch := range channels.All {
 		plan[ch] = 0
 	}
 	return plan
@@ -177,7 +186,7 @@ func (s *Stage) each(ctx context.Context, rec *alertlog.Record, a *cap.Alert, se
 	if aud.None {
 		return nil
 	}
-	if a.MsgType == "Cancel" {
+	if a.MsgType == cap.MsgCancel {
 		// A Cancel goes to exactly those the cancelled alerts reached.
 		if settle && s.Settle > 0 {
 			select {
@@ -190,7 +199,7 @@ func (s *Stage) each(ctx context.Context, rec *alertlog.Record, a *cap.Alert, se
 		return err
 	}
 	var seen map[string]bool
-	if a.MsgType == "Update" {
+	if a.MsgType == cap.MsgUpdate {
 		// An Update also reaches whoever got the alert it updates, even if
 		// the new area no longer covers them.
 		var err error
@@ -210,9 +219,9 @@ func (s *Stage) each(ctx context.Context, rec *alertlog.Record, a *cap.Alert, se
 // reached, on the channels aud allows, each once; it returns their keys.
 func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience, fn func(jobs.Job) error) (map[string]bool, error) {
 	seen := map[string]bool{}
-	allowed := map[string]bool{jobs.SMS: aud.Residents, jobs.Webhook: aud.Hospitals, jobs.Social: aud.Social && s.Social}
+	allowed := map[channels.Channel]bool{channels.SMS: aud.Residents, channels.Webhook: aud.Hospitals, channels.Social: aud.Social && s.Social}
 	for _, ref := range rec.References {
-		for _, ch := range jobs.Channels {
+		for _, ch := range channels.All {
 			if !allowed[ch] {
 				continue
 			}
@@ -238,7 +247,7 @@ func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience,
 func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Alert, aud Audience, fn func(jobs.Job) error) error {
 	if aud.Residents {
 		err := s.residentsIn(ctx, rec, a, aud.Exercise, func(id string) error {
-			return fn(jobs.Job{AlertID: rec.ID, Channel: jobs.SMS, Recipient: id})
+			return fn(jobs.Job{AlertID: rec.ID, Channel: channels.SMS, Recipient: id})
 		})
 		if err != nil {
 			return err
@@ -250,13 +259,13 @@ func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Ale
 			return fmt.Errorf("match webhook subscriptions: %w", err)
 		}
 		for _, sub := range subs {
-			if err := fn(jobs.Job{AlertID: rec.ID, Channel: jobs.Webhook, Recipient: sub.ID}); err != nil {
+			if err := fn(jobs.Job{AlertID: rec.ID, Channel: channels.Webhook, Recipient: sub.ID}); err != nil {
 				return err
 			}
 		}
 	}
-	if aud.Social && s.Social && a.Status == "Actual" {
-		return fn(jobs.Job{AlertID: rec.ID, Channel: jobs.Social, Recipient: SocialAccount})
+	if aud.Social && s.Social && a.Status == cap.StatusActual {
+		return fn(jobs.Job{AlertID: rec.ID, Channel: channels.Social, Recipient: SocialAccount})
 	}
 	return nil
 }

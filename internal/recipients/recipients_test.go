@@ -19,8 +19,8 @@ func TestAudienceOf(t *testing.T) {
 	)
 	tests := []struct {
 		name   string
-		status string
-		scope  string
+		status cap.Status
+		scope  cap.Scope
 		want   Audience
 	}{
 		{"Actual Public", "Actual", "Public", everyone},

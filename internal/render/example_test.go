@@ -9,8 +9,8 @@ import (
 
 func ExampleSMS() {
 	a := &cap.Alert{
-		Status:  "Exercise",
-		MsgType: "Alert",
+		Status:  cap.StatusExercise,
+		MsgType: cap.MsgAlert,
 		Info: []cap.Info{{
 			Language:    "en-US",
 			Event:       "Water contamination",

@@ -11,8 +11,8 @@ import (
 // alert, by primary language subtag, then by the CAP status or msgType value
 // they stand for (the two value sets do not overlap). Add a language here.
 var prefixWords = map[string]map[string]string{
-	"en": {"Exercise": "EXERCISE", "Test": "TEST", "Update": "UPDATE", "Cancel": "CANCELLED"},
-	"es": {"Exercise": "SIMULACRO", "Test": "PRUEBA", "Update": "ACTUALIZACIÓN", "Cancel": "CANCELADO"},
+	"en": {string(cap.StatusExercise): "EXERCISE", string(cap.StatusTest): "TEST", string(cap.MsgUpdate): "UPDATE", string(cap.MsgCancel): "CANCELLED"},
+	"es": {string(cap.StatusExercise): "SIMULACRO", string(cap.StatusTest): "PRUEBA", string(cap.MsgUpdate): "ACTUALIZACIÓN", string(cap.MsgCancel): "CANCELADO"},
 }
 
 // prefix returns the marker for a's status and msgType in lang, such as
@@ -23,7 +23,7 @@ func prefix(a *cap.Alert, lang string) string {
 		words = prefixWords["en"]
 	}
 	var out []string
-	for _, v := range []string{a.Status, a.MsgType} {
+	for _, v := range []string{string(a.Status), string(a.MsgType)} {
 		if w := words[v]; w != "" {
 			out = append(out, w)
 		}

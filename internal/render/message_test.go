@@ -24,7 +24,7 @@ func TestPrefix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := &cap.Alert{Status: tt.status, MsgType: tt.msgType}
+			a := &cap.Alert{Status: cap.Status(tt.status), MsgType: cap.MsgType(tt.msgType)}
 			if got := prefix(a, tt.lang); got != tt.want {
 				t.Errorf("prefix = %q, want %q", got, tt.want)
 			}

@@ -9,7 +9,7 @@ import (
 
 const link = "https://herald.example.org/v1/alerts/01J9ZK.cap"
 
-func alert(status, msgType string, infos ...cap.Info) *cap.Alert {
+func alert(status cap.Status, msgType cap.MsgType, infos ...cap.Info) *cap.Alert {
 	return &cap.Alert{Status: status, MsgType: msgType, Info: infos}
 }
 

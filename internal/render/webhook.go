@@ -17,26 +17,26 @@ const (
 
 // WebhookEvent is the JSON body POSTed to a hospital's webhook.
 type WebhookEvent struct {
-	Type     string   `json:"type"`
-	AlertID  string   `json:"alert_id"`
-	Regions  []string `json:"regions"`
-	CapXML   string   `json:"cap_xml"`
-	Headline string   `json:"headline"`
-	Severity string   `json:"severity"`
-	Urgency  string   `json:"urgency"`
-	Sent     string   `json:"sent"`
-	Expires  string   `json:"expires,omitempty"`
+	Type     string       `json:"type"`
+	AlertID  string       `json:"alert_id"`
+	Regions  []string     `json:"regions"`
+	CapXML   string       `json:"cap_xml"`
+	Headline string       `json:"headline"`
+	Severity cap.Severity `json:"severity"`
+	Urgency  cap.Urgency  `json:"urgency"`
+	Sent     string       `json:"sent"`
+	Expires  string       `json:"expires,omitempty"`
 }
 
 // EventType is the webhook event type for a's msgType: Alert is published,
 // Update updated, Cancel cancelled. Ack and Error have none and return "".
 func EventType(a *cap.Alert) string {
 	switch a.MsgType {
-	case "Alert":
+	case cap.MsgAlert:
 		return EventPublished
-	case "Update":
+	case cap.MsgUpdate:
 		return EventUpdated
-	case "Cancel":
+	case cap.MsgCancel:
 		return EventCancelled
 	}
 	return ""

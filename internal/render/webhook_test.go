@@ -20,7 +20,7 @@ func TestEventType(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.msgType, func(t *testing.T) {
-			if got := EventType(&cap.Alert{MsgType: tt.msgType}); got != tt.want {
+			if got := EventType(&cap.Alert{MsgType: cap.MsgType(tt.msgType)}); got != tt.want {
 				t.Errorf("EventType = %q, want %q", got, tt.want)
 			}
 		})
@@ -69,7 +69,7 @@ func TestWebhook(t *testing.T) {
 		{"headline falls back to event, expires from a later info",
 			alert("Actual", "Update", noHeadline, later), []string{"us-county-53033"},
 			WebhookEvent{Type: EventUpdated, AlertID: "id1", Regions: []string{"us-county-53033"}, CapXML: "<alert/>",
-				Headline: "Water contamination", Severity: "Severe", Urgency: "Immediate", Expires: "2025-03-02T10:00:00-08:00"}},
+				Headline: "Water contamination", Severity: cap.SeveritySevere, Urgency: cap.UrgencyImmediate, Expires: "2025-03-02T10:00:00-08:00"}},
 		{"cancel without info or regions",
 			alert("Actual", "Cancel"), nil,
 			WebhookEvent{Type: EventCancelled, AlertID: "id1", Regions: []string{}, CapXML: "<alert/>"}},

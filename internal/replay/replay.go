@@ -29,9 +29,20 @@ type Guard struct {
 	kv jetstream.KeyValue
 }
 
+// Config is what Open needs.
+type Config struct {
+	JS       jetstream.JetStream
+	Replicas int // JetStream replicas of the stream or bucket (1 on one server)
+	// Window is how long a signature is remembered (at least the full width
+	// of the accepted timestamp window).
+	Window time.Duration
+}
+
 // Open creates the bucket; window is how long a signature is remembered
 // (at least the full width of the accepted timestamp window).
-func Open(ctx context.Context, js jetstream.JetStream, replicas int, window time.Duration) (*Guard, error) {
+func Open(ctx context.Context, cfg Config) (*Guard, error) {
+	js, replicas := cfg.JS, cfg.Replicas
+	window := cfg.Window
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      Bucket,
 		Description: "Herald: signatures of recent signed requests (replay protection)",

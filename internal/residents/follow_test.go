@@ -15,12 +15,12 @@ import (
 func TestFollow(t *testing.T) {
 	ns := natstest.Start(t)
 	ctx := context.Background()
-	a, err := Open(ctx, natstest.Connect(t, ns), 1, testKey)
+	a, err := Open(ctx, Config{JS: natstest.Connect(t, ns), Replicas: 1, Secret: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// b is another Herald process on the same NATS.
-	b, err := Open(ctx, natstest.Connect(t, ns), 1, testKey)
+	b, err := Open(ctx, Config{JS: natstest.Connect(t, ns), Replicas: 1, Secret: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}

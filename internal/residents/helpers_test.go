@@ -17,7 +17,7 @@ var testKey = bytes.Repeat([]byte("k"), MinKeyLen)
 // openStore opens a Store on a fresh server.
 func openStore(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), natstest.JetStream(t), 1, testKey)
+	s, err := Open(context.Background(), Config{JS: natstest.JetStream(t), Replicas: 1, Secret: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func TestCiphertextIsBoundToItsID(t *testing.T) {
 func TestWrongKey(t *testing.T) {
 	ctx := context.Background()
 	ns := natstest.Start(t)
-	s, err := Open(ctx, natstest.Connect(t, ns), 1, testKey)
+	s, err := Open(ctx, Config{JS: natstest.Connect(t, ns), Replicas: 1, Secret: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestWrongKey(t *testing.T) {
 	other := bytes.Repeat([]byte("o"), MinKeyLen)
 
 	t.Run("Open refuses the bucket", func(t *testing.T) {
-		_, err := Open(ctx, natstest.Connect(t, ns), 1, other)
+		_, err := Open(ctx, Config{JS: natstest.Connect(t, ns), Replicas: 1, Secret: other})
 		if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "residents.key") {
 			t.Fatalf("Open with another secret = %v, want ErrWrongKey naming residents.key", err)
 		}
@@ -166,7 +166,7 @@ func TestOpenEncryptsClearTextRecords(t *testing.T) {
 	stopped := putLegacy(t, kv, Resident{Phone: "+12065550100", Lat: 47.6, Lon: -122.3, Language: "es", OptedOut: true, Created: created, Updated: created})
 	putLegacy(t, kv, Resident{Phone: "+12065550101", Region: "us-county-53033", Language: "en", Created: created, Updated: created})
 
-	s, err := Open(ctx, js, 1, testKey)
+	s, err := Open(ctx, Config{JS: js, Replicas: 1, Secret: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestOpenEncryptsClearTextRecords(t *testing.T) {
 	// a clear-text record written later (by a process of the previous
 	// version) still reads, and is sealed on its next write.
 	late := putLegacy(t, kv, Resident{Phone: "+12065550102", Lat: 1, Lon: 1, Language: "en", Created: created, Updated: created})
-	s, err = Open(ctx, js, 1, testKey)
+	s, err = Open(ctx, Config{JS: js, Replicas: 1, Secret: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,15 @@ type Store struct {
 	regionOf map[string]string
 }
 
+// Config is what Open needs.
+type Config struct {
+	JS       jetstream.JetStream
+	Replicas int // JetStream replicas of the stream or bucket (1 on one server)
+	// Secret derives residents' ids and the encryption of their numbers
+	// (at least MinKeyLen bytes).
+	Secret []byte
+}
+
 // Open creates the bucket, or updates its configuration, with the given
 // number of replicas. secret is at least MinKeyLen random bytes, the same
 // for every Herald process sharing the bucket: the key of resident ids
@@ -51,7 +60,9 @@ type Store struct {
 // secret, rather than make ids that find nobody and numbers that do not
 // decrypt. On a bucket written before numbers were encrypted, it first
 // encrypts every record (see migrate).
-func Open(ctx context.Context, js jetstream.JetStream, replicas int, secret []byte) (*Store, error) {
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	js, replicas := cfg.JS, cfg.Replicas
+	secret := cfg.Secret
 	if len(secret) < MinKeyLen {
 		return nil, fmt.Errorf("residents: secret has %d bytes, want at least %d", len(secret), MinKeyLen)
 	}
@@ -77,7 +88,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, secret []by
 		migrate = !ok
 	}
 
-	cfg := jetstream.KeyValueConfig{
+	kvc := jetstream.KeyValueConfig{
 		Bucket:      Bucket,
 		Description: "Herald: residents who receive SMS alerts",
 		Storage:     jetstream.FileStorage,
@@ -87,12 +98,12 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, secret []by
 		History: 1,
 	}
 	mark := func() {
-		cfg.Metadata = map[string]string{metaKeyCheck: k.check}
+		kvc.Metadata = map[string]string{metaKeyCheck: k.check}
 	}
 	if !migrate {
 		mark()
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+	kv, err := js.CreateOrUpdateKeyValue(ctx, kvc)
 	if err != nil {
 		return nil, fmt.Errorf("residents: create bucket %s: %w", Bucket, err)
 	}
@@ -109,7 +120,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, secret []by
 			return nil, err
 		}
 		mark()
-		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, kvc); err != nil {
 			return nil, fmt.Errorf("residents: mark bucket %s: %w", Bucket, err)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 func TestOpenRefusesShortKey(t *testing.T) {
-	_, err := Open(context.Background(), natstest.JetStream(t), 1, make([]byte, MinKeyLen-1))
+	_, err := Open(context.Background(), Config{JS: natstest.JetStream(t), Replicas: 1, Secret: make([]byte, MinKeyLen-1)})
 	if err == nil {
 		t.Fatal("Open accepted a short key")
 	}
@@ -123,16 +123,16 @@ func TestNotFound(t *testing.T) {
 func TestIDs(t *testing.T) {
 	ns := natstest.Start(t)
 	ctx := context.Background()
-	a, err := Open(ctx, natstest.Connect(t, ns), 1, testKey)
+	a, err := Open(ctx, Config{JS: natstest.Connect(t, ns), Replicas: 1, Secret: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(ctx, natstest.Connect(t, ns), 1, testKey)
+	b, err := Open(ctx, Config{JS: natstest.Connect(t, ns), Replicas: 1, Secret: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Another secret cannot share the bucket (see TestOpenRefusesAnotherKey).
-	other, err := Open(ctx, natstest.JetStream(t), 1, bytes.Repeat([]byte("o"), MinKeyLen))
+	other, err := Open(ctx, Config{JS: natstest.JetStream(t), Replicas: 1, Secret: bytes.Repeat([]byte("o"), MinKeyLen)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,25 @@
-package main
+package loadtest
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestBenchQuick runs `herald bench --quick` in-process and checks that it
-// prints every figure with its target verdict. The figures themselves
-// depend on the machine and are not checked.
-func TestBenchQuick(t *testing.T) {
+// TestQuick runs the quick load test and checks that it prints every
+// figure with its target verdict. The figures themselves depend on the
+// machine and are not checked.
+func TestQuick(t *testing.T) {
 	start := time.Now()
-	out, err := run(t, "bench", "--quick")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var buf bytes.Buffer
+	err := Run(ctx, &buf, Quick(), slog.New(slog.DiscardHandler))
+	out := buf.String()
 	t.Logf("herald bench --quick (%s):\n%s", time.Since(start).Round(time.Millisecond), out)
 	if err != nil {
 		t.Fatalf("bench --quick: %v", err)

@@ -1,0 +1,127 @@
+package compose
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/jobs"
+	"github.com/herald-alerts/herald/internal/lifecycle"
+	"github.com/herald-alerts/herald/internal/residents"
+	"github.com/herald-alerts/herald/test/natstest"
+)
+
+type fakeResidents map[string]residents.Resident
+
+func (f fakeResidents) Get(_ context.Context, id string) (residents.Resident, error) {
+	r, ok := f[id]
+	if !ok {
+		return r, residents.ErrNotFound
+	}
+	return r, nil
+}
+
+func testAlert(identifier string, status cap.Status, expires time.Time) *cap.Alert {
+	return &cap.Alert{
+		Identifier: identifier, Sender: "alerts@health.example", Sent: time.Now().Format("2006-01-02T15:04:05-07:00"),
+		Status: status, MsgType: cap.MsgAlert, Scope: cap.ScopePublic,
+		Info: []cap.Info{
+			{Language: "en-US", Category: []string{"Health"}, Event: "Boil Water Advisory", Urgency: cap.UrgencyImmediate,
+				Severity: cap.SeveritySevere, Certainty: cap.CertaintyObserved, Headline: "Boil water before drinking",
+				Instruction: "Boil tap water for one minute.", Expires: expires.Format("2006-01-02T15:04:05-07:00")},
+			{Language: "es-US", Category: []string{"Health"}, Event: "Aviso", Urgency: cap.UrgencyImmediate,
+				Severity: cap.SeveritySevere, Certainty: cap.CertaintyObserved, Headline: "Hierva el agua antes de beberla",
+				Expires: expires.Format("2006-01-02T15:04:05-07:00")},
+		},
+	}
+}
+
+func store(t *testing.T, log *alertlog.Log, a *cap.Alert) string {
+	t.Helper()
+	raw, err := cap.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := alertlog.NewRecord(a, "wa", []string{"r1"}, time.Now())
+	if err := log.Append(context.Background(), rec, raw, nil); err != nil {
+		t.Fatal(err)
+	}
+	return rec.ID
+}
+
+func TestComposeSMS(t *testing.T) {
+	ctx := context.Background()
+	log, err := alertlog.Open(ctx, alertlog.Config{JS: natstest.JetStream(t), Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := NewAlerts(AlertsConfig{Log: log, StateTTL: time.Hour})
+	live := store(t, log, testAlert("LIVE", cap.StatusActual, time.Now().Add(time.Hour)))
+	drill := store(t, log, testAlert("DRILL", cap.StatusExercise, time.Now().Add(time.Hour)))
+	c := NewSMS(SMSConfig{Alerts: alerts, Links: Links{PublicURL: "https://herald.example"}, Residents: fakeResidents{
+		"en":      {Phone: "+12065550101", Language: "en-US"},
+		"es":      {Phone: "+12065550102", Language: "es-US"},
+		"stopped": {Phone: "+12065550103", OptedOut: true},
+	}})
+	tests := []struct {
+		name, alert, resident string
+		skip, text            string // substrings
+	}{
+		{"english reader", live, "en", "", "Boil water before drinking"},
+		{"spanish reader", live, "es", "", "Hierva el agua"},
+		{"link to the alert", live, "en", "", "https://herald.example/v1/alerts/" + live},
+		{"opted out", live, "stopped", "opted out", ""},
+		{"removed resident", live, "gone", "unsubscribed", ""},
+		{"exercise to a non-participant", drill, "en", "not an exercise participant", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, skip, err := c.Compose(ctx, jobs.Job{AlertID: tt.alert, Channel: channels.SMS, Recipient: tt.resident})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.skip != "" {
+				if !strings.Contains(skip, tt.skip) {
+					t.Fatalf("skip = %q, want %q", skip, tt.skip)
+				}
+				return
+			}
+			if skip != "" || !strings.Contains(m.Text, tt.text) || m.To == "" {
+				t.Fatalf("message %+v (skip %q), want text containing %q", m, skip, tt.text)
+			}
+		})
+	}
+}
+
+func TestDeliverable(t *testing.T) {
+	ctx := context.Background()
+	log, err := alertlog.Open(ctx, alertlog.Config{JS: natstest.JetStream(t), Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	live := store(t, log, testAlert("LIVE", cap.StatusActual, now.Add(time.Hour)))
+	old := store(t, log, testAlert("OLD", cap.StatusActual, now.Add(-time.Minute)))
+	gone := store(t, log, testAlert("GONE", cap.StatusActual, now.Add(time.Hour)))
+	if _, ok, err := log.Apply(ctx, gone, lifecycle.Cancel); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	alerts := NewAlerts(AlertsConfig{Log: log, StateTTL: time.Hour})
+	for _, tt := range []struct {
+		id, skip string
+		until    bool
+	}{
+		{live, "", true},
+		{old, "alert expired", true},
+		{gone, "alert cancelled", false},
+	} {
+		skip, until, err := alerts.Deliverable(ctx, tt.id)
+		if err != nil || skip != tt.skip || until.IsZero() == tt.until {
+			t.Errorf("Deliverable(%s) = %q, %v, %v; want %q (until set: %v)", tt.id, skip, until, err, tt.skip, tt.until)
+		}
+	}
+}

@@ -1,0 +1,36 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRun runs the demo and checks that each channel delivered what the
+// demo says: SMS to the four residents inside the area (one in Spanish),
+// the hospital's verified webhook, the regional NATS copy and the post.
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	if err := Run(ctx, &out, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"Imported 6 residents",
+		"herald.alerts.region.us-county-53033",
+		"signature verified",
+		"Hierva el agua",
+		"sms      sent 4, delivered 0, failed 0, skipped 0, queued 0",
+		"webhook  sent 1",
+		"social   sent 1",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, got)
+		}
+	}
+}
