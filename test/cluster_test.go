@@ -61,10 +61,11 @@ func startCluster(t *testing.T) *cluster {
 			t.Fatal("cluster member not ready")
 		}
 	}
-	// JetStream needs a meta leader before streams can be created.
-	within(t, 30*time.Second, "JetStream meta leader", func() bool {
+	// JetStream needs a meta leader that sees every peer online (with
+	// stats) before R3 streams can be placed.
+	within(t, 30*time.Second, "JetStream meta leader with 3 peers online", func() bool {
 		for _, ns := range c.servers {
-			if ns.JetStreamIsLeader() {
+			if ns.JetStreamIsLeader() && len(ns.JetStreamClusterPeers()) == len(c.servers) {
 				return true
 			}
 		}

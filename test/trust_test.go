@@ -194,7 +194,7 @@ func TestGeoJSONJurisdictionWithTolerance(t *testing.T) {
 		lon := -122.20 + beyondM/75150
 		return fmt.Sprintf("47.60,-122.25 47.60,%.6f 47.55,%.6f 47.55,-122.25 47.60,-122.25", lon, lon)
 	}
-	within(t, 5*time.Second, "district officer loaded", func() bool {
+	within(t, 20*time.Second, "district officer loaded", func() bool {
 		_, _, err := h.Client.Publish(ctxT(t), district.Key, newAlert(t, alertSpec{polygons: []string{east(-1000)}}))
 		return err == nil
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
 	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/internal/lifecycle"
 )
 
 func newAlertCmd() *cobra.Command {
@@ -124,7 +125,11 @@ func newAlertCmd() *cobra.Command {
 			if err != nil {
 				return refused(cmd, &f, err)
 			}
-			body, err := cancelOf(orig, time.Now())
+			a, err := cap.Parse(orig)
+			if err != nil {
+				return fmt.Errorf("original alert: %w", err)
+			}
+			body, err := cap.Marshal(cap.CancelOf(a, time.Now()))
 			if err != nil {
 				return err
 			}
@@ -200,34 +205,4 @@ func printAccepted(cmd *cobra.Command, f *clientFlags, id string, raw []byte, er
 	return nil
 }
 
-func finished(state string) bool {
-	switch state {
-	case "done", "cancelled", "expired":
-		return true
-	}
-	return false
-}
-
-// cancelOf builds a CAP Cancel of the alert orig: same sender, a new
-// identifier, references to the original, and its info blocks (so every
-// channel can say what is cancelled, in every language).
-func cancelOf(orig []byte, now time.Time) ([]byte, error) {
-	a, err := cap.Parse(orig)
-	if err != nil {
-		return nil, fmt.Errorf("original alert: %w", err)
-	}
-	sent := now.Format("2006-01-02T15:04:05-07:00")
-	c := *a
-	c.References = a.Sender + "," + a.Identifier + "," + a.Sent
-	c.Identifier = a.Identifier + "-cancel-" + now.UTC().Format("20060102T150405")
-	c.Sent = sent
-	c.MsgType = cap.MsgCancel
-	c.Note = "Cancelled with herald alert cancel"
-	// The original's expiry may already have passed; a Cancel is in force
-	// from now on, and an expires before its sent would be invalid.
-	c.Info = append([]cap.Info(nil), a.Info...)
-	for i := range c.Info {
-		c.Info[i].Expires = ""
-	}
-	return cap.Marshal(&c)
-}
+func finished(state string) bool { return lifecycle.State(state).Ended() }

@@ -247,6 +247,27 @@ func (l *Log) Approve(ctx context.Context, id, approver string) error {
 	return nil
 }
 
+// PublishRegions puts one copy of the alert on each affected region's
+// feed subject, with the contract's headers. Each copy's Nats-Msg-Id is
+// derived from the alert and region, so replanning after a crash does not
+// publish twice within the dedup window.
+func (l *Log) PublishRegions(ctx context.Context, rec *Record, raw []byte) error {
+	for _, region := range rec.Regions {
+		msg := nats.NewMsg(SubjectRegion + region)
+		msg.Data = raw
+		msg.Header.Set(HeaderAlertID, rec.ID)
+		msg.Header.Set(HeaderMsgType, string(rec.MsgType))
+		msg.Header.Set(HeaderStatus, string(rec.Status))
+		msg.Header.Set(HeaderSeverity, string(rec.Severity))
+		msg.Header.Set(HeaderUrgency, string(rec.Urgency))
+		msg.Header.Set(HeaderCertainty, string(rec.Certainty))
+		if _, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.ID+"."+region)); err != nil {
+			return fmt.Errorf("publish %s to region %s: %w", rec.ID, region, err)
+		}
+	}
+	return nil
+}
+
 // Get returns an alert's record.
 func (l *Log) Get(ctx context.Context, id string) (*Record, error) {
 	rec, _, err := l.get(ctx, id)

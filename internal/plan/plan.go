@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
@@ -176,7 +175,7 @@ func (p *Planner) plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, 
 	// Private alerts name their own addressees: they stay off the regional
 	// feeds, which every hospital of the region reads.
 	if rec.Scope != cap.ScopePrivate {
-		if err := p.publishRegions(ctx, rec, raw); err != nil {
+		if err := p.cfg.Log.PublishRegions(ctx, rec, raw); err != nil {
 			return err
 		}
 	}
@@ -191,25 +190,6 @@ func (p *Planner) plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, 
 	if len(p.cfg.Stages) == 0 {
 		_, _, err := p.cfg.Log.Apply(ctx, id, lifecycle.Finish)
 		return err
-	}
-	return nil
-}
-
-// publishRegions puts one copy of the alert on each affected region's
-// subject, with the contract's headers.
-func (p *Planner) publishRegions(ctx context.Context, rec *alertlog.Record, raw []byte) error {
-	for _, region := range rec.Regions {
-		msg := nats.NewMsg(alertlog.SubjectRegion + region)
-		msg.Data = raw
-		msg.Header.Set(alertlog.HeaderAlertID, rec.ID)
-		msg.Header.Set(alertlog.HeaderMsgType, string(rec.MsgType))
-		msg.Header.Set(alertlog.HeaderStatus, string(rec.Status))
-		msg.Header.Set(alertlog.HeaderSeverity, string(rec.Severity))
-		msg.Header.Set(alertlog.HeaderUrgency, string(rec.Urgency))
-		msg.Header.Set(alertlog.HeaderCertainty, string(rec.Certainty))
-		if _, err := p.cfg.JS.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.ID+"."+region)); err != nil {
-			return fmt.Errorf("publish %s to region %s: %w", rec.ID, region, err)
-		}
 	}
 	return nil
 }
