@@ -45,6 +45,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
 )
 
 // Config is Herald's effective configuration. Load and Default resolve it:
@@ -233,7 +235,7 @@ var keys = []setting{
 	{"social.mastodon.server", "", "Mastodon server URL"},
 	{"social.mastodon.access_token", "", "Mastodon access token; prefer HERALD_SOCIAL_MASTODON_ACCESS_TOKEN, flags show in ps"},
 	{"social.hashtags", []string{"HealthAlert"}, "hashtags added to every social post"},
-	{"approval.required_for.severity", []string{"Extreme"}, "severities of Actual alerts that need a second officer's approval"},
+	{"approval.required_for.severity", []string{string(cap.SeverityExtreme)}, "severities of Actual alerts that need a second officer's approval"},
 	{"approval.required_for.min_recipients", 0, "alerts reaching at least this many residents need approval (0: off)"},
 	{"approval.required_for.min_area_km2", 0.0, "alerts covering at least this area in km² need approval (0: off)"},
 	{"approval.timeout", 30 * time.Minute, "an alert not approved within this time expires unsent"},

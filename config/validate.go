@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nkeys"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
 )
 
 // keyErrorf returns an error naming the configuration key (or variable) it is
@@ -20,12 +22,18 @@ func keyErrorf(key, format string, args ...any) error {
 }
 
 var (
-	// capSeverities is CAP 1.2's <severity> enumeration; CAP values are
-	// case-sensitive, so "extreme" is rejected rather than never matching.
-	capSeverities = []string{"Extreme", "Severe", "Moderate", "Minor", "Unknown"}
 	// regionPrefix keeps region ids NATS-subject-token safe.
 	regionPrefix = regexp.MustCompile(`^[a-z0-9_-]+$`)
 )
+
+// capSeverities is CAP 1.2's <severity> enumeration, most severe first.
+func capSeverities() []string {
+	out := make([]string, 0, len(cap.Severities))
+	for _, s := range slices.Backward(cap.Severities) {
+		out = append(out, string(s))
+	}
+	return out
+}
 
 // Validate reports every invalid value, one error per key, joined. An empty
 // HTTP.PublicURL or OriginatorsFile is accepted as "derive it", as Load does.
@@ -132,7 +140,9 @@ func (c *Config) Validate() error {
 	}
 
 	for _, s := range c.Approval.RequiredFor.Severity {
-		oneOf("approval.required_for.severity", s, capSeverities...)
+		// CAP values are case-sensitive, so "extreme" is rejected rather
+		// than never matching.
+		oneOf("approval.required_for.severity", s, capSeverities()...)
 	}
 	if c.Approval.RequiredFor.MinRecipients < 0 {
 		fail("approval.required_for.min_recipients", "%d must not be negative", c.Approval.RequiredFor.MinRecipients)

@@ -61,10 +61,10 @@ func (a *Alert) Validate() Problems {
 	enum(&v, "alert/status", a.Status, statuses)
 	enum(&v, "alert/msgType", a.MsgType, msgTypes)
 	enum(&v, "alert/scope", a.Scope, scopes)
-	if a.Scope == "Restricted" && a.Restriction == "" {
+	if a.Scope == ScopeRestricted && a.Restriction == "" {
 		v.add("alert/restriction", "required when scope is Restricted")
 	}
-	if a.Scope == "Private" && a.Addresses == "" {
+	if a.Scope == ScopePrivate && a.Addresses == "" {
 		v.add("alert/addresses", "required when scope is Private")
 	}
 	switch {

@@ -64,7 +64,11 @@ func newAlertCmd() *cobra.Command {
 			for _, r := range p.Regions {
 				fmt.Fprintf(out, "  %s  %s\n", r.ID, r.Name)
 			}
-			fmt.Fprintf(out, "recipients: sms %d, webhook %d, social %d\n", p.Recipients["sms"], p.Recipients["webhook"], p.Recipients["social"])
+			var counts []string
+			for _, ch := range channels.All {
+				counts = append(counts, fmt.Sprintf("%s %d", ch, p.Recipients[string(ch)]))
+			}
+			fmt.Fprintf(out, "recipients: %s\n", strings.Join(counts, ", "))
 			return nil
 		},
 	}

@@ -1,12 +1,14 @@
 // Package plan is the planner: a durable JetStream consumer of the alert
-// log that, for each accepted alert, publishes one copy per affected region
-// on herald.alerts.region.<id> (the hospitals' feed, kept by the stream for
-// replay) and hands the alert to the delivery planners.
+// log (and of approvals) that, for each alert cleared to go, has the log
+// publish one copy per affected region on herald.alerts.region.<id> (the
+// hospitals' feed, kept by the stream for replay), moves the alert to
+// dispatching and hands it to the delivery stages.
 //
 // Planning is idempotent: every publish carries a Nats-Msg-Id derived from
 // the alert, so a redelivered log message (after a crash) does not publish
 // twice within the dedup window, and the log message is acked only after
-// everything it causes is stored. The planner does not send anything.
+// everything it causes is stored. The planner does not send anything, and
+// does not decide which moves are allowed (package lifecycle).
 package plan
 
 import (
