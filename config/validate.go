@@ -175,6 +175,9 @@ func (c *Config) Validate() error {
 			fail(key, "give either user and password, or nkey")
 		case u.User != "" && u.Password == "":
 			fail(key+".password", "is required with user")
+		case strings.ContainsAny(u.Password, "'\n"):
+			// It is written into the server's configuration in single quotes.
+			fail(key+".password", "must not contain a single quote or a newline")
 		case u.Nkey != "" && !nkeys.IsValidPublicUserKey(u.Nkey):
 			fail(key+".nkey", "is not an nkey user public key (U...)")
 		}

@@ -15,7 +15,7 @@ func TestHospitalFollowExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := exec.Command("go", "run", "../examples/hospital-follow",
-		"-nats", strings.Replace(h.NATSURL(), "nats://", "nats://"+hospitalUser+":"+hospitalPass+"@", 1), "-region", king, "-durable", "test-hospital", "-max", "1").CombinedOutput()
+		"-nats", h.NATSURL(), "-user", hospitalUser, "-password", hospitalPass, "-region", king, "-durable", "test-hospital", "-max", "1").CombinedOutput()
 	if err != nil {
 		t.Fatalf("example: %v\n%s", err, out)
 	}

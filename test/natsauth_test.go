@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/app"
 	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/internal/natsapi"
 )
@@ -88,7 +89,7 @@ func TestEmbeddedNATSPermissions(t *testing.T) {
 		js, _ := jetstream.New(nc)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, err := js.CreateOrUpdateConsumer(ctx, alertlog.StreamName, jetstream.ConsumerConfig{Durable: "ward", FilterSubject: alertlog.SubjectRegion + king}); err != nil {
+		if _, err := js.CreateOrUpdateConsumer(ctx, app.FeedStream, jetstream.ConsumerConfig{Durable: "ward", FilterSubject: alertlog.SubjectRegion + king}); err != nil {
 			t.Fatalf("region consumer: %v", err)
 		}
 	})

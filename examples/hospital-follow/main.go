@@ -1,7 +1,11 @@
 // Command hospital-follow is how a hospital follows Herald's alerts for its
-// region over NATS: a durable JetStream consumer replays what it missed
-// while offline, then keeps up. Run: go run ./examples/hospital-follow
-// -nats nats://127.0.0.1:4222 -region us-county-53033
+// region over NATS. The hospital's account has a stream HERALD_FEED with
+// every regional copy Herald published (sourced from Herald's log); a
+// durable consumer of the hospital's own on it replays what it missed
+// while offline, then keeps up. Run:
+//
+//	go run ./examples/hospital-follow -nats nats://127.0.0.1:4222 \
+//	    -user harborview -password '…' -region us-county-53033 -durable harborview
 package main
 
 import (
@@ -9,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,18 +21,27 @@ import (
 
 func main() {
 	url := flag.String("nats", nats.DefaultURL, "Herald's NATS URL")
+	user := flag.String("user", "", "NATS user of the hospital's account (nats.users, role hospital)")
+	password := flag.String("password", os.Getenv("HERALD_NATS_PASSWORD"), "its password (or HERALD_NATS_PASSWORD)")
+	creds := flag.String("creds", "", "a NATS credentials file, instead of user and password")
 	region := flag.String("region", "us-county-53033", "region id to follow")
 	name := flag.String("durable", "my-hospital", "durable consumer name: remembers what was read")
 	max := flag.Int("max", 0, "stop after this many alerts (0: run forever)")
 	flag.Parse()
 
-	nc, err := nats.Connect(*url)
+	opts := []nats.Option{nats.Name("hospital-follow")}
+	if *creds != "" {
+		opts = append(opts, nats.UserCredentials(*creds))
+	} else if *user != "" {
+		opts = append(opts, nats.UserInfo(*user, *password))
+	}
+	nc, err := nats.Connect(*url, opts...)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer nc.Drain()
 	js, _ := jetstream.New(nc)
-	cons, err := js.CreateOrUpdateConsumer(context.Background(), "HERALD_ALERTS", jetstream.ConsumerConfig{
+	cons, err := js.CreateOrUpdateConsumer(context.Background(), "HERALD_FEED", jetstream.ConsumerConfig{
 		Durable: *name, FilterSubject: "herald.alerts.region." + *region, AckPolicy: jetstream.AckExplicitPolicy,
 	})
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -51,9 +52,11 @@ import (
 
 // App is a running Herald.
 type App struct {
-	cfg     *config.Config
-	logger  *slog.Logger
-	ns      *server.Server // nil with an external NATS
+	cfg    *config.Config
+	logger *slog.Logger
+	ns     *server.Server // nil with an external NATS
+	// feeders create the hospitals' feed streams on the embedded server.
+	feeders map[string]nkeys.KeyPair
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	log     *alertlog.Log
@@ -129,6 +132,9 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		replicas = 1
 	}
 	if a.log, err = alertlog.Open(ctx, alertlog.Config{JS: a.js, Replicas: replicas}); err != nil {
+		return nil, err
+	}
+	if err := ensureFeeds(ctx, a.ns, a.feeders); err != nil {
 		return nil, err
 	}
 	if a.origs, err = originators.New(originators.Config{Path: cfg.OriginatorsFile, RegionExists: func(id string) bool { _, ok := a.regions.Region(id); return ok }}); err != nil {

@@ -21,16 +21,29 @@ import (
 )
 
 // startEmbedded runs an in-process nats-server with JetStream stored in
-// dataDir/jetstream. listen "" keeps it in-process only; a port of 0 picks
-// a free one.
-func startEmbedded(cfg *config.Config, svc nkeys.KeyPair) (*server.Server, error) {
-	opts := &server.Options{
-		ServerName: "herald",
-		JetStream:  true,
-		StoreDir:   filepath.Join(cfg.DataDir, "jetstream"),
-		NoSigs:     true, // Herald handles signals itself
-		NoLog:      true,
+// dataDir/jetstream, with the accounts of AccountsConfig: Herald's own
+// connection authenticates with svc, and feeders (one per hospital
+// account) create the hospitals' feed streams. listen "" keeps it
+// in-process only; a port of 0 picks a free one.
+func startEmbedded(cfg *config.Config, svc nkeys.KeyPair, feeders map[string]nkeys.KeyPair, logger *slog.Logger) (*server.Server, error) {
+	pub, err := svc.PublicKey()
+	if err != nil {
+		return nil, err
 	}
+	feederKeys := map[string]string{}
+	for account, kp := range feeders {
+		if feederKeys[account], err = kp.PublicKey(); err != nil {
+			return nil, err
+		}
+	}
+	opts := &server.Options{}
+	if err := opts.ProcessConfigString(AccountsConfig(pub, cfg.NATS.Users, feederKeys)); err != nil {
+		return nil, fmt.Errorf("embedded nats accounts: %w", err)
+	}
+	opts.ServerName = "herald"
+	opts.JetStream = true
+	opts.StoreDir = filepath.Join(cfg.DataDir, "jetstream")
+	opts.NoSigs = true // Herald handles signals itself
 	if cfg.NATS.Listen == "" {
 		opts.DontListen = true
 	} else {
@@ -46,15 +59,14 @@ func startEmbedded(cfg *config.Config, svc nkeys.KeyPair) (*server.Server, error
 			port = server.RANDOM_PORT
 		}
 		opts.Host, opts.Port = host, port
-		// Listening beyond the process: nobody connects without an account.
-		if err := authorize(opts, cfg.NATS.Users, svc); err != nil {
-			return nil, fmt.Errorf("embedded nats auth: %w", err)
-		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
+	// The server's warnings and errors (a damaged stream file, a full
+	// disk) go to Herald's log, not to nowhere.
+	ns.SetLoggerV2(serverLogger{logger.With("component", "nats-server")}, false, false, false)
 	ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
@@ -86,15 +98,16 @@ func connect(cfg *config.Config, ns *server.Server, svc nkeys.KeyPair, logger *s
 		nats.ReconnectWait(500 * time.Millisecond),
 		nats.RetryOnFailedConnect(false),
 	}
+	// Herald's replies and JetStream requests use an inbox prefix of its
+	// own: other members of its account (Herald processes) share nothing by
+	// accident.
+	opts = append(opts, nats.CustomInboxPrefix(inboxPrefix))
 	if ns != nil {
 		pub, err := svc.PublicKey()
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, nats.InProcessServer(ns))
-		if cfg.NATS.Listen != "" { // the server requires accounts (see authorize)
-			opts = append(opts, nats.Nkey(pub, svc.Sign))
-		}
+		opts = append(opts, nats.InProcessServer(ns), nats.Nkey(pub, svc.Sign))
 		nc, err := nats.Connect("", opts...)
 		if err != nil {
 			return nil, fmt.Errorf("connect embedded nats: %w", err)
@@ -149,7 +162,15 @@ func (a *App) startNATS(cfg *config.Config) error {
 		return err
 	}
 	if cfg.NATS.URL == "" {
-		if a.ns, err = startEmbedded(cfg, svc); err != nil {
+		a.feeders = map[string]nkeys.KeyPair{}
+		for _, u := range cfg.NATS.Users {
+			if u.Role == "hospital" {
+				if a.feeders[accountOf(u).Name], err = nkeys.CreateUser(); err != nil {
+					return err
+				}
+			}
+		}
+		if a.ns, err = startEmbedded(cfg, svc, a.feeders, a.logger); err != nil {
 			return err
 		}
 		a.onStop(func(context.Context) {
@@ -176,3 +197,14 @@ func (a *App) startNATS(cfg *config.Config) error {
 	}
 	return nil
 }
+
+// serverLogger passes the embedded server's log to Herald's: warnings and
+// errors as such, notices (start-up chatter) at debug level.
+type serverLogger struct{ l *slog.Logger }
+
+func (s serverLogger) Noticef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s serverLogger) Warnf(format string, v ...any)   { s.l.Warn(fmt.Sprintf(format, v...)) }
+func (s serverLogger) Fatalf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s serverLogger) Errorf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s serverLogger) Debugf(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s serverLogger) Tracef(format string, v ...any)  {}
