@@ -14,6 +14,7 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/client"
 	"github.com/herald-alerts/herald/broadcaster/signing"
 	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/app"
 	"github.com/herald-alerts/herald/internal/natsapi"
 	"github.com/herald-alerts/herald/test/natstest"
 )
@@ -311,14 +312,15 @@ func TestHospitalReplaysMissedAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The hospital was offline; it connects later and replays with a
-	// durable consumer on its region's subject.
+	// durable consumer of its own on its region's subject, in the feed
+	// stream of its account.
 	nc, err := nats.Connect(h.NATSURL(), nats.UserInfo(hospitalUser, hospitalPass))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	cons, err := js.CreateOrUpdateConsumer(ctxT(t), alertlog.StreamName, jetstream.ConsumerConfig{
+	cons, err := js.CreateOrUpdateConsumer(ctxT(t), app.FeedStream, jetstream.ConsumerConfig{
 		Durable: "harborview", FilterSubject: alertlog.SubjectRegion + king, AckPolicy: jetstream.AckExplicitPolicy,
 	})
 	if err != nil {

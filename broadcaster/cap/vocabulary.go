@@ -91,6 +91,53 @@ func (s Severity) Rank() int {
 	return 0
 }
 
+// Rank orders urgencies: Unknown 0, Past 1, up to Immediate 4.
+func (u Urgency) Rank() int { return rank(urgencyOrder, u) }
+
+// urgencies and certainties from least to most pressing.
+var (
+	urgencyOrder   = []Urgency{UrgencyUnknown, UrgencyPast, UrgencyFuture, UrgencyExpected, UrgencyImmediate}
+	certaintyOrder = []Certainty{CertaintyUnknown, CertaintyUnlikely, CertaintyPossible, CertaintyLikely, CertaintyObserved}
+)
+
+// rank is v's place in order (0 for anything not in it).
+func rank[T ~string](order []T, v T) int {
+	for i, o := range order {
+		if o == v {
+			return i
+		}
+	}
+	return 0
+}
+
+// most is the highest-ranked value of the infos, "" when there are none.
+func most[T ~string](infos []Info, order []T, get func(*Info) T) T {
+	var best T
+	for i := range infos {
+		if v := get(&infos[i]); best == "" || rank(order, v) > rank(order, best) {
+			best = v
+		}
+	}
+	return best
+}
+
+// MostSevere is the most serious <severity> across every <info>: every
+// decision by severity (approval, hospitals' minimum, headers) uses it, so
+// a second <info> cannot hide an Extreme alert.
+func (a *Alert) MostSevere() Severity {
+	return most(a.Info, Severities, func(i *Info) Severity { return i.Severity })
+}
+
+// MostUrgent is the most pressing <urgency> across every <info>.
+func (a *Alert) MostUrgent() Urgency {
+	return most(a.Info, urgencyOrder, func(i *Info) Urgency { return i.Urgency })
+}
+
+// MostCertain is the most certain <certainty> across every <info>.
+func (a *Alert) MostCertain() Certainty {
+	return most(a.Info, certaintyOrder, func(i *Info) Certainty { return i.Certainty })
+}
+
 // ParseSeverity spells s as CAP does, ignoring case (for settings such as
 // a subscription's minimum); ok is false when s is not a CAP severity.
 func ParseSeverity(s string) (sev Severity, ok bool) {

@@ -117,7 +117,8 @@ func NewRecord(a *cap.Alert, originator string, regions []string, acceptedAt tim
 		References: refs,
 		ID:         AlertID(a.Sender, a.Identifier), State: lifecycle.Accepted, Originator: originator,
 		Sender: a.Sender, Identifier: a.Identifier, MsgType: a.MsgType, Status: a.Status, Scope: a.Scope,
-		Severity: info.Severity, Urgency: info.Urgency, Certainty: info.Certainty, Headline: info.Headline,
+		// Every <info> counts: the most serious values across them.
+		Severity: a.MostSevere(), Urgency: a.MostUrgent(), Certainty: a.MostCertain(), Headline: info.Headline,
 		Regions: regions, Sent: a.Sent, Expires: expires, AcceptedAt: acceptedAt.UTC(),
 	}
 }

@@ -56,7 +56,7 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 			f.Updated = latest(f.Updated, expires)
 		}
 		switch {
-		case rec.MsgType == cap.MsgCancel:
+		case rec.MsgType == cap.MsgCancel, rec.MsgType == cap.MsgAck, rec.MsgType == cap.MsgError:
 			continue
 		case rec.MsgType == cap.MsgUpdate:
 			for _, id := range rec.References {

@@ -202,6 +202,9 @@ func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Ch
 	if probs := a.Validate(); len(probs) > 0 {
 		return nil, &Error{Kind: Invalid, Title: "Invalid CAP", Detail: fmt.Sprintf("%d problem(s)", len(probs)), Problems: probs, Err: probs}
 	}
+	if err := s.notExpired(a); err != nil {
+		return nil, err
+	}
 	if err := authorizeRole(o, a); err != nil {
 		return nil, err
 	}
@@ -248,10 +251,26 @@ func authorizeRole(o *originators.Originator, a *cap.Alert) error {
 	return refuse(Forbidden, "Role does not allow this alert", nil, "originator %s has roles %v; issuing needs issuer or exercise_only", o.ID, o.Roles)
 }
 
+// notExpired refuses a message whose <expires> has already passed: it
+// would be stored and never sent.
+func (s *Service) notExpired(a *cap.Alert) error {
+	now := s.now()
+	for i := range a.Info {
+		if t, err := a.Info[i].ExpiresTime(); err == nil && lifecycle.PastExpiry(t, now) {
+			path := fmt.Sprintf("alert/info[%d]/expires", i)
+			msg := fmt.Sprintf("%s is already past (now %s): the alert would never be sent", a.Info[i].Expires, now.UTC().Format(time.RFC3339))
+			return &Error{Kind: Invalid, Title: "Alert already expired", Detail: path + ": " + msg, Problems: cap.Problems{{Path: path, Message: msg}}}
+		}
+	}
+	return nil
+}
+
 // authorizeReferences lets Updates and Cancels through only for alerts that
-// exist, from their originator or an approver of the same agency.
+// exist and are still in force, from their originator or an approver of
+// the same agency; Acks and Errors only for alerts of the sender's own
+// agency.
 func (s *Service) authorizeReferences(ctx context.Context, o *originators.Originator, a *cap.Alert) error {
-	if a.MsgType != cap.MsgUpdate && a.MsgType != cap.MsgCancel {
+	if !a.MsgType.References() {
 		return nil
 	}
 	refs, err := a.ParseReferences()
@@ -268,11 +287,22 @@ func (s *Service) authorizeReferences(ctx context.Context, o *originators.Origin
 		if err != nil {
 			return refuse(Unavailable, "Alert store unavailable", err, "%v", err)
 		}
+		issuer, known := set.ByID(rec.Originator)
+		sameAgency := rec.Originator == o.ID || known && issuer.Agency == o.Agency
+		if a.MsgType == cap.MsgAck || a.MsgType == cap.MsgError {
+			if !sameAgency {
+				return refuse(Forbidden, "Not your agency's alert", nil, "alert %s was issued by %s, of another agency; an %s may only reference your agency's alerts",
+					id, rec.Originator, a.MsgType)
+			}
+			continue
+		}
+		if st := lifecycle.Shown(rec.State, rec.ExpiresAt(), s.now()); st == lifecycle.Cancelled || st == lifecycle.Expired {
+			return refuse(Conflict, "Referenced alert no longer in force", nil, "alert %s is %s; an %s of it would reach nobody usefully", id, st, a.MsgType)
+		}
 		if rec.Originator == o.ID {
 			continue
 		}
-		issuer, ok := set.ByID(rec.Originator)
-		if o.Has(originators.RoleApprover) && ok && issuer.Agency == o.Agency {
+		if o.Has(originators.RoleApprover) && known && issuer.Agency == o.Agency {
 			continue
 		}
 		return refuse(Forbidden, "Not your alert", nil, "alert %s was issued by %s; only its originator or an approver of the same agency may %s it",

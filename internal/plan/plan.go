@@ -175,8 +175,9 @@ func (p *Planner) plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, 
 		p.cancelReferenced(ctx, a)
 	}
 	// Private alerts name their own addressees: they stay off the regional
-	// feeds, which every hospital of the region reads.
-	if rec.Scope != cap.ScopePrivate {
+	// feeds, which every hospital of the region reads. Acks and Errors
+	// answer a message and are never broadcast.
+	if rec.Scope != cap.ScopePrivate && rec.MsgType != cap.MsgAck && rec.MsgType != cap.MsgError {
 		if err := p.cfg.Log.PublishRegions(ctx, rec, raw); err != nil {
 			return err
 		}

@@ -81,6 +81,11 @@ type Audience struct {
 
 // AudienceOf applies the status and scope rules.
 func AudienceOf(a *cap.Alert) Audience {
+	// Acks and Errors answer another message; they are kept in the log,
+	// never broadcast.
+	if a.MsgType == cap.MsgAck || a.MsgType == cap.MsgError {
+		return Audience{None: true}
+	}
 	switch a.Status {
 	case cap.StatusDraft, cap.StatusSystem:
 		return Audience{None: true}

@@ -62,7 +62,9 @@ func Webhook(alertID string, a *cap.Alert, capXML []byte, regions []string) ([]b
 	}
 	if len(a.Info) > 0 {
 		in := a.Info[0]
-		ev.Headline, ev.Severity, ev.Urgency = in.Headline, in.Severity, in.Urgency
+		// Severity and urgency are the most serious of every <info>, as
+		// hospitals filter by them.
+		ev.Headline, ev.Severity, ev.Urgency = in.Headline, a.MostSevere(), a.MostUrgent()
 		if ev.Headline == "" {
 			ev.Headline = in.Event
 		}
