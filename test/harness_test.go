@@ -44,6 +44,12 @@ const (
 	originatorUser, originatorPass = "officer", "officer-secret"
 )
 
+// CAP senders of the test agencies.
+const (
+	kingSender   = "officer@health.example.gov"
+	pierceSender = "officer@tpchd.example.gov"
+)
+
 // Region ids used across tests.
 const (
 	king   = "us-county-53033" // King County, WA (Seattle)
@@ -90,10 +96,13 @@ func startHerald(t testing.TB, s setup) *herald {
 		h.Approver, h.Drill = newOfficer(t, "king-approver"), newOfficer(t, "king-drill")
 	}
 	h.King.Name, h.King.Roles, h.King.Regions = "Public Health - Seattle & King County", []string{"issuer"}, []string{king}
+	h.King.Senders = []string{kingSender}
 	h.Pierce.Name, h.Pierce.Roles, h.Pierce.Regions = "Tacoma-Pierce County Health Department", []string{"issuer"}, []string{pierce}
+	h.Pierce.Senders = []string{pierceSender}
 	h.Approver.Name, h.Approver.Roles, h.Approver.Regions = "Health Officer (approver), Public Health - Seattle & King County", []string{"approver"}, []string{king}
 	h.Approver.Agency = h.King.ID
 	h.Drill.Name, h.Drill.Roles, h.Drill.Regions = "Exercise coordinator", []string{"exercise_only"}, []string{king}
+	h.Drill.Agency = h.King.ID
 	h.officers = []officer{h.King, h.Pierce, h.Approver, h.Drill}
 
 	dataDir := s.dataDir
@@ -135,6 +144,7 @@ func (h *herald) stop() {
 // alertSpec describes a test alert; zero values get sensible defaults.
 type alertSpec struct {
 	identifier string
+	sender     string // default kingSender
 	status     cap.Status
 	msgType    cap.MsgType
 	references string
@@ -169,6 +179,9 @@ func newAlert(t testing.TB, s alertSpec) []byte {
 	if s.status == "" {
 		s.status = cap.StatusActual
 	}
+	if s.sender == "" {
+		s.sender = kingSender
+	}
 	if s.msgType == "" {
 		s.msgType = cap.MsgAlert
 	}
@@ -179,7 +192,7 @@ func newAlert(t testing.TB, s alertSpec) []byte {
 		s.sent = time.Now()
 	}
 	a := &cap.Alert{
-		Identifier: s.identifier, Sender: "officer@health.example.gov",
+		Identifier: s.identifier, Sender: s.sender,
 		Sent:   s.sent.Format("2006-01-02T15:04:05-07:00"),
 		Status: s.status, MsgType: s.msgType, Scope: cap.ScopePublic, References: s.references,
 		Info: []cap.Info{{

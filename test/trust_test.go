@@ -178,6 +178,8 @@ func TestRemovedKeyStopsWorkingAtOnce(t *testing.T) {
 // County: areas may reach 100 m (jurisdiction.tolerance_m) past its edge,
 // not 500 m.
 func TestGeoJSONJurisdictionWithTolerance(t *testing.T) {
+	// The district lists no senders: its first one is bound to it.
+	const districtSender = "district@seattle.example.gov"
 	h := startHerald(t, setup{})
 	district := newOfficer(t, "seattle-district")
 	geo := `{"type":"Polygon","coordinates":[[[-122.40,47.50],[-122.20,47.50],[-122.20,47.65],[-122.40,47.65],[-122.40,47.50]]]}`
@@ -195,7 +197,7 @@ func TestGeoJSONJurisdictionWithTolerance(t *testing.T) {
 		return fmt.Sprintf("47.60,-122.25 47.60,%.6f 47.55,%.6f 47.55,-122.25 47.60,-122.25", lon, lon)
 	}
 	within(t, 20*time.Second, "district officer loaded", func() bool {
-		_, _, err := h.Client.Publish(ctxT(t), district.Key, newAlert(t, alertSpec{polygons: []string{east(-1000)}}))
+		_, _, err := h.Client.Publish(ctxT(t), district.Key, newAlert(t, alertSpec{sender: districtSender, polygons: []string{east(-1000)}}))
 		return err == nil
 	})
 	tests := []struct {
@@ -209,7 +211,7 @@ func TestGeoJSONJurisdictionWithTolerance(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := h.Client.Publish(ctxT(t), district.Key, newAlert(t, alertSpec{polygons: []string{east(tt.beyondM)}}))
+			_, _, err := h.Client.Publish(ctxT(t), district.Key, newAlert(t, alertSpec{sender: districtSender, polygons: []string{east(tt.beyondM)}}))
 			if got := statusOf(t, err); got != tt.want {
 				t.Fatalf("status %d (%v), want %d", got, err, tt.want)
 			}

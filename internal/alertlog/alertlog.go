@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -267,6 +268,36 @@ func (l *Log) PublishRegions(ctx context.Context, rec *Record, raw []byte) error
 		}
 	}
 	return nil
+}
+
+// senderKey is the state bucket's key binding a CAP sender to an agency.
+func senderKey(sender string) string {
+	sum := sha256.Sum256([]byte(sender))
+	return "sender." + hex.EncodeToString(sum[:])
+}
+
+// SenderAgency is the agency a CAP sender was bound to by BindSender, ""
+// when it is not bound.
+func (l *Log) SenderAgency(ctx context.Context, sender string) (string, error) {
+	e, err := l.state.Get(ctx, senderKey(sender))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read sender binding: %w", err)
+	}
+	return string(e.Value()), nil
+}
+
+// BindSender binds sender to agency unless it is bound already, atomically
+// (across processes), and returns the agency it is bound to.
+func (l *Log) BindSender(ctx context.Context, sender, agency string) (string, error) {
+	if _, err := l.state.Create(ctx, senderKey(sender), []byte(agency)); err == nil {
+		return agency, nil
+	} else if !errors.Is(err, jetstream.ErrKeyExists) {
+		return "", fmt.Errorf("bind sender: %w", err)
+	}
+	return l.SenderAgency(ctx, sender)
 }
 
 // Get returns an alert's record.

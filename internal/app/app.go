@@ -50,6 +50,10 @@ import (
 	"github.com/herald-alerts/herald/internal/sweep"
 )
 
+// ErrDataDirLocked is returned by Start when another Herald runs the
+// embedded server on the same data_dir.
+var ErrDataDirLocked = errors.New("data_dir locked")
+
 // App is a running Herald.
 type App struct {
 	cfg    *config.Config
@@ -107,6 +111,19 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 			a.Stop(context.Background())
 		}
 	}()
+	// The embedded server's store is this process's alone: lock it before
+	// anything else, so a second Herald says so instead of failing on a
+	// busy port.
+	if cfg.NATS.URL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+		}
+		unlock, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		a.onStop(func(context.Context) { unlock() })
+	}
 	// Listen first: with port 0 the public URL (SMS links, Twilio
 	// callbacks) is only known once the port is.
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {

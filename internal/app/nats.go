@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -150,11 +149,6 @@ func redactURL(list string) string {
 // startNATS starts the embedded server (unless nats.url names a cluster)
 // and connects Herald to it.
 func (a *App) startNATS(cfg *config.Config) error {
-	if cfg.NATS.URL == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
-		}
-	}
 	// Herald's own key for the embedded server, new each start and never
 	// written down.
 	svc, err := nkeys.CreateUser()

@@ -28,6 +28,9 @@ import (
 	"github.com/herald-alerts/herald/internal/inproc"
 )
 
+// demoSender is the sample agency's CAP sender.
+const demoSender = "phskc@kingcounty.gov"
+
 // demoRegion is King County, WA; the sample alert covers part of Seattle.
 const demoRegion = "us-county-53033"
 
@@ -98,6 +101,7 @@ func Run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	officer.Senders = []string{demoSender}
 	// The embedded NATS requires accounts on TCP: one for the demo hospital.
 	hospitalPass := "demo-" + strings.ToLower(officer.Pub[17:33])
 	smsSink, socialSink := &sink{}, &sink{}
@@ -242,7 +246,7 @@ func demoAlert(now time.Time) ([]byte, error) {
 	}
 	a := &cap.Alert{
 		Identifier: "PHSKC-BW-" + now.UTC().Format("20060102T150405.000"),
-		Sender:     "phskc@kingcounty.gov", Sent: sent, Status: cap.StatusActual, MsgType: cap.MsgAlert, Scope: cap.ScopePublic,
+		Sender:     demoSender, Sent: sent, Status: cap.StatusActual, MsgType: cap.MsgAlert, Scope: cap.ScopePublic,
 		Info: []cap.Info{
 			info("en-US", "Boil Water Advisory", "Boil water before drinking",
 				"Bring tap water to a rolling boil for one minute before drinking or cooking. Bottled water is safe."),

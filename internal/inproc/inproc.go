@@ -37,6 +37,8 @@ type Officer struct {
 	Agency  string
 	Roles   []string
 	Regions []string // jurisdiction
+	// Senders are the CAP senders of the officer's agency.
+	Senders []string
 	Key     nkeys.KeyPair
 	Pub     string
 }
@@ -151,6 +153,9 @@ func OriginatorsYAML(officers []Officer) string {
 		}
 		fmt.Fprintf(&b, "    public_key: %s\n    roles: [%s]\n    jurisdiction: {regions: [%s]}\n",
 			o.Pub, strings.Join(o.Roles, ", "), strings.Join(o.Regions, ", "))
+		if len(o.Senders) > 0 {
+			fmt.Fprintf(&b, "    senders: [%s]\n", strings.Join(o.Senders, ", "))
+		}
 	}
 	return b.String()
 }

@@ -152,6 +152,11 @@ func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record,
 		}
 	}
 	a := c.Alert
+	// An agency without configured senders is bound to the first one it
+	// uses, now that the submission is otherwise acceptable.
+	if err := s.authorizeSender(ctx, c.Originator, a, true); err != nil {
+		return nil, err
+	}
 	var regions []string
 	if c.Area != nil {
 		regions = c.Area.RegionIDs()
@@ -205,6 +210,9 @@ func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Ch
 	if err := s.notExpired(a); err != nil {
 		return nil, err
 	}
+	if err := s.authorizeSender(ctx, o, a, false); err != nil {
+		return nil, err
+	}
 	if err := authorizeRole(o, a); err != nil {
 		return nil, err
 	}
@@ -249,6 +257,34 @@ func authorizeRole(o *originators.Originator, a *cap.Alert) error {
 		return nil
 	}
 	return refuse(Forbidden, "Role does not allow this alert", nil, "originator %s has roles %v; issuing needs issuer or exercise_only", o.ID, o.Roles)
+}
+
+// authorizeSender ties the CAP <sender> to the originator's agency: a
+// sender configured for another agency, or (when the agency configured
+// its senders) one it did not list, is refused; so is a sender another
+// agency was bound to by first use. bind records the first use.
+func (s *Service) authorizeSender(ctx context.Context, o *originators.Originator, a *cap.Alert, bind bool) error {
+	set := s.Originators.Current()
+	if agency, ok := set.SenderAgency(a.Sender); ok {
+		if agency != o.Agency {
+			return refuse(Forbidden, "Sender of another agency", nil, "sender %q belongs to agency %s, not %s (originators file, senders)", a.Sender, agency, o.Agency)
+		}
+		return nil
+	}
+	if set.HasSenders(o.Agency) {
+		return refuse(Forbidden, "Sender not configured", nil, "sender %q is not one of agency %s's senders (originators file, senders)", a.Sender, o.Agency)
+	}
+	owner, err := s.Log.SenderAgency(ctx, a.Sender)
+	if err == nil && owner == "" && bind {
+		owner, err = s.Log.BindSender(ctx, a.Sender, o.Agency)
+	}
+	switch {
+	case err != nil:
+		return refuse(Unavailable, "Alert store unavailable", err, "%v", err)
+	case owner != "" && owner != o.Agency:
+		return refuse(Forbidden, "Sender of another agency", nil, "sender %q was first used by agency %s and is bound to it; list your agency's senders in the originators file", a.Sender, owner)
+	}
+	return nil
 }
 
 // notExpired refuses a message whose <expires> has already passed: it

@@ -310,6 +310,7 @@ func Run(ctx context.Context, out io.Writer, o Options, logger *slog.Logger) (er
 	if err != nil {
 		return err
 	}
+	officer.Senders = []string{benchSender}
 	b.kp = officer.Key
 	twilio := config.Twilio{
 		AccountSID: "AC00000000000000000000000000bench", AuthToken: "benchtoken0123456789",

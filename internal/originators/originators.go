@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"sync/atomic"
 
 	"github.com/nats-io/nkeys"
@@ -44,6 +45,11 @@ type Originator struct {
 	PublicKey    string       `yaml:"public_key"`
 	Roles        []Role       `yaml:"roles"`
 	Jurisdiction Jurisdiction `yaml:"jurisdiction"`
+	// Senders are the CAP <sender> values the originator's agency may use
+	// (the agency's senders are those of all its originators). A sender
+	// belongs to one agency; an agency that lists none is bound to the
+	// first sender it uses (see intake).
+	Senders []string `yaml:"senders"`
 }
 
 // Jurisdiction is where an originator may alert: a set of region ids and/or
@@ -69,7 +75,21 @@ func (o *Originator) Has(r Role) bool {
 type Set struct {
 	byKey map[string]*Originator
 	byID  map[string]*Originator
+	// senders maps each configured CAP sender to its agency.
+	senders map[string]string
+	// agencySenders says which agencies configured senders at all.
+	agencySenders map[string]bool
 }
+
+// SenderAgency is the agency a CAP sender is configured for.
+func (s *Set) SenderAgency(sender string) (agency string, ok bool) {
+	agency, ok = s.senders[sender]
+	return agency, ok
+}
+
+// HasSenders reports whether agency configured its senders (otherwise it
+// is bound to the first one it uses).
+func (s *Set) HasSenders(agency string) bool { return s.agencySenders[agency] }
 
 // ByKey finds the originator with public key pub.
 func (s *Set) ByKey(pub string) (*Originator, bool) {
@@ -107,7 +127,7 @@ type RegionChecker func(id string) bool
 func Load(path string, regionExists RegionChecker) (*Set, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return &Set{byKey: map[string]*Originator{}, byID: map[string]*Originator{}}, nil
+		return newSet(), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("originators %s: %w", path, err)
@@ -131,7 +151,7 @@ func Parse(data []byte, dir string, regionExists RegionChecker) (*Set, error) {
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
-	s := &Set{byKey: map[string]*Originator{}, byID: map[string]*Originator{}}
+	s := newSet()
 	var errs []error
 	for i, o := range doc.Originators {
 		where := fmt.Sprintf("originators[%d]", i)
@@ -185,6 +205,17 @@ func Parse(data []byte, dir string, regionExists RegionChecker) (*Set, error) {
 		if o.Agency == "" {
 			o.Agency = o.ID
 		}
+		for _, sender := range o.Senders {
+			switch other, taken := s.senders[sender]; {
+			case sender == "" || strings.ContainsAny(sender, " \t\r\n,<&"):
+				errs = append(errs, fmt.Errorf("%s: senders: %q is not a CAP sender (no spaces, commas, < or &)", where, sender))
+			case taken && other != o.Agency:
+				errs = append(errs, fmt.Errorf("%s: senders: %q already belongs to agency %s; a sender belongs to one agency", where, sender, other))
+			default:
+				s.senders[sender] = o.Agency
+				s.agencySenders[o.Agency] = true
+			}
+		}
 		if o.ID != "" && s.byID[o.ID] == nil {
 			s.byID[o.ID] = o
 		}
@@ -196,6 +227,10 @@ func Parse(data []byte, dir string, regionExists RegionChecker) (*Set, error) {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+func newSet() *Set {
+	return &Set{byKey: map[string]*Originator{}, byID: map[string]*Originator{}, senders: map[string]string{}, agencySenders: map[string]bool{}}
 }
 
 // loadArea reads a Polygon or MultiPolygon from a GeoJSON geometry, Feature
