@@ -76,6 +76,7 @@ type App struct {
 	hospitals  *hospitals.Store
 	deliveries *deliveries.Store
 	audit      *audit.Log
+	replay     *replay.Guard
 	intake     *intake.Service
 	// social is true when a social account is configured.
 	social bool
@@ -164,8 +165,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Remember signatures a little longer than the ±5 min window they are
 	// valid in.
-	guard, err := replay.Open(ctx, replay.Config{JS: a.js, Replicas: replicas, Window: 2*signing.MaxSkew + time.Minute})
-	if err != nil {
+	if a.replay, err = replay.Open(ctx, replay.Config{JS: a.js, Replicas: replicas, Window: 2*signing.MaxSkew + time.Minute}); err != nil {
 		return nil, err
 	}
 	if a.audit, err = audit.Open(ctx, audit.Config{JS: a.js, Replicas: replicas}); err != nil {
@@ -184,7 +184,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	})
 	a.intake = intake.New(intake.Config{
 		Log: a.log, Originators: a.origs, Regions: a.regions, Logger: a.logger, Metrics: a.metrics,
-		Replay: guard, Audit: a.audit, ToleranceM: cfg.Jurisdiction.ToleranceM, Recipients: stage,
+		Replay: a.replay, Audit: a.audit, ToleranceM: cfg.Jurisdiction.ToleranceM, Recipients: stage,
 		Approval: intake.ApprovalPolicy{
 			Severities:    severities(cfg.Approval.RequiredFor.Severity),
 			MinRecipients: cfg.Approval.RequiredFor.MinRecipients,
@@ -244,7 +244,7 @@ func (a *App) startHTTP(cfg *config.Config, stage *recipients.Stage) error {
 		Hospitals:  a.hospitals,
 		Deliveries: a.deliveries,
 		Recipients: stage,
-		Inbound:    &httpapi.Inbound{Residents: a.residents, ZIPs: zipTable, Texts: texts, Sender: cfg.SMS.SenderName, Contact: cfg.SMS.HelpContact},
+		Inbound:    &httpapi.Inbound{Residents: a.residents, ZIPs: zipTable, Texts: texts, Sender: cfg.SMS.SenderName, Contact: cfg.SMS.HelpContact, Seen: a.replay},
 		Audit:      a.audit,
 		PublicURL:  cfg.HTTP.PublicURL,
 		VerifyTwilio: func(r *http.Request) error {

@@ -164,7 +164,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := s.Intake.Check(r.Context(), intake.Submission{Body: body, Signature: signing.FromGetter(r.Header.Get)}, signing.ActionPreview)
+	c, err := s.Intake.Preview(r.Context(), intake.Submission{Body: body, Signature: signing.FromGetter(r.Header.Get)})
 	if err != nil {
 		s.refusal(w, err)
 		return

@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/herald-alerts/herald/internal/keywords"
+	"github.com/herald-alerts/herald/internal/replay"
 	"github.com/herald-alerts/herald/internal/residents"
 )
 
@@ -20,6 +21,11 @@ type Inbound struct {
 	Texts *keywords.Texts
 	// Sender and Contact fill the replies' {sender} and {contact}.
 	Sender, Contact string
+	// Seen remembers MessageSids already applied (package replay); nil
+	// applies every delivery.
+	Seen interface {
+		Use(ctx context.Context, key string) error
+	}
 }
 
 // InboundResidents is what keyword handling needs of the resident store.
@@ -49,6 +55,19 @@ func (s *Server) smsInbound(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, "Missing From", "", nil)
 		return
 	}
+	// Twilio retries a message it thinks was not answered: apply each
+	// MessageSid once, and answer a retry with no second reply.
+	if sid := r.PostForm.Get("MessageSid"); sid != "" && s.Inbound.Seen != nil {
+		switch err := s.Inbound.Seen.Use(r.Context(), "twilio-inbound:"+sid); {
+		case errors.Is(err, replay.ErrReplay):
+			w.Header().Set("Content-Type", keywords.TwiMLContentType)
+			_, _ = w.Write(keywords.TwiML(""))
+			return
+		case err != nil:
+			s.unavailable(w, err)
+			return
+		}
+	}
 	reply, err := s.Inbound.handle(r.Context(), from, keywords.Parse(r.PostForm.Get("Body")))
 	if err != nil {
 		// Twilio retries on 5xx; a STOP that failed to record must be.
@@ -63,18 +82,20 @@ func (s *Server) smsInbound(w http.ResponseWriter, r *http.Request) {
 // handle applies one command from the number from and returns the reply.
 func (in *Inbound) handle(ctx context.Context, from string, cmd keywords.Command) (string, error) {
 	known, err := in.Residents.ByPhone(ctx, from)
-	switch {
-	case errors.Is(err, residents.ErrNotFound):
-		known = residents.Resident{}
-	case errors.Is(err, residents.ErrInvalid):
-		// Not a number Herald could ever text (a short code, say).
-		return "", nil
-	case err != nil:
-		return "", err
-	}
 	lang := known.Language
 	vars := map[string]string{"sender": in.Sender, "contact": in.Contact}
 	say := func(id string) string { return in.Texts.Reply(lang, id, vars) }
+	switch {
+	case errors.Is(err, residents.ErrNotFound):
+		known = residents.Resident{}
+	case errors.Is(err, residents.ErrInvalidPhone), errors.Is(err, residents.ErrInvalid):
+		// Not a number Herald could ever text (a short code, an
+		// international number outside the plan): say who we are and
+		// whom to contact, rather than fail and make Twilio retry.
+		return say(keywords.MsgHelp), nil
+	case err != nil:
+		return "", err
+	}
 
 	switch cmd.Kind {
 	case keywords.Stop:

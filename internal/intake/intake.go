@@ -141,15 +141,8 @@ func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record,
 	if err != nil {
 		return nil, err
 	}
-	// Only a fully checked submission spends its signature, so a refused
-	// one can be fixed and signed again without waiting for the window.
-	if s.Replay != nil {
-		if err := s.Replay.Use(ctx, sub.Signature.Signature); err != nil {
-			if errors.Is(err, replay.ErrReplay) {
-				return nil, refuse(Unauthorized, "Replayed submission", err, "this signature was already used; sign the request again")
-			}
-			return nil, refuse(Unavailable, "Replay store unavailable", err, "the alert was not accepted; retry: %v", err)
-		}
+	if err := s.spend(ctx, sub.Signature); err != nil {
+		return nil, err
 	}
 	a := c.Alert
 	// An agency without configured senders is bound to the first one it
@@ -183,6 +176,36 @@ func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record,
 		}
 	}
 	return rec, nil
+}
+
+// Preview checks a submission signed for preview, and spends its
+// signature: a preview reveals recipient counts, so a captured one is not
+// replayed either.
+func (s *Service) Preview(ctx context.Context, sub Submission) (*Checked, error) {
+	c, err := s.Check(ctx, sub, signing.ActionPreview)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.spend(ctx, sub.Signature); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// spend records a signature as used. Only a fully checked request spends
+// it, so a refused one can be fixed and signed again without waiting for
+// the window.
+func (s *Service) spend(ctx context.Context, sig signing.Headers) error {
+	if s.Replay == nil {
+		return nil
+	}
+	if err := s.Replay.Use(ctx, sig.Signature); err != nil {
+		if errors.Is(err, replay.ErrReplay) {
+			return refuse(Unauthorized, "Replayed request", err, "this signature was already used; sign the request again")
+		}
+		return refuse(Unavailable, "Replay store unavailable", err, "the request was not carried out; retry: %v", err)
+	}
+	return nil
 }
 
 // Check verifies, validates and authorizes a submission without storing
