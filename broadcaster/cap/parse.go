@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"golang.org/x/text/encoding/charmap"
@@ -56,6 +57,20 @@ func (e *RootError) Error() string {
 		return fmt.Sprintf("cap: root element is <%s> with no namespace; want <alert> in %s", e.Name.Local, Namespace)
 	}
 	return fmt.Sprintf("cap: root element is <%s> in namespace %q; want <alert> in %s", e.Name.Local, e.Name.Space, Namespace)
+}
+
+// MaxDepth is the deepest element nesting Parse accepts. CAP itself nests
+// five deep (alert/info/area/geocode/value) and an XML signature a few
+// more; the bound keeps a hostile document from costing much.
+const MaxDepth = 32
+
+// DepthError reports elements nested deeper than MaxDepth.
+type DepthError struct {
+	Path string // the element path where the limit was passed
+}
+
+func (e *DepthError) Error() string {
+	return fmt.Sprintf("cap: %s: elements nested deeper than %d", e.Path, MaxDepth)
 }
 
 // SyntaxError reports a document that is not well-formed XML, or has
@@ -122,6 +137,7 @@ type filter struct {
 	depth    int // open CAP elements, the root included
 	foreign  int // open elements of a skipped foreign subtree
 	rootDone bool
+	path     []string  // local names of the open elements, foreign ones included
 	text     []byte    // the current run of text
 	next     xml.Token // an element token held back while its text goes first
 }
@@ -159,6 +175,11 @@ func (f *filter) Token() (xml.Token, error) {
 				f.text = append(f.text, t...)
 			}
 		case xml.StartElement:
+			f.path = append(f.path, t.Name.Local)
+			if len(f.path) > MaxDepth {
+				shown := append(f.path[:4:4], "…", t.Name.Local)
+				return nil, &DepthError{Path: strings.Join(shown, "/")}
+			}
 			switch {
 			case f.foreign > 0 || f.depth > 0 && t.Name.Space != Namespace:
 				f.foreign++
@@ -171,6 +192,9 @@ func (f *filter) Token() (xml.Token, error) {
 				return f.emit(xml.StartElement{Name: t.Name})
 			}
 		case xml.EndElement:
+			if len(f.path) > 0 {
+				f.path = f.path[:len(f.path)-1]
+			}
 			if f.foreign > 0 {
 				f.foreign--
 				continue
@@ -208,10 +232,41 @@ func wrapError(err error) error {
 	switch {
 	case errors.As(err, &se):
 		return &SyntaxError{Line: se.Line, Msg: se.Msg}
-	case errors.Is(err, ErrDTD), errors.Is(err, ErrCharset), errors.As(err, new(*SyntaxError)):
+	case errors.Is(err, ErrDTD), errors.Is(err, ErrCharset), errors.As(err, new(*SyntaxError)), errors.As(err, new(*DepthError)):
 		return err
 	}
 	return fmt.Errorf("cap: reading XML: %w", err)
+}
+
+// declaredEncoding finds the encoding attribute of an XML declaration.
+var declaredEncoding = regexp.MustCompile(`^(\s*<\?xml[^>]*?\bencoding\s*=\s*["'])([^"']*)(["'])`)
+
+// ToUTF8 returns data, a document Parse accepts, as UTF-8 with a matching
+// declaration: Herald stores and forwards UTF-8 whatever the publisher
+// declared, so that nobody downstream reads Latin-1 bytes as UTF-8.
+func ToUTF8(data []byte) ([]byte, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	m := declaredEncoding.FindSubmatchIndex(data)
+	if m == nil {
+		return data, nil // no declaration: XML's default, UTF-8
+	}
+	label := strings.ToLower(string(data[m[4]:m[5]]))
+	if label == "utf-8" {
+		return data, nil
+	}
+	r, err := charsetReader(label, bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	utf8, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("cap: convert %s to UTF-8: %w", label, err)
+	}
+	// The declaration is ASCII, so its offsets are the same after decoding.
+	out := make([]byte, 0, len(utf8))
+	out = append(out, utf8[:m[4]]...)
+	out = append(out, "UTF-8"...)
+	return append(out, utf8[m[5]:]...), nil
 }
 
 // charsetReader decodes the encodings CAP publishers actually declare.

@@ -178,3 +178,45 @@ func TestParseTestdata(t *testing.T) {
 		})
 	}
 }
+
+func TestParseDepthBound(t *testing.T) {
+	deep := `<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><info><parameter>` +
+		strings.Repeat("<x xmlns=\"urn:example\">", 40) + strings.Repeat("</x>", 40) + `</parameter></info></alert>`
+	_, err := Parse([]byte(deep))
+	var de *DepthError
+	if !errors.As(err, &de) || !strings.HasPrefix(de.Path, "alert/info/parameter/x/…/x") {
+		t.Fatalf("Parse = %v, want a DepthError with the path", err)
+	}
+	ok := `<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier>` +
+		strings.Repeat("<x xmlns=\"urn:example\">", 20) + strings.Repeat("</x>", 20) + `</alert>`
+	if _, err := Parse([]byte(ok)); err != nil {
+		t.Fatalf("nesting within the bound refused: %v", err)
+	}
+}
+
+func TestToUTF8(t *testing.T) {
+	latin1 := []byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"><note>Exposici\xf3n</note></alert>")
+	got, err := ToUTF8(latin1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"><note>Exposición</note></alert>"
+	if string(got) != want {
+		t.Fatalf("ToUTF8 = %q\nwant %q", got, want)
+	}
+	a, err := Parse(got)
+	if err != nil || a.Note != "Exposición" {
+		t.Fatalf("converted document parses to %+v, %v", a, err)
+	}
+	for _, same := range []string{
+		`<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"/>`,
+		`<?xml version="1.0" encoding="UTF-8"?><alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"/>`,
+	} {
+		if got, err := ToUTF8([]byte(same)); err != nil || string(got) != same {
+			t.Errorf("ToUTF8(%q) = %q, %v; want it unchanged", same, got, err)
+		}
+	}
+	if _, err := ToUTF8([]byte(`<?xml version="1.0" encoding="EBCDIC"?><a/>`)); !errors.Is(err, ErrCharset) {
+		t.Errorf("unsupported charset: %v", err)
+	}
+}

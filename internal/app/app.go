@@ -184,7 +184,10 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	})
 	a.intake = intake.New(intake.Config{
 		Log: a.log, Originators: a.origs, Regions: a.regions, Logger: a.logger, Metrics: a.metrics,
-		Replay: a.replay, Audit: a.audit, ToleranceM: cfg.Jurisdiction.ToleranceM, Recipients: stage,
+		Replay: a.replay, Audit: a.audit,
+		// Headers (signature, ids, regions) travel with the body; 8 KiB
+		// covers them with room to spare.
+		MaxBody: int(a.nc.MaxPayload()) - 8<<10, ToleranceM: cfg.Jurisdiction.ToleranceM, Recipients: stage,
 		Approval: intake.ApprovalPolicy{
 			Severities:    severities(cfg.Approval.RequiredFor.Severity),
 			MinRecipients: cfg.Approval.RequiredFor.MinRecipients,
@@ -255,7 +258,14 @@ func (a *App) startHTTP(cfg *config.Config, stage *recipients.Stage) error {
 			return sms.VerifyCallback(r, cfg.Twilio.AuthToken, cfg.HTTP.PublicURL)
 		},
 	})
-	a.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	a.http = &http.Server{
+		Handler: api.Handler(),
+		// A slow client holds a connection for at most this long; alert
+		// bodies get a tighter deadline of their own (httpapi), the
+		// longest reads are CSV imports.
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
 	go func() { a.httpErr <- a.http.Serve(a.httpLn) }()
 	a.onStop(func(ctx context.Context) {
 		if err := a.http.Shutdown(ctx); err != nil {

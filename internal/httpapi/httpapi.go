@@ -99,9 +99,15 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// bodyReadTimeout bounds reading a submission's body.
+const bodyReadTimeout = 10 * time.Second
+
 // readBody reads at most cap.MaxSize+1 bytes so an oversized body is
 // recognised without reading all of it.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	// An alert is at most a megabyte: a client that cannot send it within
+	// the deadline is holding a connection, not sending an alert.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(cap.MaxSize)+1))
 	if err != nil {
 		writeProblem(w, http.StatusBadRequest, "Unreadable body", err.Error(), nil)

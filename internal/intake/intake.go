@@ -60,6 +60,10 @@ type Config struct {
 	Now func() time.Time
 	// Metrics, when set, registers the intake metrics.
 	Metrics prometheus.Registerer
+	// MaxBody is the largest submission accepted (0: cap.MaxSize). The
+	// composition root keeps it below what NATS can carry, so a body that
+	// passes every check is never refused by the store for its size.
+	MaxBody int
 }
 
 // Service is the intake pipeline.
@@ -89,6 +93,13 @@ func New(cfg Config) *Service {
 		cfg.Metrics.MustRegister(s.accepted, s.rejected, s.latency)
 	}
 	return s
+}
+
+func (s *Service) maxBody() int {
+	if s.MaxBody > 0 {
+		return min(s.MaxBody, cap.MaxSize)
+	}
+	return cap.MaxSize
 }
 
 func (s *Service) now() time.Time {
@@ -165,7 +176,12 @@ func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record,
 	}
 	hdr := nats.Header{}
 	sub.Signature.Set(hdr.Set)
-	if err := s.Log.Append(ctx, rec, sub.Body, hdr); err != nil {
+	// Stored and forwarded as UTF-8, whatever the publisher declared.
+	body, err := cap.ToUTF8(sub.Body)
+	if err != nil {
+		return nil, &Error{Kind: Invalid, Title: "Invalid CAP", Detail: err.Error(), Err: err, Problems: cap.Problems{{Path: "alert", Message: err.Error()}}}
+	}
+	if err := s.Log.Append(ctx, rec, body, hdr); err != nil {
 		switch {
 		case errors.Is(err, alertlog.ErrDuplicate):
 			return nil, refuse(Conflict, "Duplicate identifier", err, "sender %q already issued identifier %q", a.Sender, a.Identifier)
@@ -211,8 +227,8 @@ func (s *Service) spend(ctx context.Context, sig signing.Headers) error {
 // Check verifies, validates and authorizes a submission without storing
 // it. action is the signed action (submit or preview).
 func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Checked, error) {
-	if len(sub.Body) > cap.MaxSize {
-		return nil, refuse(TooLarge, "Alert too large", cap.ErrTooLarge, "the body is %d bytes; the limit is %d", len(sub.Body), cap.MaxSize)
+	if limit := s.maxBody(); len(sub.Body) > limit {
+		return nil, refuse(TooLarge, "Alert too large", cap.ErrTooLarge, "the body is %d bytes; the limit is %d", len(sub.Body), limit)
 	}
 	// The signature is checked before the body is parsed: strangers do not
 	// get to exercise the CAP parser or learn about the jurisdictions.
