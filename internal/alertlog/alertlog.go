@@ -12,6 +12,8 @@ package alertlog
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
@@ -93,7 +95,7 @@ func (r *Record) ExpiresAt() time.Time {
 }
 
 // NewRecord summarizes an accepted alert.
-func NewRecord(a *cap.Alert, originator string, regions []string, acceptedAt time.Time) *Record {
+func (l *Log) NewRecord(a *cap.Alert, originator string, regions []string, acceptedAt time.Time) *Record {
 	var info cap.Info
 	if len(a.Info) > 0 {
 		info = a.Info[0]
@@ -111,12 +113,12 @@ func NewRecord(a *cap.Alert, originator string, regions []string, acceptedAt tim
 	var refs []string
 	if parsed, err := a.ParseReferences(); err == nil {
 		for _, r := range parsed {
-			refs = append(refs, AlertID(r.Sender, r.Identifier))
+			refs = append(refs, l.ID(r.Sender, r.Identifier))
 		}
 	}
 	return &Record{
 		References: refs,
-		ID:         AlertID(a.Sender, a.Identifier), State: lifecycle.Accepted, Originator: originator,
+		ID:         l.ID(a.Sender, a.Identifier), State: lifecycle.Accepted, Originator: originator,
 		Sender: a.Sender, Identifier: a.Identifier, MsgType: a.MsgType, Status: a.Status, Scope: a.Scope,
 		// Every <info> counts: the most serious values across them.
 		Severity: a.MostSevere(), Urgency: a.MostUrgent(), Certainty: a.MostCertain(), Headline: info.Headline,
@@ -126,12 +128,12 @@ func NewRecord(a *cap.Alert, originator string, regions []string, acceptedAt tim
 
 // RecordFromLog rebuilds the state record of a log message, for when the
 // process that accepted the alert stopped before writing it.
-func RecordFromLog(hdr nats.Header, a *cap.Alert, seq uint64, stored time.Time) *Record {
+func (l *Log) RecordFromLog(hdr nats.Header, a *cap.Alert, seq uint64, stored time.Time) *Record {
 	var regions []string
 	if v := hdr.Get(HeaderRegions); v != "" {
 		regions = strings.Split(v, ",")
 	}
-	rec := NewRecord(a, hdr.Get(HeaderOriginator), regions, stored)
+	rec := l.NewRecord(a, hdr.Get(HeaderOriginator), regions, stored)
 	rec.Seq = seq
 	if st := hdr.Get(HeaderState); st != "" {
 		rec.State = lifecycle.State(st)
@@ -139,12 +141,64 @@ func RecordFromLog(hdr nats.Header, a *cap.Alert, seq uint64, stored time.Time) 
 	return rec
 }
 
-// AlertID derives an alert's id from its CAP sender and identifier, so the
-// same alert always has the same id (and dedups in JetStream) and the id is
-// a NATS-token-safe lowercase string.
-func AlertID(sender, identifier string) string {
-	sum := sha256.Sum256([]byte(sender + "\x00" + identifier))
+// idKeyName is the state bucket's key holding the secret alert ids are
+// derived with.
+const idKeyName = "config.alert-id-key"
+
+// legacyIDs marks a log started before ids were keyed: its ids stay the
+// plain hash, so an upgrade never accepts a stored sender+identifier again
+// under a new id.
+const legacyIDs = "legacy"
+
+// ID derives an alert's id from its CAP sender and identifier: the same
+// alert always has the same id (and dedups in JetStream), the id is a
+// NATS-token-safe lowercase string, and, being keyed with a secret kept
+// in the state bucket, it cannot be computed from the public CAP fields
+// (ids of Restricted and Private alerts are not guessable).
+func (l *Log) ID(sender, identifier string) string {
+	msg := []byte(sender + "\x00" + identifier)
+	var sum []byte
+	if l.idKey == nil {
+		s := sha256.Sum256(msg)
+		sum = s[:]
+	} else {
+		m := hmac.New(sha256.New, l.idKey)
+		m.Write(msg)
+		sum = m.Sum(nil)
+	}
 	return "a" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:15]))
+}
+
+// loadIDKey reads the id key, creating it on a new log (every process of a
+// cluster reads the same one).
+func (l *Log) loadIDKey(ctx context.Context) error {
+	for range 3 {
+		e, err := l.state.Get(ctx, idKeyName)
+		if err == nil {
+			if string(e.Value()) != legacyIDs {
+				l.idKey = e.Value()
+			}
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("read %s: %w", idKeyName, err)
+		}
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		info, err := l.stream.Info(ctx, jetstream.WithSubjectFilter(SubjectLog+"*"))
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", StreamName, err)
+		}
+		if len(info.State.Subjects) > 0 {
+			key = []byte(legacyIDs)
+		}
+		if _, err := l.state.Create(ctx, idKeyName, key); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			return fmt.Errorf("write %s: %w", idKeyName, err)
+		}
+	}
+	return fmt.Errorf("read %s: still absent after creating it", idKeyName)
 }
 
 // Log is the alert log and state.
@@ -152,6 +206,7 @@ type Log struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	state  jetstream.KeyValue
+	idKey  []byte // nil: legacy, unkeyed ids
 }
 
 // Config is what Open needs.
@@ -188,7 +243,11 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", StateBucket, err)
 	}
-	return &Log{js: js, stream: stream, state: state}, nil
+	l := &Log{js: js, stream: stream, state: state}
+	if err := l.loadIDKey(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // Append stores an accepted alert: raw is the CAP XML as submitted, hdr
@@ -196,6 +255,13 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 // the id was accepted before. On success rec.Seq is set and the state
 // record written; an alert is accepted once Append returns nil.
 func (l *Log) Append(ctx context.Context, rec *Record, raw []byte, hdr nats.Header) error {
+	// The state record outlives a damaged log: an alert whose log message
+	// was lost is still not accepted a second time.
+	if _, err := l.state.Get(ctx, "alert."+rec.ID); err == nil {
+		return ErrDuplicate
+	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("store alert %s: %w", rec.ID, err)
+	}
 	msg := nats.NewMsg(SubjectLog + rec.ID)
 	for k, v := range hdr {
 		msg.Header[k] = v

@@ -2,6 +2,8 @@ package alertlog
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"errors"
 	"reflect"
 	"regexp"
@@ -42,8 +44,9 @@ func testAlert(identifier string) *cap.Alert {
 var idPattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 func TestAlertID(t *testing.T) {
-	base := AlertID("alerts@health.example", "PHSKC-2026-0042")
-	if again := AlertID("alerts@health.example", "PHSKC-2026-0042"); again != base {
+	l := openLog(t, natstest.JetStream(t))
+	base := l.ID("alerts@health.example", "PHSKC-2026-0042")
+	if again := l.ID("alerts@health.example", "PHSKC-2026-0042"); again != base {
 		t.Errorf("AlertID is not stable: %q then %q", base, again)
 	}
 	tests := []struct {
@@ -63,15 +66,44 @@ func TestAlertID(t *testing.T) {
 	seen := map[string]string{}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id := AlertID(tc.sender, tc.identifier)
+			id := l.ID(tc.sender, tc.identifier)
 			if !idPattern.MatchString(id) || !validID(id) {
-				t.Errorf("AlertID(%q, %q) = %q is not token-safe", tc.sender, tc.identifier, id)
+				t.Errorf("l.ID(%q, %q) = %q is not token-safe", tc.sender, tc.identifier, id)
 			}
 			if other, dup := seen[id]; dup {
-				t.Errorf("AlertID(%q, %q) = %q, the same as for %s", tc.sender, tc.identifier, id, other)
+				t.Errorf("l.ID(%q, %q) = %q, the same as for %s", tc.sender, tc.identifier, id, other)
 			}
 			seen[id] = tc.name
 		})
+	}
+	// Keyed: another log (another key) gives the same alert another id,
+	// so ids cannot be computed from the CAP fields; the same log's key
+	// survives reopening.
+	other := openLog(t, natstest.JetStream(t))
+	if other.ID("alerts@health.example", "PHSKC-2026-0042") == base {
+		t.Error("two logs derive the same id: the id is not keyed")
+	}
+}
+
+// TestLegacyIDs: a log that holds alerts from before ids were keyed keeps
+// the plain hash, so an upgrade accepts no stored alert a second time.
+func TestLegacyIDs(t *testing.T) {
+	ctx := context.Background()
+	js := natstest.JetStream(t)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: StreamName, Subjects: []string{SubjectLog + "*", SubjectApproval + "*", SubjectRegion + ">"}}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("s\x00i"))
+	legacy := "a" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:15]))
+	if _, err := js.Publish(ctx, SubjectLog+legacy, []byte("<alert/>")); err != nil {
+		t.Fatal(err)
+	}
+	l := openLog(t, js)
+	if got := l.ID("s", "i"); got != legacy {
+		t.Fatalf("upgraded log derives %s, want the legacy id %s", got, legacy)
+	}
+	if err := l.Append(ctx, l.NewRecord(&cap.Alert{Sender: "s", Identifier: "i"}, "wa", nil, time.Now()), []byte("<a/>"), nil); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("Append of the stored alert after the upgrade = %v, want ErrDuplicate", err)
 	}
 }
 
@@ -85,7 +117,7 @@ func TestAppendGetRaw(t *testing.T) {
 
 	a := testAlert("A-1")
 	accepted := time.Date(2026, 11, 25, 18, 0, 1, 0, time.UTC)
-	rec := NewRecord(a, "wa-king-health", []string{"us-county-53033", "us-county-53061"}, accepted)
+	rec := l.NewRecord(a, "wa-king-health", []string{"us-county-53033", "us-county-53061"}, accepted)
 	raw := []byte("<alert>exactly as submitted</alert>\n")
 	hdr := nats.Header{"Herald-Signature": []string{"c2ln"}}
 	if err := l.Append(ctx, rec, raw, hdr); err != nil {
@@ -124,10 +156,10 @@ func TestAppendGetRaw(t *testing.T) {
 		}
 	}
 
-	if _, err := l.Get(ctx, AlertID("x", "never-appended")); !errors.Is(err, ErrNotFound) {
+	if _, err := l.Get(ctx, l.ID("x", "never-appended")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get of an unknown id = %v, want ErrNotFound", err)
 	}
-	if _, _, err := l.Raw(ctx, AlertID("x", "never-appended")); !errors.Is(err, ErrNotFound) {
+	if _, _, err := l.Raw(ctx, l.ID("x", "never-appended")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Raw of an unknown id = %v, want ErrNotFound", err)
 	}
 }
@@ -138,7 +170,7 @@ func TestAppendDuplicate(t *testing.T) {
 	js := natstest.Connect(t, ns)
 	l := openLog(t, js)
 
-	first := NewRecord(testAlert("A-1"), "wa", nil, time.Now())
+	first := l.NewRecord(testAlert("A-1"), "wa", nil, time.Now())
 	if err := l.Append(ctx, first, []byte("<first/>"), nil); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
@@ -155,7 +187,7 @@ func TestAppendDuplicate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			again := NewRecord(testAlert("A-1"), "someone-else", nil, time.Now())
+			again := l.NewRecord(testAlert("A-1"), "someone-else", nil, time.Now())
 			if err := tc.log(t).Append(ctx, again, []byte("<second/>"), nil); !errors.Is(err, ErrDuplicate) {
 				t.Fatalf("second Append = %v, want ErrDuplicate", err)
 			}
@@ -174,7 +206,7 @@ func TestAppendDuplicate(t *testing.T) {
 	// sequence, not only by the dedup window: a log message written without
 	// a Nats-Msg-Id (as if the window had passed) still makes it a duplicate.
 	t.Run("outside the dedup window", func(t *testing.T) {
-		rec := NewRecord(testAlert("A-2"), "wa", nil, time.Now())
+		rec := l.NewRecord(testAlert("A-2"), "wa", nil, time.Now())
 		if _, err := js.Publish(ctx, SubjectLog+rec.ID, []byte("<earlier/>")); err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +220,7 @@ func TestApply(t *testing.T) {
 	ctx := context.Background()
 	js := natstest.JetStream(t)
 	l := openLog(t, js)
-	rec := NewRecord(testAlert("A-1"), "wa", []string{"r1"}, time.Now())
+	rec := l.NewRecord(testAlert("A-1"), "wa", []string{"r1"}, time.Now())
 	if err := l.Append(ctx, rec, []byte("<a/>"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +237,7 @@ func TestApply(t *testing.T) {
 		{name: "allowed from the current state", id: rec.ID, event: lifecycle.StartDispatch, wantOK: true, wantState: lifecycle.Dispatching},
 		{name: "not allowed from the current state", id: rec.ID, event: lifecycle.Approve, wantOK: false, wantState: lifecycle.Dispatching},
 		{name: "the next move", id: rec.ID, event: lifecycle.Finish, wantOK: true, wantState: lifecycle.Done},
-		{name: "unknown alert", id: AlertID("x", "y"), event: lifecycle.Finish, wantErr: ErrNotFound, wantState: lifecycle.Done},
+		{name: "unknown alert", id: l.ID("x", "y"), event: lifecycle.Finish, wantErr: ErrNotFound, wantState: lifecycle.Done},
 	}
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {
@@ -238,7 +270,7 @@ func TestEnsureDoesNotOverwrite(t *testing.T) {
 	js := natstest.JetStream(t)
 	l := openLog(t, js)
 
-	rec := NewRecord(testAlert("A-1"), "wa", nil, time.Now())
+	rec := l.NewRecord(testAlert("A-1"), "wa", nil, time.Now())
 	got, err := l.Ensure(ctx, rec)
 	if err != nil || got.State != lifecycle.Accepted {
 		t.Fatalf("first Ensure = %+v, %v", got, err)
@@ -279,7 +311,7 @@ func TestRecordFromLog(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			accepted := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
-			want := NewRecord(tc.alert, "wa-king-health", tc.regions, accepted)
+			want := l.NewRecord(tc.alert, "wa-king-health", tc.regions, accepted)
 			if err := l.Append(ctx, want, []byte("<a/>"), nil); err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +319,7 @@ func TestRecordFromLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := RecordFromLog(hdr, tc.alert, want.Seq, accepted.In(time.FixedZone("PST", -8*3600)))
+			got := l.RecordFromLog(hdr, tc.alert, want.Seq, accepted.In(time.FixedZone("PST", -8*3600)))
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("RecordFromLog =\n%+v\nwant\n%+v", got, want)
 			}
@@ -304,7 +336,7 @@ func TestInvalidIDsNeverReachJetStream(t *testing.T) {
 	// ErrNotFound.
 	js.Conn().Close()
 
-	valid := AlertID("s", "i")
+	valid := l.ID("s", "i")
 	if _, err := l.Get(ctx, valid); err == nil || errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get(valid) on a closed connection = %v; the test cannot tell lookups apart", err)
 	}

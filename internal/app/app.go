@@ -324,6 +324,10 @@ func (a *App) NATSURL() string {
 	return a.ns.ClientURL()
 }
 
+// AlertID is the id Herald gives the alert with this CAP sender and
+// identifier (the load tool watches for an alert before publishing it).
+func (a *App) AlertID(sender, identifier string) string { return a.log.ID(sender, identifier) }
+
 // IndexedResidents is how many residents the planner's index holds; it
 // follows the store, so an import shows here shortly after it returns.
 func (a *App) IndexedResidents() int { return a.index.Len() }

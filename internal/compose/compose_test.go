@@ -46,7 +46,7 @@ func store(t *testing.T, log *alertlog.Log, a *cap.Alert) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := alertlog.NewRecord(a, "wa", []string{"r1"}, time.Now())
+	rec := log.NewRecord(a, "wa", []string{"r1"}, time.Now())
 	if err := log.Append(context.Background(), rec, raw, nil); err != nil {
 		t.Fatal(err)
 	}

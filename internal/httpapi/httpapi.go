@@ -188,7 +188,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		res.AreaKm2 = c.Area.Shape.AreaKm2()
 	}
 	if s.Recipients != nil {
-		plan, err := s.Recipients.Count(r.Context(), alertlog.NewRecord(c.Alert, c.Originator.ID, regions, time.Now()), c.Alert)
+		plan, err := s.Recipients.Count(r.Context(), s.Log.NewRecord(c.Alert, c.Originator.ID, regions, time.Now()), c.Alert)
 		if err != nil {
 			s.unavailable(w, err)
 			return

@@ -32,7 +32,7 @@ func storeAlert(t *testing.T, log *alertlog.Log, identifier string, scope cap.Sc
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := alertlog.NewRecord(a, "wa", []string{"us-county-53033"}, time.Now())
+	rec := log.NewRecord(a, "wa", []string{"us-county-53033"}, time.Now())
 	if err := log.Append(context.Background(), rec, raw, nil); err != nil {
 		t.Fatal(err)
 	}

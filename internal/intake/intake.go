@@ -165,7 +165,7 @@ func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record,
 	if c.Area != nil {
 		regions = c.Area.RegionIDs()
 	}
-	rec := alertlog.NewRecord(a, c.Originator.ID, regions, s.now())
+	rec := s.Log.NewRecord(a, c.Originator.ID, regions, s.now())
 	held, err := s.needsApproval(ctx, c, rec)
 	if err != nil {
 		return nil, refuse(Unavailable, "Recipient count unavailable", err, "%v", err)
@@ -354,7 +354,7 @@ func (s *Service) authorizeReferences(ctx context.Context, o *originators.Origin
 	}
 	set := s.Originators.Current()
 	for _, r := range refs {
-		id := alertlog.AlertID(r.Sender, r.Identifier)
+		id := s.Log.ID(r.Sender, r.Identifier)
 		rec, err := s.Log.Get(ctx, id)
 		if errors.Is(err, alertlog.ErrNotFound) {
 			return refuse(NotFound, "Referenced alert not found", err, "%s references %s,%s, which Herald never accepted", a.MsgType, r.Sender, r.Identifier)

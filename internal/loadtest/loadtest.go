@@ -41,7 +41,6 @@ import (
 	"github.com/herald-alerts/herald/channels/webhook"
 	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/geo"
-	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/app"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/inproc"
@@ -581,7 +580,7 @@ func (b *bench) alertBody(area cap.Area, scope cap.Scope, tag string) ([]byte, s
 	if err != nil {
 		panic(err) // a bench bug: the alert is built here
 	}
-	return raw, alertlog.AlertID(benchSender, ident)
+	return raw, b.a.AlertID(benchSender, ident)
 }
 
 func (b *bench) publish(ctx context.Context, body []byte, id string) (time.Time, error) {

@@ -127,7 +127,7 @@ func (p *Planner) planOne(ctx context.Context, id string, m jetstream.Msg) error
 		if mdErr != nil {
 			return mdErr
 		}
-		rec, err = p.cfg.Log.Ensure(ctx, alertlog.RecordFromLog(m.Headers(), a, md.Sequence.Stream, md.Timestamp))
+		rec, err = p.cfg.Log.Ensure(ctx, p.cfg.Log.RecordFromLog(m.Headers(), a, md.Sequence.Stream, md.Timestamp))
 	}
 	if err != nil {
 		return err
@@ -204,7 +204,7 @@ func (p *Planner) cancelReferenced(ctx context.Context, a *cap.Alert) {
 		return
 	}
 	for _, r := range refs {
-		id := alertlog.AlertID(r.Sender, r.Identifier)
+		id := p.cfg.Log.ID(r.Sender, r.Identifier)
 		if _, _, err := p.cfg.Log.Apply(ctx, id, lifecycle.Cancel); err != nil && !errors.Is(err, alertlog.ErrNotFound) {
 			p.cfg.Logger.Warn("cancel: could not mark referenced alert", "id", id, "error", err)
 		}

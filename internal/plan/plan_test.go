@@ -78,7 +78,7 @@ func (f *fixture) append(t *testing.T, a *cap.Alert, held bool) *alertlog.Record
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := alertlog.NewRecord(a, "wa", []string{"r1", "r2"}, time.Now())
+	rec := f.log.NewRecord(a, "wa", []string{"r1", "r2"}, time.Now())
 	if held {
 		rec.State = lifecycle.PendingApproval
 	}
