@@ -1,6 +1,7 @@
 package render
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -84,7 +85,19 @@ func Social(a *cap.Alert, opt SocialOptions) string {
 	if limit <= 0 {
 		limit = 500
 	}
-	m := newMessage(a, a.InfoFor(""), "", opt.Link)
+	// Text from the alert is made inert: only the alert's own link and the
+	// hashtags Herald adds are active on the network.
+	var in *cap.Info
+	if src := a.InfoFor(""); src != nil {
+		c := *src
+		c.Headline, c.Event, c.Instruction, c.SenderName = Inert(c.Headline), Inert(c.Event), Inert(c.Instruction), Inert(c.SenderName)
+		c.Area = append([]cap.Area(nil), c.Area...)
+		for i := range c.Area {
+			c.Area[i].AreaDesc = Inert(c.Area[i].AreaDesc)
+		}
+		in = &c
+	}
+	m := newMessage(a, in, "", opt.Link)
 	var tags []string
 	for _, t := range opt.Hashtags {
 		if t != "" && !strings.HasPrefix(t, "#") {
@@ -96,6 +109,27 @@ func Social(a *cap.Alert, opt SocialOptions) string {
 	render := func() string { return m.text("…") }
 	fits := func(t string) bool { return socialLen(t) <= limit }
 	return m.fit([]int{pInstruction, pArea, pTags, pHeadline, pSender, pPrefix}, render, fits)
+}
+
+// wordJoiner (U+2060, invisible) breaks the patterns networks turn into
+// mentions, hashtags and links without changing what a reader sees.
+const wordJoiner = "\u2060"
+
+// inertPattern finds what a network would make active: "@name" (a
+// mention), "#word" (a hashtag) and "scheme://" (a link).
+var inertPattern = regexp.MustCompile(`[@#＠＃]([\p{L}\p{N}_])|([a-zA-Z][a-zA-Z0-9+.-]*:)(//)`)
+
+// Inert returns s with every mention, hashtag and link broken by an
+// invisible word joiner, so text written in an alert cannot mention an
+// account, add a hashtag or post a link the officer did not intend.
+func Inert(s string) string {
+	return inertPattern.ReplaceAllStringFunc(s, func(m string) string {
+		if i := strings.Index(m, "//"); i > 0 {
+			return m[:i] + wordJoiner + m[i:]
+		}
+		r, size := utf8.DecodeRuneInString(m)
+		return string(r) + wordJoiner + m[size:]
+	})
 }
 
 // socialLen is text's length as Mastodon counts it. It takes a URL to be a

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
 )
 
 func TestHashtags(t *testing.T) {
@@ -110,5 +112,38 @@ func TestSocial(t *testing.T) {
 				t.Errorf("a long URL should let the text run past %d runes", limit)
 			}
 		})
+	}
+}
+
+func TestInert(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"call @health@mastodon.social now", "call @\u2060health@\u2060mastodon.social now"},
+		{"see https://evil.example/x", "see https:\u2060//evil.example/x"},
+		{"#boilwater now", "#\u2060boilwater now"},
+		{"email info@example.org", "email info@\u2060example.org"},
+		{"plain text, 50% off & more", "plain text, 50% off & more"},
+		{"a # b @ c", "a # b @ c"},
+	}
+	for _, tt := range tests {
+		if got := Inert(tt.in); got != tt.want {
+			t.Errorf("Inert(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSocialKeepsOnlyItsOwnLinkActive(t *testing.T) {
+	a := &cap.Alert{Status: cap.StatusActual, MsgType: cap.MsgAlert, Info: []cap.Info{{
+		Headline: "Boil water @everyone", Instruction: "Details at https://phish.example/login #scam",
+	}}}
+	got := Social(a, SocialOptions{Link: "https://herald.example/a/a1", Hashtags: []string{"#BoilWater"}})
+	for _, active := range []string{"@everyone", "https://phish", "#scam"} {
+		if strings.Contains(got, active) {
+			t.Errorf("post keeps %q active:\n%s", active, got)
+		}
+	}
+	for _, kept := range []string{"https://herald.example/a/a1", "#BoilWater"} {
+		if !strings.Contains(got, kept) {
+			t.Errorf("post lost %q:\n%s", kept, got)
+		}
 	}
 }
