@@ -97,6 +97,9 @@ type HTTP struct {
 	Addr       string `mapstructure:"addr" yaml:"addr"`
 	AdminToken string `mapstructure:"admin_token" yaml:"admin_token"`
 	PublicURL  string `mapstructure:"public_url" yaml:"public_url"`
+	// ClientRate and ClientBurst limit signed endpoints per client address.
+	ClientRate  float64 `mapstructure:"client_rate" yaml:"client_rate"`
+	ClientBurst int     `mapstructure:"client_burst" yaml:"client_burst"`
 }
 
 // RegionSource is one GeoJSON file of regions; a region's id is Prefix plus
@@ -214,6 +217,8 @@ var keys = []setting{
 	{"http.addr", "127.0.0.1:8080", "host:port of the HTTP API, feeds, Twilio callbacks and console"},
 	{"http.admin_token", "", "bearer token for the management API (empty: off); prefer HERALD_HTTP_ADMIN_TOKEN, flags show in ps"},
 	{"http.public_url", "", "base URL used in links and Twilio callbacks (default http://<http.addr>)"},
+	{"http.client_rate", 5.0, "requests per second one client address may make to the signed endpoints (0 = no limit); a request signed by a registered originator always gets through"},
+	{"http.client_burst", 20, "burst of requests one client address may make before http.client_rate applies"},
 	{"regions", []any{map[string]any{
 		"file": "builtin:us_counties", "id_property": "fips", "name_property": "name",
 		"prefix": "us-county-", "geocode": "fips",

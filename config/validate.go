@@ -81,6 +81,12 @@ func (c *Config) Validate() error {
 	}
 
 	hostPort("http.addr", c.HTTP.Addr)
+	if c.HTTP.ClientRate < 0 {
+		fail("http.client_rate", "%v must not be negative", c.HTTP.ClientRate)
+	}
+	if c.HTTP.ClientBurst < 1 {
+		fail("http.client_burst", "%d must be at least 1", c.HTTP.ClientBurst)
+	}
 	if c.HTTP.PublicURL != "" {
 		webURL("http.public_url", c.HTTP.PublicURL)
 		if strings.HasSuffix(c.HTTP.PublicURL, "/") {

@@ -184,7 +184,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	})
 	a.intake = intake.New(intake.Config{
 		Log: a.log, Originators: a.origs, Regions: a.regions, Logger: a.logger, Metrics: a.metrics,
-		Replay: a.replay, Audit: a.audit,
+		Replay: a.replay, Audit: a.audit, Writable: a.storageOK,
 		// Headers (signature, ids, regions) travel with the body; 8 KiB
 		// covers them with room to spare.
 		MaxBody: int(a.nc.MaxPayload()) - 8<<10, ToleranceM: cfg.Jurisdiction.ToleranceM, Recipients: stage,
@@ -217,6 +217,24 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	wctx, stopWatch := context.WithCancel(context.Background())
 	go a.watchOriginators(wctx)
 	a.onStop(func(context.Context) { stopWatch() })
+	// Refusals before a valid signature are summarized, once a minute.
+	fctx, stopFlush := context.WithCancel(context.Background())
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-fctx.Done():
+				return
+			case <-t.C:
+				a.intake.FlushRefusals(fctx, time.Minute)
+			}
+		}
+	}()
+	a.onStop(func(ctx context.Context) {
+		stopFlush()
+		a.intake.FlushRefusals(ctx, time.Minute)
+	})
 	submit, err := natsapi.Serve(natsapi.Config{Conn: a.nc, Intake: a.intake, Logger: a.logger})
 	if err != nil {
 		return nil, err
@@ -250,6 +268,7 @@ func (a *App) startHTTP(cfg *config.Config, stage *recipients.Stage) error {
 		Inbound:    &httpapi.Inbound{Residents: a.residents, ZIPs: zipTable, Texts: texts, Sender: cfg.SMS.SenderName, Contact: cfg.SMS.HelpContact, Seen: a.replay},
 		Audit:      a.audit,
 		PublicURL:  cfg.HTTP.PublicURL,
+		ClientRate: cfg.HTTP.ClientRate, ClientBurst: cfg.HTTP.ClientBurst,
 		VerifyTwilio: func(r *http.Request) error {
 			if cfg.Twilio.AuthToken == "" {
 				// Without a token any signature would "verify".
@@ -298,11 +317,34 @@ func LoadRegions(cfg *config.Config) (*geo.Registry, error) {
 	return reg, nil
 }
 
-// Ready reports whether Herald can accept alerts: NATS connected and the
-// streams answering.
+// minFree is the space the embedded store must have left for Herald to
+// take alerts: below it an alert could be acknowledged by nobody.
+const minFree = 64 << 20
+
+// storageOK reports whether the embedded store's disk has room, with the
+// reason when not (always nil on an external cluster).
+func (a *App) storageOK() error {
+	if a.ns == nil {
+		return nil
+	}
+	free, err := freeBytes(a.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("data_dir %s: %w", a.cfg.DataDir, err)
+	}
+	if free < minFree {
+		return fmt.Errorf("data_dir %s has %d MiB free (at least %d MiB needed): JetStream cannot store alerts; free disk space", a.cfg.DataDir, free>>20, minFree>>20)
+	}
+	return nil
+}
+
+// Ready reports whether Herald can accept alerts: NATS connected, room on
+// the disk and the streams taking writes.
 func (a *App) Ready(ctx context.Context) error {
 	if a.nc == nil || a.nc.Status() != nats.CONNECTED {
 		return errors.New("nats: not connected")
+	}
+	if err := a.storageOK(); err != nil {
+		return err
 	}
 	return a.log.Ready(ctx)
 }

@@ -77,6 +77,9 @@ const (
 	KindApproval     = "approval"
 	KindCancel       = "cancel"
 	KindConfigReload = "config_reload"
+	// KindRefusals summarizes the submissions refused before a valid
+	// signature over an interval: counted, not stored one by one.
+	KindRefusals = "refusals"
 )
 
 // Outcomes Herald records.

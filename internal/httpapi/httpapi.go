@@ -56,15 +56,35 @@ type Config struct {
 	Deliveries *deliveries.Store
 	// VerifyTwilio checks X-Twilio-Signature of a callback; nil refuses all.
 	VerifyTwilio func(r *http.Request) error
+	// ClientRate and ClientBurst limit signed endpoints per client address
+	// (requests per second; 0 turns the limit off). A request whose
+	// signature verifies always gets through.
+	ClientRate  float64
+	ClientBurst int
 }
 
 // Server is Herald's HTTP API.
 type Server struct {
 	Config
+	clients *clients
 }
 
 // New builds the API; Handler serves it.
-func New(cfg Config) *Server { return &Server{Config: cfg} }
+func New(cfg Config) *Server {
+	return &Server{Config: cfg, clients: newClients(cfg.ClientRate, cfg.ClientBurst)}
+}
+
+// admit applies the per-address limit to a signed request: over the limit,
+// only a request signed by a registered originator goes on.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, body []byte, action string) bool {
+	ok, after := s.clients.allow(r, time.Now())
+	if ok || s.Intake.Identified(intake.Submission{Body: body, Signature: signing.FromGetter(r.Header.Get)}, action) {
+		return true
+	}
+	s.Intake.CountRefusal("rate_limited")
+	tooMany(w, after)
+	return false
+}
 
 // Counter counts an alert's recipients per channel without sending.
 type Counter interface {
@@ -131,7 +151,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, ok := readBody(w, r)
-	if !ok {
+	if !ok || !s.admit(w, r, body, signing.ActionSubmit) {
 		return
 	}
 	rec, err := s.Intake.Submit(r.Context(), intake.Submission{Body: body, Signature: signing.FromGetter(r.Header.Get)})
@@ -157,6 +177,9 @@ func (s *Server) refusal(w http.ResponseWriter, err error) {
 }
 
 func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r, nil, signing.ActionApprove(r.PathValue("id"))) {
+		return
+	}
 	rec, err := s.Intake.Approve(r.Context(), r.PathValue("id"), signing.FromGetter(r.Header.Get))
 	if err != nil {
 		s.refusal(w, err)
@@ -167,7 +190,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r)
-	if !ok {
+	if !ok || !s.admit(w, r, body, signing.ActionPreview) {
 		return
 	}
 	c, err := s.Intake.Preview(r.Context(), intake.Submission{Body: body, Signature: signing.FromGetter(r.Header.Get)})

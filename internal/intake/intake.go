@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -60,6 +62,9 @@ type Config struct {
 	Now func() time.Time
 	// Metrics, when set, registers the intake metrics.
 	Metrics prometheus.Registerer
+	// Writable, when set, says why the store cannot take an alert now (a
+	// full disk); the submission is then refused with 503 and the reason.
+	Writable func() error
 	// MaxBody is the largest submission accepted (0: cap.MaxSize). The
 	// composition root keeps it below what NATS can carry, so a body that
 	// passes every check is never refused by the store for its size.
@@ -72,6 +77,11 @@ type Service struct {
 	accepted *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	latency  prometheus.Histogram
+
+	// unsigned counts, by reason, the refusals that came before a valid
+	// signature since the last summary (FlushRefusals).
+	mu       sync.Mutex
+	unsigned map[string]int
 }
 
 // New builds an intake service and registers its metrics.
@@ -126,7 +136,19 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (*alertlog.Record,
 			entry.Kind = audit.KindCancel
 		}
 	}
-	s.Record(ctx, entry)
+	if err != nil && anonymous(err) {
+		// Before a valid signature nobody is identified and anyone can
+		// send: count the refusal, and let FlushRefusals summarize, so
+		// that a flood costs no storage.
+		s.mu.Lock()
+		if s.unsigned == nil {
+			s.unsigned = map[string]int{}
+		}
+		s.unsigned[KindOf(err).String()]++
+		s.mu.Unlock()
+	} else {
+		s.Record(ctx, entry)
+	}
 	if err != nil {
 		kind := KindOf(err)
 		s.rejected.WithLabelValues(kind.String()).Inc()
@@ -137,6 +159,58 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (*alertlog.Record,
 	s.Logger.LogAttrs(ctx, slog.LevelInfo, "alert accepted", slog.String("id", rec.ID), slog.String("originator", rec.Originator),
 		slog.Any("msg_type", rec.MsgType), slog.Any("status", rec.Status), slog.Any("regions", rec.Regions))
 	return rec, nil
+}
+
+// Identified reports whether sub carries a valid signature for action by a
+// registered originator; it checks nothing else and stores nothing.
+func (s *Service) Identified(sub Submission, action string) bool {
+	if _, err := signing.Verify(sub.Signature, action, sub.Body, s.now()); err != nil {
+		return false
+	}
+	_, ok := s.Originators.Current().ByKey(sub.Signature.Key)
+	return ok
+}
+
+// CountRefusal counts a refusal made before intake (by the HTTP edge's
+// rate limit, say) with the anonymous ones: metric and summary.
+func (s *Service) CountRefusal(reason string) {
+	s.rejected.WithLabelValues(reason).Inc()
+	s.mu.Lock()
+	if s.unsigned == nil {
+		s.unsigned = map[string]int{}
+	}
+	s.unsigned[reason]++
+	s.mu.Unlock()
+}
+
+// anonymous reports whether a refusal came before the sender was
+// identified by a valid, unused signature (or before the body was read).
+func anonymous(err error) bool {
+	switch KindOf(err) {
+	case Unauthorized, TooLarge:
+		return true
+	}
+	return false
+}
+
+// FlushRefusals writes one audit record summarizing the refusals counted
+// since the last call, if there were any.
+func (s *Service) FlushRefusals(ctx context.Context, since time.Duration) {
+	s.mu.Lock()
+	counts := s.unsigned
+	s.unsigned = nil
+	s.mu.Unlock()
+	if len(counts) == 0 {
+		return
+	}
+	total := 0
+	detail := map[string]string{"interval": since.String()}
+	for reason, n := range counts {
+		total += n
+		detail[reason] = strconv.Itoa(n)
+	}
+	s.Record(ctx, audit.Record{Kind: audit.KindRefusals, Actor: "unknown", Outcome: audit.OutcomeRefused,
+		Reason: fmt.Sprintf("%d submissions refused before a valid signature", total), Detail: detail})
 }
 
 // Checked is a submission that passed signature, validation and
@@ -176,6 +250,11 @@ func (s *Service) submit(ctx context.Context, sub Submission) (*alertlog.Record,
 	}
 	hdr := nats.Header{}
 	sub.Signature.Set(hdr.Set)
+	if s.Writable != nil {
+		if err := s.Writable(); err != nil {
+			return nil, refuse(Unavailable, "Storage full", err, "%v", err)
+		}
+	}
 	// Stored and forwarded as UTF-8, whatever the publisher declared.
 	body, err := cap.ToUTF8(sub.Body)
 	if err != nil {
