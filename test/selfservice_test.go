@@ -1,10 +1,12 @@
 package test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,9 +17,18 @@ import (
 
 // text sends an inbound SMS as Twilio would (signed), returning status and
 // the TwiML reply.
+// inboundSeq makes each inbound message's MessageSid unique, as Twilio's are.
+var inboundSeq atomic.Int64
+
 func (f *fakes) text(t *testing.T, from, body string, sign func(u string, form url.Values) string) (int, string) {
 	t.Helper()
-	form := url.Values{"From": {from}, "To": {"+12065550000"}, "Body": {body}, "MessageSid": {"SMinbound"}}
+	return f.textSID(t, fmt.Sprintf("SM%032d", inboundSeq.Add(1)), from, body, sign)
+}
+
+// textSID delivers one inbound message with the given MessageSid.
+func (f *fakes) textSID(t *testing.T, sid, from, body string, sign func(u string, form url.Values) string) (int, string) {
+	t.Helper()
+	form := url.Values{"From": {from}, "To": {"+12065550000"}, "Body": {body}, "MessageSid": {sid}}
 	req, _ := http.NewRequest(http.MethodPost, f.HTTPURL()+"/v1/sms/inbound", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if sig := sign(f.PublicURL()+"/v1/sms/inbound", form); sig != "" {

@@ -42,6 +42,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newDemoCmd(), newCAPCmd(), newKeysCmd(), newAlertCmd(), newSubscriberCmd(), newWebhookCmd(), newAuditCmd(), newConfigCmd(), newBenchCmd())
+	root.AddCommand(newServeCmd(), newCheckCmd(), newDemoCmd(), newCAPCmd(), newKeysCmd(), newAlertCmd(), newSubscriberCmd(), newWebhookCmd(), newAuditCmd(), newConfigCmd(), newBenchCmd())
 	return root
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/appendonly"
 	"github.com/herald-alerts/herald/internal/lifecycle"
 )
 
@@ -477,6 +478,62 @@ func (l *Log) Raw(ctx context.Context, id string) ([]byte, nats.Header, error) {
 		return nil, nil, fmt.Errorf("read alert %s: %w", id, err)
 	}
 	return m.Data, m.Header, nil
+}
+
+// Intact reports a log that lost messages (a damaged or truncated file):
+// an *appendonly.LossError naming the stream.
+func (l *Log) Intact(ctx context.Context) error { return appendonly.Intact(ctx, l.stream) }
+
+// Check verifies the log and the state records against each other, for
+// `herald check`: the stream is intact, every logged alert parses, has
+// the id its sender and identifier give and a state record, and every
+// state record has its log message. It returns what is wrong, one line
+// each; err is for a check that could not run.
+func (l *Log) Check(ctx context.Context) (problems []string, err error) {
+	if err := l.Intact(ctx); err != nil {
+		var le *appendonly.LossError
+		if !errors.As(err, &le) {
+			return nil, err
+		}
+		problems = append(problems, err.Error())
+	}
+	info, err := l.stream.Info(ctx, jetstream.WithSubjectFilter(SubjectLog+"*"))
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+	}
+	recs, err := l.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stored := map[string]bool{}
+	for _, rec := range recs {
+		stored[rec.ID] = true
+		if info.State.Subjects[SubjectLog+rec.ID] == 0 {
+			problems = append(problems, fmt.Sprintf("alert %s (%s, %s): state record without its log message (lost from %s)", rec.ID, rec.Sender, rec.Identifier, StreamName))
+		}
+	}
+	for subject, n := range info.State.Subjects {
+		id := strings.TrimPrefix(subject, SubjectLog)
+		if n != 1 {
+			problems = append(problems, fmt.Sprintf("alert %s: %d log messages, want 1", id, n))
+		}
+		raw, hdr, err := l.Raw(ctx, id)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("alert %s: log message unreadable: %v", id, err))
+			continue
+		}
+		a, err := cap.Parse(raw)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("alert %s: log message is not CAP: %v", id, err))
+		case l.ID(a.Sender, a.Identifier) != id || hdr.Get(HeaderAlertID) != id:
+			problems = append(problems, fmt.Sprintf("alert %s: log message is for another alert (%s, %s)", id, a.Sender, a.Identifier))
+		}
+		if !stored[id] {
+			problems = append(problems, fmt.Sprintf("alert %s: no state record (Herald rebuilds it when the planner next reads the log)", id))
+		}
+	}
+	return problems, nil
 }
 
 // Ready reports whether the stream answers and the state bucket takes writes.

@@ -40,6 +40,7 @@ import (
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/httpapi"
 	"github.com/herald-alerts/herald/internal/intake"
+	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/internal/keywords"
 	"github.com/herald-alerts/herald/internal/natsapi"
 	"github.com/herald-alerts/herald/internal/originators"
@@ -48,6 +49,7 @@ import (
 	"github.com/herald-alerts/herald/internal/replay"
 	"github.com/herald-alerts/herald/internal/residents"
 	"github.com/herald-alerts/herald/internal/sweep"
+	"github.com/herald-alerts/herald/internal/watchdog"
 )
 
 // ErrDataDirLocked is returned by Start when another Herald runs the
@@ -80,6 +82,11 @@ type App struct {
 	intake     *intake.Service
 	// social is true when a social account is configured.
 	social bool
+
+	// watched are the durable consumers the watchdog recreates.
+	watched  []watchdog.Consumer
+	sweeper  *sweep.Sweeper
+	watchdog *watchdog.Watchdog
 
 	// teardown holds what Stop undoes, in the order it was started; Stop
 	// runs it backwards, so a part stops before what it depends on.
@@ -152,6 +159,11 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	if a.log, err = alertlog.Open(ctx, alertlog.Config{JS: a.js, Replicas: replicas}); err != nil {
 		return nil, err
 	}
+	// A damaged log would lose alerts silently: refuse to start, naming
+	// it (documented in the README; `herald check` says more).
+	if err := a.log.Intact(ctx); err != nil {
+		return nil, fmt.Errorf("alert log: %w; Herald will not start on it: run `herald check` and restore the data_dir from a backup", err)
+	}
 	if err := ensureFeeds(ctx, a.ns, a.feeders); err != nil {
 		return nil, err
 	}
@@ -170,6 +182,9 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	}
 	if a.audit, err = audit.Open(ctx, audit.Config{JS: a.js, Replicas: replicas}); err != nil {
 		return nil, err
+	}
+	if err := a.checkAudit(ctx); err != nil {
+		return nil, fmt.Errorf("%w; Herald will not start on it: run `herald check` and restore the data_dir from a backup", err)
 	}
 
 	a.social = cfg.Social.Mastodon.Server != "" || opt.Notifiers[channels.Social] != nil
@@ -203,17 +218,24 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		return nil, err
 	}
 	a.onStop(func(context.Context) { planner.Stop() })
-	sweeper := sweep.New(sweep.Config{
+	a.watched = append(a.watched, watchdog.Consumer{Stream: alertlog.StreamName, Name: plan.ConsumerName, Restart: planner.Restart})
+	a.watchdog = watchdog.New(watchdog.Config{
+		JS: a.js, Consumers: a.watched, Logger: a.logger, Metrics: a.metrics,
+		Streams: []string{alertlog.StreamName, jobs.StreamName, audit.StreamName, "KV_" + alertlog.StateBucket, "KV_" + deliveries.Bucket},
+	})
+	a.watchdog.Start()
+	a.onStop(func(context.Context) { a.watchdog.Stop() })
+	a.sweeper = sweep.New(sweep.Config{
 		Alerts: a.log, Deliveries: a.deliveries, ApprovalTimeout: cfg.Approval.Timeout,
 		Every: min(max(cfg.Approval.Timeout/4, 100*time.Millisecond), time.Second),
 		OnExpired: func(ctx context.Context, rec *alertlog.Record) {
 			a.intake.Record(ctx, audit.Record{Kind: audit.KindApproval, Actor: audit.ActorSystem, AlertID: rec.ID,
 				Outcome: audit.OutcomeExpired, Reason: "not approved within " + cfg.Approval.Timeout.String()})
 		},
-		Logger: a.logger,
+		Logger: a.logger, Metrics: a.metrics,
 	})
-	sweeper.Start()
-	a.onStop(func(context.Context) { sweeper.Stop() })
+	a.sweeper.Start()
+	a.onStop(func(context.Context) { a.sweeper.Stop() })
 	wctx, stopWatch := context.WithCancel(context.Background())
 	go a.watchOriginators(wctx)
 	a.onStop(func(context.Context) { stopWatch() })
@@ -344,6 +366,12 @@ func (a *App) Ready(ctx context.Context) error {
 		return errors.New("nats: not connected")
 	}
 	if err := a.storageOK(); err != nil {
+		return err
+	}
+	if err := a.watchdog.Err(); err != nil {
+		return err
+	}
+	if err := a.sweeper.Err(); err != nil {
 		return err
 	}
 	return a.log.Ready(ctx)

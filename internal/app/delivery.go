@@ -24,6 +24,7 @@ import (
 	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/internal/ratelimit"
 	"github.com/herald-alerts/herald/internal/residents"
+	"github.com/herald-alerts/herald/internal/watchdog"
 )
 
 // concurrency is how many sends of a channel one Herald process has in
@@ -229,6 +230,7 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 			return err
 		}
 		a.onStop(d.Stop)
+		a.watched = append(a.watched, watchdog.Consumer{Stream: jobs.StreamName, Name: dispatch.ConsumerName(ch), Restart: d.Restart})
 	}
 	return nil
 }

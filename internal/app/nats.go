@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -42,6 +43,9 @@ func startEmbedded(cfg *config.Config, svc nkeys.KeyPair, feeders map[string]nke
 	opts.ServerName = "herald"
 	opts.JetStream = true
 	opts.StoreDir = filepath.Join(cfg.DataDir, "jetstream")
+	if err := moveGlobalStore(opts.StoreDir, logger); err != nil {
+		return nil, err
+	}
 	opts.NoSigs = true // Herald handles signals itself
 	if cfg.NATS.Listen == "" {
 		opts.DontListen = true
@@ -189,6 +193,25 @@ func (a *App) startNATS(cfg *config.Config) error {
 	if a.js, err = jetstream.New(a.nc); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
+	return nil
+}
+
+// moveGlobalStore carries a store written before Herald had accounts (its
+// streams in the global account, $G) over to account HERALD, where they
+// now live: the directory is renamed once, before the server starts.
+func moveGlobalStore(storeDir string, logger *slog.Logger) error {
+	old := filepath.Join(storeDir, "jetstream", server.DEFAULT_GLOBAL_ACCOUNT)
+	moved := filepath.Join(storeDir, "jetstream", HeraldAccount)
+	if _, err := os.Stat(old); err != nil {
+		return nil // nothing from before accounts
+	}
+	if _, err := os.Stat(moved); err == nil {
+		return fmt.Errorf("data_dir has JetStream data in both %s and %s; move one aside", old, moved)
+	}
+	if err := os.Rename(old, moved); err != nil {
+		return fmt.Errorf("move the store to account %s: %w", HeraldAccount, err)
+	}
+	logger.Warn("JetStream store moved from the global account to account "+HeraldAccount, "from", old, "to", moved)
 	return nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/herald-alerts/herald/internal/appendonly"
 )
 
 // clockSkew widens List's start time: a record's Time comes from the
@@ -36,6 +38,11 @@ func (l *Log) List(ctx context.Context, since time.Time, limit int) ([]Record, e
 	}
 	return out, nil
 }
+
+// Intact reports an audit stream that lost messages (a damaged or
+// truncated file): an *appendonly.LossError naming the stream. Verify
+// would wait for the missing ones, so check this first.
+func (l *Log) Intact(ctx context.Context) error { return appendonly.Intact(ctx, l.stream) }
 
 // Verify reads the whole log in order and checks the chain: every record
 // is in canonical form, its Hash matches its canonical bytes, its Seq is

@@ -495,3 +495,10 @@ func (m *Metrics) observe(channel channels.Channel, d time.Duration) {
 		m.latency.WithLabelValues(string(channel)).Observe(d.Seconds())
 	}
 }
+
+// Restart stops (letting the jobs in hand finish) and starts again,
+// recreating the durable consumer if it is gone.
+func (d *Dispatcher) Restart(ctx context.Context) error {
+	d.Stop(ctx)
+	return d.Start(ctx)
+}

@@ -210,3 +210,10 @@ func (p *Planner) cancelReferenced(ctx context.Context, a *cap.Alert) {
 		}
 	}
 }
+
+// Restart stops consuming and starts again, recreating the durable
+// consumer if it is gone.
+func (p *Planner) Restart(ctx context.Context) error {
+	p.Stop()
+	return p.Start(ctx)
+}

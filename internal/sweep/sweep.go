@@ -2,7 +2,8 @@
 // it expires alerts held for approval longer than the approval timeout,
 // and finishes dispatching alerts once none of their deliveries is left
 // queued. Reads never change an alert's state; this is where those two
-// time-driven moves happen.
+// time-driven moves happen. It also raises the alarm (log, metric,
+// readiness) for an accepted alert the planner has not picked up in time.
 //
 // Every Herald process sweeps; each move is an atomic lifecycle event on
 // the state record, so an alert expires or finishes once. The sweeper
@@ -11,13 +12,16 @@ package sweep
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/lifecycle"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Alerts is the alert log as the sweeper uses it.
@@ -42,7 +46,12 @@ type Config struct {
 	// OnExpired is told of each alert this sweeper expired (the audit
 	// trail records it); may be nil.
 	OnExpired func(ctx context.Context, rec *alertlog.Record)
-	Logger    *slog.Logger
+	// UnplannedAfter is how long an alert may stay accepted before the
+	// planner picks it up; past it the sweeper raises the alarm (0: 30 s).
+	UnplannedAfter time.Duration
+	// Metrics, when set, registers herald_alerts_unplanned.
+	Metrics prometheus.Registerer
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -56,6 +65,13 @@ type Sweeper struct {
 	next   map[string]checkAfter
 	cancel context.CancelFunc
 	done   sync.WaitGroup
+
+	// firstSeen is when this sweeper first saw each accepted alert: an
+	// approved alert keeps its old AcceptedAt and must not alarm at once.
+	firstSeen map[string]time.Time
+	unplanned prometheus.Gauge
+	mu        sync.Mutex
+	late      []string // alerts past UnplannedAfter, for readiness
 }
 
 type checkAfter struct {
@@ -74,7 +90,16 @@ func New(cfg Config) *Sweeper {
 	if cfg.Every <= 0 {
 		cfg.Every = time.Second
 	}
-	return &Sweeper{cfg: cfg, next: map[string]checkAfter{}}
+	if cfg.UnplannedAfter <= 0 {
+		cfg.UnplannedAfter = 30 * time.Second
+	}
+	s := &Sweeper{cfg: cfg, next: map[string]checkAfter{}, firstSeen: map[string]time.Time{},
+		unplanned: prometheus.NewGauge(prometheus.GaugeOpts{Name: "herald_alerts_unplanned",
+			Help: "Alerts accepted longer ago than the planning bound and still not planned (0 when the planner keeps up)."})}
+	if cfg.Metrics != nil {
+		cfg.Metrics.MustRegister(s.unplanned)
+	}
+	return s
 }
 
 // Start sweeps in the background until Stop.
@@ -99,6 +124,17 @@ func (s *Sweeper) Start() {
 	}()
 }
 
+// Err names the alerts accepted longer ago than the planning bound and
+// still not planned, nil when there are none.
+func (s *Sweeper) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.late) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d alert(s) accepted more than %s ago and not planned: %s", len(s.late), s.cfg.UnplannedAfter, strings.Join(s.late, ", "))
+}
+
 // Stop ends the background sweeps and waits for the one in progress.
 func (s *Sweeper) Stop() {
 	if s.cancel != nil {
@@ -115,8 +151,20 @@ func (s *Sweeper) Sweep(ctx context.Context) error {
 	}
 	now := s.cfg.Now()
 	dispatching := map[string]bool{}
+	accepted := map[string]bool{}
+	var late []string
 	for _, rec := range recs {
 		switch rec.State {
+		case lifecycle.Accepted:
+			accepted[rec.ID] = true
+			seen, ok := s.firstSeen[rec.ID]
+			if !ok {
+				seen = now
+				s.firstSeen[rec.ID] = now
+			}
+			if now.Sub(seen) > s.cfg.UnplannedAfter && now.Sub(rec.AcceptedAt) > s.cfg.UnplannedAfter {
+				late = append(late, rec.ID)
+			}
 		case lifecycle.PendingApproval:
 			if lifecycle.ApprovalLapsed(rec.AcceptedAt, s.cfg.ApprovalTimeout, now) {
 				s.expire(ctx, rec)
@@ -131,6 +179,18 @@ func (s *Sweeper) Sweep(ctx context.Context) error {
 			delete(s.next, id)
 		}
 	}
+	for id := range s.firstSeen {
+		if !accepted[id] {
+			delete(s.firstSeen, id)
+		}
+	}
+	s.unplanned.Set(float64(len(late)))
+	if len(late) > 0 {
+		s.cfg.Logger.Error("accepted alerts not planned in time: is the planner running?", "alerts", late, "bound", s.cfg.UnplannedAfter)
+	}
+	s.mu.Lock()
+	s.late = late
+	s.mu.Unlock()
 	return nil
 }
 
