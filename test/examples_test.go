@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/herald-alerts/herald/config"
 )
 
 // The README's hospital example builds, replays an alert published before
@@ -16,6 +18,28 @@ func TestHospitalFollowExample(t *testing.T) {
 	}
 	out, err := exec.Command("go", "run", "../examples/hospital-follow",
 		"-nats", h.NATSURL(), "-user", hospitalUser, "-password", hospitalPass, "-region", king, "-durable", "test-hospital", "-max", "1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("example: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "alert "+acc.ID+" Alert Severe") {
+		t.Fatalf("example printed %q", out)
+	}
+}
+
+// On an external server started from the shipped configuration, the
+// hospital creates its feed with -create-feed and replays an alert
+// published before it came.
+func TestHospitalFollowExampleExternal(t *testing.T) {
+	ns := startShippedServer(t)
+	h := startHerald(t, setup{natsURL: ns.ClientURL(), edit: func(c *config.Config) {
+		c.NATS.User, c.NATS.Password = "herald", "change-me-herald"
+	}})
+	acc, _, err := h.Client.Publish(ctxT(t), h.King.Key, newAlert(t, alertSpec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "run", "../examples/hospital-follow", "-create-feed",
+		"-nats", ns.ClientURL(), "-user", hospitalUser, "-password", hospitalPass, "-region", king, "-durable", "test-hospital", "-max", "1").CombinedOutput()
 	if err != nil {
 		t.Fatalf("example: %v\n%s", err, out)
 	}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -27,6 +28,7 @@ func main() {
 	region := flag.String("region", "us-county-53033", "region id to follow")
 	name := flag.String("durable", "my-hospital", "durable consumer name: remembers what was read")
 	max := flag.Int("max", 0, "stop after this many alerts (0: run forever)")
+	createFeed := flag.Bool("create-feed", false, "create the HERALD_FEED stream in your account first (external NATS; Herald's embedded server creates it)")
 	flag.Parse()
 
 	opts := []nats.Option{nats.Name("hospital-follow")}
@@ -41,6 +43,22 @@ func main() {
 	}
 	defer nc.Drain()
 	js, _ := jetstream.New(nc)
+	if *createFeed {
+		// The feed sources the regional copies from Herald's log through
+		// what the account imports (examples/nats-accounts/server.conf):
+		// Herald's consumer API under herald.api, deliveries under
+		// herald.feed.<your user, lowercase>.
+		_, err := js.CreateOrUpdateStream(context.Background(), jetstream.StreamConfig{
+			Name: "HERALD_FEED",
+			Sources: []*jetstream.StreamSource{{
+				Name: "HERALD_ALERTS", FilterSubject: "herald.alerts.region.>",
+				External: &jetstream.ExternalStream{APIPrefix: "herald.api", DeliverPrefix: "herald.feed." + strings.ToLower(*user)},
+			}},
+		})
+		if err != nil {
+			log.Fatalf("create HERALD_FEED: %v", err)
+		}
+	}
 	cons, err := js.CreateOrUpdateConsumer(context.Background(), "HERALD_FEED", jetstream.ConsumerConfig{
 		Durable: *name, FilterSubject: "herald.alerts.region." + *region, AckPolicy: jetstream.AckExplicitPolicy,
 	})
