@@ -167,6 +167,9 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	if err := ensureFeeds(ctx, a.ns, a.feeders); err != nil {
 		return nil, err
 	}
+	// Stamped before it is read: a change made while Herald starts is
+	// reloaded, never missed.
+	origStamp := fileStamp(cfg.OriginatorsFile)
 	if a.origs, err = originators.New(originators.Config{Path: cfg.OriginatorsFile, RegionExists: func(id string) bool { _, ok := a.regions.Region(id); return ok }}); err != nil {
 		return nil, err
 	}
@@ -237,7 +240,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	a.sweeper.Start()
 	a.onStop(func(context.Context) { a.sweeper.Stop() })
 	wctx, stopWatch := context.WithCancel(context.Background())
-	go a.watchOriginators(wctx)
+	go a.watchOriginators(wctx, origStamp)
 	a.onStop(func(context.Context) { stopWatch() })
 	// Refusals before a valid signature are summarized, once a minute.
 	fctx, stopFlush := context.WithCancel(context.Background())
@@ -424,16 +427,7 @@ func (a *App) ReloadOriginators(ctx context.Context) error {
 
 // watchOriginators reloads the originators file when it changes, so a
 // removed or rotated key stops working without a signal.
-func (a *App) watchOriginators(ctx context.Context) {
-	path := a.origs.Path()
-	stamp := func() string {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return "absent"
-		}
-		return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
-	}
-	last := stamp()
+func (a *App) watchOriginators(ctx context.Context, last string) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -442,11 +436,20 @@ func (a *App) watchOriginators(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if now := stamp(); now != last {
+		if now := fileStamp(a.origs.Path()); now != last {
 			last = now
 			_ = a.ReloadOriginators(ctx)
 		}
 	}
+}
+
+// fileStamp changes when the file at path is written, removed or created.
+func fileStamp(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "absent"
+	}
+	return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
 }
 
 // Regions is the loaded region registry.
