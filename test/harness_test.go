@@ -136,6 +136,7 @@ func startHerald(t testing.TB, s setup) *herald {
 }
 
 func (h *herald) stop() {
+	collectCAP(h)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	h.Herald.Stop(ctx)

@@ -49,7 +49,11 @@ func validateFile(name string) []string {
 		return []string{"alert: " + err.Error()}
 	}
 	var out []string
-	for _, p := range a.Validate() {
+	problems := cap.CheckStructure(data)
+	if len(problems) == 0 {
+		problems = a.Validate()
+	}
+	for _, p := range problems {
 		out = append(out, p.String())
 	}
 	return out

@@ -322,6 +322,11 @@ func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Ch
 	if err != nil {
 		return nil, &Error{Kind: Invalid, Title: "Invalid CAP", Detail: err.Error(), Err: err, Problems: cap.Problems{{Path: "alert", Message: err.Error()}}}
 	}
+	// The schema's rules first (order, cardinality, markup, padding): an
+	// alert that breaks them reads differently to different consumers.
+	if probs := cap.CheckStructure(sub.Body); len(probs) > 0 {
+		return nil, &Error{Kind: Invalid, Title: "CAP does not follow the CAP 1.2 schema", Detail: fmt.Sprintf("%d problem(s)", len(probs)), Problems: probs, Err: probs}
+	}
 	if probs := a.Validate(); len(probs) > 0 {
 		return nil, &Error{Kind: Invalid, Title: "Invalid CAP", Detail: fmt.Sprintf("%d problem(s)", len(probs)), Problems: probs, Err: probs}
 	}
