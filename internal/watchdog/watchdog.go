@@ -42,7 +42,7 @@ type Config struct {
 	// (0: 30 s).
 	StallAfter time.Duration
 	Logger     *slog.Logger
-	Metrics   prometheus.Registerer
+	Metrics    prometheus.Registerer
 }
 
 // Watchdog checks every Config.Every until Stop.
