@@ -175,30 +175,45 @@ func TestAtomFeeds(t *testing.T) {
 		t.Errorf("If-Modified-Since: %d, want 304", r.StatusCode)
 	}
 
-	// A Cancel takes the alert out of the feed, and the ETag changes.
+	// A Cancel keeps the alert listed, marked cancelled, under the same
+	// entry id, with a later updated time; the ETag changes.
+	firstID := feed.Items[1].GUID
 	if _, _, err := f.Client.Publish(ctxT(t), f.King.Key, cancelFor(t, first)); err != nil {
 		t.Fatal(err)
 	}
-	within(t, 5*time.Second, "cancelled alert leaves the feed", func() bool {
+	within(t, 5*time.Second, "cancelled alert marked in the feed", func() bool {
 		_, body := get("/v1/feeds/"+king+".atom", nil)
-		items := parse(body).Items
-		return len(items) == 1 && strings.Contains(items[0].Link, acc2.ID)
+		for _, it := range parse(body).Items {
+			if it.GUID == firstID {
+				return strings.HasPrefix(it.Title, "CANCELLED: ") && it.UpdatedParsed != nil && it.UpdatedParsed.After(*feed.Items[1].UpdatedParsed)
+			}
+		}
+		return false
 	})
 	if r, _ := get("/v1/feeds/"+king+".atom", map[string]string{"If-None-Match": etag}); r.StatusCode != http.StatusOK {
 		t.Errorf("stale ETag after cancel: %d, want 200", r.StatusCode)
 	}
 
-	// An Update replaces the entry of the alert it updates.
+	// An Update replaces the content of the alert it updates under the
+	// same entry id: readers that keep items by id show the new text.
+	secondID := feed.Items[0].GUID
 	a, _ := cap.Parse(newAlert(t, alertSpec{}))
 	orig, _ := cap.Parse(mustCAP(t, f, acc2.ID))
-	a.MsgType = "Update"
+	a.MsgType = cap.MsgUpdate
 	a.References = orig.Sender + "," + orig.Identifier + "," + orig.Sent
 	a.Info[0].Headline = "Boil water advisory extended"
 	upd := publishCAP(t, f, a)
 	_, body = get("/v1/feeds/"+king+".atom", nil)
 	items := parse(body).Items
-	if len(items) != 1 || !strings.Contains(items[0].Link, upd.ID) || items[0].Title != "Boil water advisory extended" {
+	if len(items) != 2 || items[0].GUID != secondID || !strings.Contains(items[0].Link, upd.ID) || items[0].Title != "Boil water advisory extended" {
 		t.Errorf("after update: %v", itemLinks(parse(body)))
+	}
+
+	// An empty feed parses and says when it was last updated, not 1970.
+	_, empty := get("/v1/feeds/"+pierce+".atom", nil)
+	ef := parse(empty)
+	if len(ef.Items) != 0 || ef.UpdatedParsed == nil || ef.UpdatedParsed.Year() < 2020 {
+		t.Errorf("empty feed updated %v", ef.Updated)
 	}
 }
 

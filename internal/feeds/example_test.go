@@ -9,23 +9,23 @@ import (
 	"github.com/herald-alerts/herald/internal/feeds"
 )
 
-// A region's feed: drop alerts that an Update replaced and those that have
-// expired, then render. The HTTP handler sends ETag and Last-Modified with
+// A region's feed: fold the messages into threads (an Update replaces its
+// alert's content under the same entry id), drop the expired, then render. The HTTP handler sends ETag and Last-Modified with
 // the body and answers conditional requests with 304.
 func Example() {
 	now := time.Date(2025, 3, 1, 13, 0, 0, 0, time.UTC)
-	entries := []feeds.Entry{
-		{
+	messages := []feeds.Message{
+		{Live: true, Entry: feeds.Entry{
 			ID: "a1", Title: "Boil water advisory", Updated: now.Add(-time.Hour),
 			CAPURL: "https://herald.example/v1/alerts/a1.cap", MsgType: "Alert",
-		},
-		{
+		}},
+		{Live: true, References: []string{"a1"}, Entry: feeds.Entry{
 			ID: "a2", Title: "Boil water advisory extended", Summary: "Boil tap water until Monday.",
 			Updated: now.Add(-10 * time.Minute), Expires: now.Add(72 * time.Hour),
 			CAPURL: "https://herald.example/v1/alerts/a2.cap", MsgType: "Update", Severity: "Severe",
-		},
+		}},
 	}
-	entries = feeds.Active(feeds.Supersede(entries, map[string]bool{"a1": true}), now)
+	entries := feeds.Active(feeds.Threads(messages), now)
 
 	feed := feeds.Feed{
 		Title:   "Herald alerts: King County",
@@ -48,7 +48,7 @@ func Example() {
 	//     <name>Herald</name>
 	//   </author>
 	//   <entry>
-	//     <id>urn:uuid:bce4e15d-3b92-5381-b484-abe377e11595</id>
+	//     <id>urn:uuid:f8295cf4-e303-5ffe-9840-ba07d4549976</id>
 	//     <title>Boil water advisory extended</title>
 	//     <updated>2025-03-01T12:50:00Z</updated>
 	//     <summary>Boil tap water until Monday.</summary>
@@ -58,6 +58,6 @@ func Example() {
 	//     <cap:severity>Severe</cap:severity>
 	//   </entry>
 	// </feed>
-	// "870c3d21d7fa6732f5f761dc5507e039"
+	// "421d3d51b33baa083171d1753efde78d"
 	// Sat, 01 Mar 2025 12:50:00 GMT
 }

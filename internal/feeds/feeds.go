@@ -2,7 +2,11 @@
 // hospitals and aggregators that poll GET /v1/feeds/{region}.atom, and the
 // ETag and Last-Modified values that let them poll cheaply.
 //
-// Each entry is one CAP alert: its headline, summary and time, and a link
+// Each entry is one alert thread (an Alert and the Updates and Cancel that
+// follow it, as CAP feed readers expect): it keeps the original's entry id
+// while Updates replace its content and move its updated time, and stays
+// listed as cancelled after a Cancel until it would have expired. An entry
+// has the newest message's headline, summary and time, and a link
 // (rel="alternate", type="application/cap+xml") to its CAP XML, which is what
 // CAP aggregators fetch. Entries also carry cap:sent, cap:expires,
 // cap:msgType and cap:severity in the CAP 1.2 namespace, as the US National
@@ -10,9 +14,8 @@
 // without fetching it.
 //
 // The package is pure and knows nothing of alert state. The caller picks a
-// region's alerts, removes the ones an Update or Cancel replaced
-// ([Supersede]) and the expired ones ([Active]), and serves the bytes; this
-// package does no HTTP.
+// region's messages, folds them into threads ([Threads]), drops the expired
+// ([Active]), and serves the bytes; this package does no HTTP.
 package feeds
 
 import (
@@ -101,13 +104,89 @@ func Active(entries []Entry, now time.Time) []Entry {
 	})
 }
 
-// Supersede returns the entries whose ID is not in replaced: the ids of
-// alerts that a later Update or Cancel references. Whether the Update or
-// Cancel itself is an entry is the caller's choice; keeping a Cancel until
-// the original would have expired is how pollers that only read the feed
-// learn that the alert was called off. It does not modify entries.
-func Supersede(entries []Entry, replaced map[string]bool) []Entry {
-	return slices.DeleteFunc(slices.Clone(entries), func(e Entry) bool { return replaced[e.ID] })
+// Message is one accepted CAP message as a feed sees it: its entry (were
+// it alone), what it references, and whether it still counts.
+type Message struct {
+	Entry
+	// References are the ids of the messages an Update or Cancel refers to.
+	References []string
+	// Live is false for messages never sent: held for approval, or expired
+	// unapproved.
+	Live bool
+	// Cancelled is true for an alert a Cancel has called off.
+	Cancelled bool
+}
+
+// CancelledPrefix marks a cancelled thread's title.
+const CancelledPrefix = "CANCELLED: "
+
+// Threads folds messages into one entry per thread: an Alert, the Updates
+// that reference it (or each other) and a Cancel. The entry keeps the
+// thread's first id (so its Atom id does not change), takes the newest
+// Alert or Update's content, and, once cancelled, the title prefix
+// CancelledPrefix, msgType Cancel and the Cancel's time and link; it keeps
+// the content's expiry, so a cancelled alert stays listed until then. A
+// Cancel whose thread has no content here (another region's alert) makes
+// no entry. It does not modify messages.
+func Threads(messages []Message) []Entry {
+	byID := make(map[string]*Message, len(messages))
+	for i := range messages {
+		byID[messages[i].ID] = &messages[i]
+	}
+	root := func(m *Message) string {
+		id := m.ID
+		for range 64 { // references cannot loop, but a bound costs nothing
+			cur := byID[id]
+			if cur == nil || len(cur.References) == 0 {
+				return id
+			}
+			id = cur.References[0]
+		}
+		return id
+	}
+	type thread struct{ content, cancel *Message }
+	threads := map[string]*thread{}
+	for i := range messages {
+		m := &messages[i]
+		if !m.Live {
+			continue
+		}
+		r := root(m)
+		th := threads[r]
+		if th == nil {
+			th = &thread{}
+			threads[r] = th
+		}
+		switch m.MsgType {
+		case "Cancel":
+			if th.cancel == nil || m.Updated.After(th.cancel.Updated) {
+				th.cancel = m
+			}
+		case "Alert", "Update":
+			if th.content == nil || m.Updated.After(th.content.Updated) {
+				th.content = m
+			}
+		}
+	}
+	out := make([]Entry, 0, len(threads))
+	for r, th := range threads {
+		if th.content == nil {
+			continue
+		}
+		e := th.content.Entry
+		e.ID = r
+		if th.cancel != nil || th.content.Cancelled {
+			e.Title = CancelledPrefix + cmp.Or(e.Title, e.MsgType, "Alert")
+			e.MsgType = "Cancel"
+			if c := th.cancel; c != nil && c.Updated.After(e.Updated) {
+				e.Updated, e.CAPURL, e.Sent = c.Updated, c.CAPURL, c.Sent
+				e.Summary = cmp.Or(c.Summary, e.Summary)
+			}
+		}
+		out = append(out, e)
+	}
+	sortNewestFirst(out)
+	return out
 }
 
 // sortNewestFirst orders entries by Updated, newest first, then by ID.

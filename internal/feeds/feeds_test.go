@@ -315,25 +315,48 @@ func TestActive(t *testing.T) {
 	}
 }
 
-func TestSupersede(t *testing.T) {
-	entries := []Entry{entry("orig", t0), entry("update", t0.Add(time.Hour)), entry("other", t0)}
+func TestThreads(t *testing.T) {
+	msg := func(id, msgType string, at time.Duration, refs ...string) Message {
+		e := entry(id, t0.Add(at))
+		e.MsgType, e.Title = msgType, "title of "+id
+		return Message{Entry: e, References: refs, Live: true}
+	}
+	held := msg("held", "Alert", 0)
+	held.Live = false
+	cancelledState := msg("gone", "Alert", 0)
+	cancelledState.Cancelled = true
 	tests := []struct {
-		name     string
-		replaced map[string]bool
-		want     []string
+		name string
+		in   []Message
+		want []Entry // ID, Title, MsgType, Updated, CAPURL checked
 	}{
-		{"nothing replaced", nil, []string{"orig", "update", "other"}},
-		{"update replaces original", map[string]bool{"orig": true}, []string{"update", "other"}},
-		{"unknown id ignored", map[string]bool{"gone": true}, []string{"orig", "update", "other"}},
-		{"false means kept", map[string]bool{"orig": false}, []string{"orig", "update", "other"}},
+		{"one alert", []Message{msg("a1", "Alert", 0)},
+			[]Entry{{ID: "a1", Title: "title of a1", MsgType: "Alert", Updated: t0, CAPURL: "https://herald.example/v1/alerts/a1.cap"}}},
+		{"an update keeps the first id and takes the content", []Message{msg("a1", "Alert", 0), msg("u1", "Update", time.Hour, "a1")},
+			[]Entry{{ID: "a1", Title: "title of u1", MsgType: "Update", Updated: t0.Add(time.Hour), CAPURL: "https://herald.example/v1/alerts/u1.cap"}}},
+		{"an update of an update", []Message{msg("a1", "Alert", 0), msg("u1", "Update", time.Hour, "a1"), msg("u2", "Update", 2*time.Hour, "u1")},
+			[]Entry{{ID: "a1", Title: "title of u2", MsgType: "Update", Updated: t0.Add(2 * time.Hour), CAPURL: "https://herald.example/v1/alerts/u2.cap"}}},
+		{"a cancel keeps it listed, marked", []Message{msg("a1", "Alert", 0), msg("c1", "Cancel", time.Hour, "a1")},
+			[]Entry{{ID: "a1", Title: CancelledPrefix + "title of a1", MsgType: "Cancel", Updated: t0.Add(time.Hour), CAPURL: "https://herald.example/v1/alerts/c1.cap"}}},
+		{"cancelled by state, cancel elsewhere", []Message{cancelledState},
+			[]Entry{{ID: "gone", Title: CancelledPrefix + "title of gone", MsgType: "Cancel", Updated: t0, CAPURL: "https://herald.example/v1/alerts/gone.cap"}}},
+		{"a cancel alone makes no entry", []Message{msg("c1", "Cancel", 0, "elsewhere")}, []Entry{}},
+		{"held messages do not count", []Message{held}, []Entry{}},
+		{"newest first", []Message{msg("a1", "Alert", 0), msg("a2", "Alert", time.Hour)},
+			[]Entry{{ID: "a2", Title: "title of a2", MsgType: "Alert", Updated: t0.Add(time.Hour), CAPURL: "https://herald.example/v1/alerts/a2.cap"},
+				{ID: "a1", Title: "title of a1", MsgType: "Alert", Updated: t0, CAPURL: "https://herald.example/v1/alerts/a1.cap"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ids(Supersede(entries, tt.replaced)); !slices.Equal(got, tt.want) {
-				t.Errorf("Supersede = %v, want %v", got, tt.want)
+			got := Threads(tt.in)
+			if len(got) != len(tt.want) {
+				t.Fatalf("%d entries, want %d: %+v", len(got), len(tt.want), got)
 			}
-			if entries[0].ID != "orig" || len(entries) != 3 {
-				t.Error("Supersede modified its input")
+			for i, w := range tt.want {
+				g := got[i]
+				if g.ID != w.ID || g.Title != w.Title || g.MsgType != w.MsgType || !g.Updated.Equal(w.Updated) || g.CAPURL != w.CAPURL {
+					t.Errorf("entry %d = %+v\nwant %+v", i, g, w)
+				}
 			}
 		})
 	}

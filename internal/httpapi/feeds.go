@@ -17,9 +17,10 @@ import (
 // allRegions is the feed of every region.
 const allRegions = "all"
 
-// feed serves GET /v1/feeds/{region}.atom: the region's active public
-// alerts, newest first. Cancelled and expired alerts leave the feed; an
-// Update replaces the entry of the alert it updates.
+// feed serves GET /v1/feeds/{region}.atom: the region's public alerts,
+// one entry per thread (package feeds): an Update replaces its alert's
+// content under the same entry id, a Cancel keeps it listed as cancelled
+// until it would have expired, and expired alerts leave.
 func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	region, ok := strings.CutSuffix(r.PathValue("file"), ".atom")
 	if !ok {
@@ -42,42 +43,40 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	self := s.PublicURL + "/v1/feeds/" + region + ".atom"
-	f := feeds.Feed{ID: self, Title: title, SelfURL: self}
-	replaced := map[string]bool{}
-	var entries []feeds.Entry
+	// An empty feed was last updated when this server started: it has
+	// been empty at least since then.
+	f := feeds.Feed{ID: self, Title: title, SelfURL: self, Updated: s.Started.UTC()}
+	var msgs []feeds.Message
 	for _, rec := range recs {
-		if rec.Scope != cap.ScopePublic || rec.Status != cap.StatusActual || (region != allRegions && !slices.Contains(rec.Regions, region)) {
+		if rec.Scope != cap.ScopePublic || rec.Status != cap.StatusActual {
 			continue
 		}
-		expires, _ := cap.ParseTime(rec.Expires)
+		// A Cancel has no area of its own: it joins the thread of the
+		// alert it references, which is filtered by region.
+		if rec.MsgType != cap.MsgCancel && region != allRegions && !slices.Contains(rec.Regions, region) {
+			continue
+		}
+		expires := rec.ExpiresAt()
 		// The feed changed when any of its alerts came, went or ended.
 		f.Updated = latest(f.Updated, rec.AcceptedAt)
 		if !expires.IsZero() && expires.Before(now) {
 			f.Updated = latest(f.Updated, expires)
 		}
-		switch {
-		case rec.MsgType == cap.MsgCancel, rec.MsgType == cap.MsgAck, rec.MsgType == cap.MsgError:
-			continue
-		case rec.MsgType == cap.MsgUpdate:
-			for _, id := range rec.References {
-				replaced[id] = true
-			}
-		}
-		switch rec.State {
-		case lifecycle.Accepted, lifecycle.Dispatching, lifecycle.Done:
-		default: // pending approval, cancelled, expired
-			continue
-		}
 		sent, _ := cap.ParseTime(rec.Sent)
-		entries = append(entries, feeds.Entry{
-			ID: rec.ID, Title: rec.Headline, Updated: rec.AcceptedAt, Sent: sent, Expires: expires,
-			Severity: string(rec.Severity), MsgType: string(rec.MsgType), CAPURL: s.PublicURL + "/v1/alerts/" + rec.ID + ".cap",
-			Summary: fmt.Sprintf("%s %s from %s", rec.Severity, strings.ToLower(string(rec.MsgType)), rec.Sender),
+		msgs = append(msgs, feeds.Message{
+			Entry: feeds.Entry{
+				ID: rec.ID, Title: rec.Headline, Updated: rec.AcceptedAt, Sent: sent, Expires: expires,
+				Severity: string(rec.Severity), MsgType: string(rec.MsgType), CAPURL: s.PublicURL + "/v1/alerts/" + rec.ID + ".cap",
+				Summary: fmt.Sprintf("%s %s from %s", rec.Severity, strings.ToLower(string(rec.MsgType)), rec.Sender),
+			},
+			References: rec.References,
+			Live:       rec.State != lifecycle.PendingApproval && rec.State != lifecycle.Expired,
+			Cancelled:  rec.State == lifecycle.Cancelled,
 		})
 	}
-	f.Entries = feeds.Active(feeds.Supersede(entries, replaced), now)
+	f.Entries = feeds.Active(feeds.Threads(msgs), now)
 	if f.Updated.IsZero() {
-		f.Updated = time.Unix(0, 0).UTC()
+		f.Updated = now
 	}
 	var buf bytes.Buffer
 	if err := feeds.Render(&buf, f); err != nil {

@@ -61,6 +61,8 @@ type Config struct {
 	// signature verifies always gets through.
 	ClientRate  float64
 	ClientBurst int
+	// Started is when the server started (an empty feed's updated time).
+	Started time.Time
 }
 
 // Server is Herald's HTTP API.
