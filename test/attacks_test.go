@@ -143,6 +143,22 @@ func runNATSAttacks(t *testing.T, tg natsTarget, createFeeds bool) {
 			_, err := hjs.Consumer(ctx, alertlog.StreamName, plan.ConsumerName)
 			return err != nil
 		}},
+		{"hospital lists the alert ids of Herald's log", func(t *testing.T) bool {
+			if _, err := hjs.Stream(ctx, alertlog.StreamName); err == nil {
+				return false
+			}
+			// Its own feed holds region copies only: ids it can read.
+			info, err := feed.Info(ctx, jetstream.WithSubjectFilter(">"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for subject := range info.State.Subjects {
+				if !strings.HasPrefix(subject, alertlog.SubjectRegion) {
+					return false
+				}
+			}
+			return true
+		}},
 		{"hospital pulls from the planner by raw API", func(t *testing.T) bool {
 			// Its account has no such consumer: nobody answers, and the
 			// planner keeps its messages (the alert below is planned).

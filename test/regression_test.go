@@ -528,3 +528,27 @@ func TestSlowBody(t *testing.T) {
 		t.Fatalf("a slow body held the connection %s", d)
 	}
 }
+
+// TestMetricsFromStart: /metrics says which Herald runs and has every
+// known channel and outcome at 0 before the first event.
+func TestMetricsFromStart(t *testing.T) {
+	h := startHerald(t, setup{})
+	raw, err := h.Client.Get(ctxT(t), "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`herald_build_info{goversion="go`,
+		`herald_deliveries_total{channel="sms",state="sent"} 0`,
+		`herald_deliveries_total{channel="webhook",state="failed"} 0`,
+		`herald_delivery_retries_total{channel="social"} 0`,
+		`herald_alerts_accepted_total{msg_type="Alert",status="Actual"} 0`,
+		`herald_alerts_rejected_total{reason="unauthorized"} 0`,
+		`herald_jetstream_repairs_total{object="herald-planner"} 0`,
+		`herald_alerts_unplanned 0`,
+	} {
+		if !bytes.Contains(raw, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -177,7 +177,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		a.logger.Warn("no originators configured: nobody can issue alerts yet", "originators_file", cfg.OriginatorsFile)
 	}
 	a.metrics = prometheus.NewRegistry()
-	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfo())
 	// Remember signatures a little longer than the ±5 min window they are
 	// valid in.
 	if a.replay, err = replay.Open(ctx, replay.Config{JS: a.js, Replicas: replicas, Window: 2*signing.MaxSkew + time.Minute}); err != nil {

@@ -469,6 +469,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15)}, []string{"channel"}),
 	}
 	reg.MustRegister(m.deliveries, m.retries, m.circuitOpen, m.latency)
+	// Every channel and outcome Herald knows is there from the start, at
+	// 0: a dashboard and an alert rule see a series before its first event.
+	for _, ch := range channels.All {
+		for _, state := range []string{deliveries.Sent, deliveries.Failed, deliveries.Skipped} {
+			m.deliveries.WithLabelValues(string(ch), state)
+		}
+		m.retries.WithLabelValues(string(ch))
+		m.circuitOpen.WithLabelValues(string(ch))
+		m.latency.WithLabelValues(string(ch))
+	}
 	return m
 }
 

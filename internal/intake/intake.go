@@ -102,6 +102,16 @@ func New(cfg Config) *Service {
 	if cfg.Metrics != nil {
 		cfg.Metrics.MustRegister(s.accepted, s.rejected, s.latency)
 	}
+	// Known label sets start at 0 (a series exists before its first event).
+	for _, st := range []cap.Status{cap.StatusActual, cap.StatusExercise, cap.StatusSystem, cap.StatusTest, cap.StatusDraft} {
+		for _, mt := range []cap.MsgType{cap.MsgAlert, cap.MsgUpdate, cap.MsgCancel, cap.MsgAck, cap.MsgError} {
+			s.accepted.WithLabelValues(string(st), string(mt))
+		}
+	}
+	for k := Invalid; k <= Unavailable; k++ {
+		s.rejected.WithLabelValues(k.String())
+	}
+	s.rejected.WithLabelValues("rate_limited")
 	return s
 }
 

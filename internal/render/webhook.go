@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 
@@ -15,17 +16,20 @@ const (
 	EventCancelled = "alert.cancelled"
 )
 
-// WebhookEvent is the JSON body POSTed to a hospital's webhook.
+// WebhookEvent is the JSON body POSTed to a hospital's webhook. Every
+// documented field is always present; the ones an alert may lack
+// (headline, severity and urgency of a Cancel without <info>, expires) are
+// null then, so receivers can tell "absent" from "empty".
 type WebhookEvent struct {
-	Type     string       `json:"type"`
-	AlertID  string       `json:"alert_id"`
-	Regions  []string     `json:"regions"`
-	CapXML   string       `json:"cap_xml"`
-	Headline string       `json:"headline"`
-	Severity cap.Severity `json:"severity"`
-	Urgency  cap.Urgency  `json:"urgency"`
-	Sent     string       `json:"sent"`
-	Expires  string       `json:"expires,omitempty"`
+	Type     string        `json:"type"`
+	AlertID  string        `json:"alert_id"`
+	Regions  []string      `json:"regions"`
+	CapXML   string        `json:"cap_xml"`
+	Headline *string       `json:"headline"`
+	Severity *cap.Severity `json:"severity"`
+	Urgency  *cap.Urgency  `json:"urgency"`
+	Sent     string        `json:"sent"`
+	Expires  *string       `json:"expires"`
 }
 
 // EventType is the webhook event type for a's msgType: Alert is published,
@@ -64,14 +68,13 @@ func Webhook(alertID string, a *cap.Alert, capXML []byte, regions []string) ([]b
 		in := a.Info[0]
 		// Severity and urgency are the most serious of every <info>, as
 		// hospitals filter by them.
-		ev.Headline, ev.Severity, ev.Urgency = in.Headline, a.MostSevere(), a.MostUrgent()
-		if ev.Headline == "" {
-			ev.Headline = in.Event
-		}
+		headline, severity, urgency := cmp.Or(in.Headline, in.Event), a.MostSevere(), a.MostUrgent()
+		ev.Headline, ev.Severity, ev.Urgency = &headline, &severity, &urgency
 	}
 	for _, in := range a.Info {
 		if in.Expires != "" {
-			ev.Expires = in.Expires
+			expires := in.Expires
+			ev.Expires = &expires
 			break
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 )
 
+func ptr[T any](v T) *T { return &v }
+
 func TestEventType(t *testing.T) {
 	tests := []struct{ msgType, want string }{
 		{"Alert", EventPublished},
@@ -69,7 +71,7 @@ func TestWebhook(t *testing.T) {
 		{"headline falls back to event, expires from a later info",
 			alert("Actual", "Update", noHeadline, later), []string{"us-county-53033"},
 			WebhookEvent{Type: EventUpdated, AlertID: "id1", Regions: []string{"us-county-53033"}, CapXML: "<alert/>",
-				Headline: "Water contamination", Severity: cap.SeveritySevere, Urgency: cap.UrgencyImmediate, Expires: "2025-03-02T10:00:00-08:00"}},
+				Headline: ptr("Water contamination"), Severity: ptr(cap.SeveritySevere), Urgency: ptr(cap.UrgencyImmediate), Expires: ptr("2025-03-02T10:00:00-08:00")}},
 		{"cancel without info or regions",
 			alert("Actual", "Cancel"), nil,
 			WebhookEvent{Type: EventCancelled, AlertID: "id1", Regions: []string{}, CapXML: "<alert/>"}},
@@ -87,8 +89,18 @@ func TestWebhook(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
-			if strings.Contains(string(body), "null") {
-				t.Errorf("null in %s", body)
+			// Every documented field is present, null when absent.
+			var fields map[string]any
+			if err := json.Unmarshal(body, &fields); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"type", "alert_id", "regions", "cap_xml", "headline", "severity", "urgency", "sent", "expires"} {
+				if _, ok := fields[k]; !ok {
+					t.Errorf("field %q missing from %s", k, body)
+				}
+			}
+			if fields["regions"] == nil {
+				t.Errorf("regions is null in %s; the contract promises a list", body)
 			}
 		})
 	}
