@@ -305,6 +305,9 @@ func TestAlertSurvivesRestart(t *testing.T) {
 	}
 }
 
+// TestHospitalReplaysMissedAlerts is the README's natscli replay example
+// in Go: a durable pull consumer on HERALD_FEED filtered to the region,
+// delivering all, acknowledged explicitly, then "next".
 func TestHospitalReplaysMissedAlerts(t *testing.T) {
 	h := startHerald(t, setup{})
 	acc, _, err := h.Client.Publish(ctxT(t), h.King.Key, newAlert(t, alertSpec{}))
