@@ -118,6 +118,14 @@ type SMS struct {
 	RatePerSecond float64 `mapstructure:"rate_per_second" yaml:"rate_per_second"`
 	SenderName    string  `mapstructure:"sender_name" yaml:"sender_name"`
 	HelpContact   string  `mapstructure:"help_contact" yaml:"help_contact"`
+	// MaxSegments is the length budget of one SMS, per encoding.
+	MaxSegments Segments `mapstructure:"max_segments" yaml:"max_segments"`
+}
+
+// Segments is a budget in SMS segments for each encoding.
+type Segments struct {
+	GSM7 int `mapstructure:"gsm7" yaml:"gsm7"`
+	UCS2 int `mapstructure:"ucs2" yaml:"ucs2"`
 }
 
 // Twilio holds the Twilio account used when SMS.Provider is "twilio".
@@ -228,6 +236,8 @@ var keys = []setting{
 	{"sms.rate_per_second", 1.0, "sustained SMS send rate across all Herald processes"},
 	{"sms.sender_name", "Herald health alerts", "who residents are told sends the alerts (HELP replies)"},
 	{"sms.help_contact", "", "contact given in HELP replies (a phone number or URL)"},
+	{"sms.max_segments.gsm7", 2, "segments one SMS may use when its text is GSM-7 (153 characters each)"},
+	{"sms.max_segments.ucs2", 5, "segments one SMS may use when its text needs UCS-2 (67 characters each; the default gives about the same text as GSM-7's)"},
 	{"twilio.account_sid", "", "Twilio account SID (AC...)"},
 	{"twilio.auth_token", "", "Twilio auth token; prefer HERALD_TWILIO_AUTH_TOKEN, flags show in ps"},
 	{"twilio.from", "", "Twilio sender number (or use --twilio-messaging-service-sid)"},

@@ -81,6 +81,11 @@ func (c *Config) Validate() error {
 	}
 
 	hostPort("http.addr", c.HTTP.Addr)
+	for key, n := range map[string]int{"sms.max_segments.gsm7": c.SMS.MaxSegments.GSM7, "sms.max_segments.ucs2": c.SMS.MaxSegments.UCS2} {
+		if n < 1 || n > 10 {
+			fail(key, "%d must be between 1 and 10", n)
+		}
+	}
 	if c.HTTP.ClientRate < 0 {
 		fail("http.client_rate", "%v must not be negative", c.HTTP.ClientRate)
 	}

@@ -284,3 +284,24 @@ func truncateText(s string) string {
 	}
 	return s
 }
+
+// Check parses data and reports every problem: the schema's (CheckStructure)
+// and then, for paths the schema did not already fault, the rules Validate
+// adds. err is Parse's: a document that cannot be read at all.
+func Check(data []byte) (*Alert, Problems, error) {
+	a, err := Parse(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	problems := CheckStructure(data)
+	faulted := make(map[string]bool, len(problems))
+	for _, p := range problems {
+		faulted[p.Path] = true
+	}
+	for _, p := range a.Validate() {
+		if !faulted[p.Path] {
+			problems = append(problems, p)
+		}
+	}
+	return a, problems, nil
+}

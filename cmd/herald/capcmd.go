@@ -44,15 +44,11 @@ func validateFile(name string) []string {
 	if err != nil {
 		return []string{err.Error()}
 	}
-	a, err := cap.Parse(data)
+	_, problems, err := cap.Check(data)
 	if err != nil {
 		return []string{"alert: " + err.Error()}
 	}
 	var out []string
-	problems := cap.CheckStructure(data)
-	if len(problems) == 0 {
-		problems = a.Validate()
-	}
 	for _, p := range problems {
 		out = append(out, p.String())
 	}

@@ -186,7 +186,8 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 	alerts := compose.NewAlerts(compose.AlertsConfig{Log: a.log, StateTTL: time.Second})
 	links := compose.Links{PublicURL: cfg.HTTP.PublicURL}
 	composers := map[channels.Channel]dispatch.Composer{
-		channels.SMS:     compose.NewSMS(compose.SMSConfig{Alerts: alerts, Residents: a.residents, Links: links}),
+		channels.SMS: compose.NewSMS(compose.SMSConfig{Alerts: alerts, Residents: a.residents, Links: links,
+			Segments: struct{ GSM7, UCS2 int }{cfg.SMS.MaxSegments.GSM7, cfg.SMS.MaxSegments.UCS2}}),
 		channels.Webhook: compose.NewWebhook(compose.WebhookConfig{Alerts: alerts, Subscriptions: a.hospitals}),
 		channels.Social:  compose.NewSocial(compose.SocialConfig{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Links: links, Posts: a.deliveries}),
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/geo"
 	"github.com/herald-alerts/herald/internal/deliveries"
@@ -23,6 +26,16 @@ type Links struct{ PublicURL string }
 // CAP is the URL of an alert's CAP XML.
 func (l Links) CAP(alertID string) string { return l.PublicURL + "/v1/alerts/" + alertID + ".cap" }
 
+// Page is the short link to an alert's page for people, in the reader's
+// language (lang, a BCP 47 tag; "" for the page's own choice).
+func (l Links) Page(alertID, lang string) string {
+	u := l.PublicURL + "/a/" + alertID
+	if p, _, _ := strings.Cut(lang, "-"); p != "" {
+		u += "?lang=" + url.QueryEscape(strings.ToLower(p))
+	}
+	return u
+}
+
 // ResidentLookup reads residents.
 type ResidentLookup interface {
 	Get(ctx context.Context, id string) (residents.Resident, error)
@@ -33,6 +46,28 @@ type SMSConfig struct {
 	Alerts    *Alerts
 	Residents ResidentLookup
 	Links     Links
+	// Segments is the length budget per encoding (sms.max_segments).
+	Segments struct{ GSM7, UCS2 int }
+}
+
+// originalWords are the instructions and descriptions of the alerts a
+// Cancel references, which its text must not repeat; nil for other
+// messages or when the originals cannot be read (the Cancel still goes).
+func (c *SMS) originalWords(ctx context.Context, a Alert) []string {
+	if a.CAP.MsgType != cap.MsgCancel {
+		return nil
+	}
+	var words []string
+	for _, ref := range a.Record.References {
+		orig, err := c.Alerts.Get(ctx, ref)
+		if err != nil {
+			continue
+		}
+		for _, in := range orig.CAP.Info {
+			words = append(words, in.Instruction, in.Description)
+		}
+	}
+	return words
 }
 
 // SMS composes text messages to residents.
@@ -64,7 +99,10 @@ func (c *SMS) Compose(ctx context.Context, j jobs.Job) (channels.Message, string
 	if aud := recipients.AudienceOf(a.CAP); aud.Exercise && !r.Exercise {
 		return channels.Message{}, "not an exercise participant", nil
 	}
-	text := render.SMS(a.CAP, r.Language, render.SMSOptions{Link: c.Links.CAP(j.AlertID)})
+	text := render.SMS(a.CAP, r.Language, render.SMSOptions{
+		Link: c.Links.Page(j.AlertID, r.Language), GSM7Segments: c.Segments.GSM7, UCS2Segments: c.Segments.UCS2,
+		Repeat: c.originalWords(ctx, a),
+	})
 	return channels.Message{To: r.Phone, Text: text}, "", nil
 }
 
@@ -202,7 +240,11 @@ func (c *Social) Compose(ctx context.Context, j jobs.Job) (channels.Message, str
 	if len(a.CAP.Info) > 0 {
 		event = a.CAP.Info[0].Event
 	}
-	text := render.Social(a.CAP, render.SocialOptions{Link: c.Links.CAP(j.AlertID), Hashtags: render.Hashtags(event, names, c.Hashtags)})
+	lang := ""
+	if len(a.CAP.Info) > 0 {
+		lang = a.CAP.Info[0].Lang()
+	}
+	text := render.Social(a.CAP, render.SocialOptions{Link: c.Links.Page(j.AlertID, lang), Hashtags: render.Hashtags(event, names, c.Hashtags)})
 	m := channels.Message{Text: text}
 	for _, ref := range a.Record.References {
 		if r, err := c.Posts.Get(ctx, jobs.Job{AlertID: ref, Channel: channels.Social, Recipient: j.Recipient}); err == nil && r.ProviderID != "" {

@@ -73,7 +73,7 @@ func TestComposeSMS(t *testing.T) {
 	}{
 		{"english reader", live, "en", "", "Boil water before drinking"},
 		{"spanish reader", live, "es", "", "Hierva el agua"},
-		{"link to the alert", live, "en", "", "https://herald.example/v1/alerts/" + live},
+		{"link to the alert's page, in the reader's language", live, "es", "", "https://herald.example/a/" + live + "?lang=es"},
 		{"opted out", live, "stopped", "opted out", ""},
 		{"removed resident", live, "gone", "unsubscribed", ""},
 		{"exercise to a non-participant", drill, "en", "not an exercise participant", ""},

@@ -109,6 +109,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/sms/status", s.smsStatus)
 	mux.HandleFunc("POST /v1/sms/inbound", s.smsInbound)
 	mux.HandleFunc("GET /v1/feeds/{file}", s.feed)
+	mux.HandleFunc("GET /a/{id}", s.alertPage)
 	mux.HandleFunc("GET /v1/audit", s.auditList)
 	mux.HandleFunc("GET /v1/audit/verify", s.auditVerify)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -328,16 +328,14 @@ func (s *Service) Check(ctx context.Context, sub Submission, action string) (*Ch
 	if !ok {
 		return nil, refuse(Unauthorized, "Unknown key", nil, "key %s is not a registered originator", sub.Signature.Key)
 	}
-	a, err := cap.Parse(sub.Body)
+	// The schema's rules (order, cardinality, markup, padding: an alert
+	// that breaks them reads differently to different consumers) and the
+	// rules CAP adds.
+	a, probs, err := cap.Check(sub.Body)
 	if err != nil {
 		return nil, &Error{Kind: Invalid, Title: "Invalid CAP", Detail: err.Error(), Err: err, Problems: cap.Problems{{Path: "alert", Message: err.Error()}}}
 	}
-	// The schema's rules first (order, cardinality, markup, padding): an
-	// alert that breaks them reads differently to different consumers.
-	if probs := cap.CheckStructure(sub.Body); len(probs) > 0 {
-		return nil, &Error{Kind: Invalid, Title: "CAP does not follow the CAP 1.2 schema", Detail: fmt.Sprintf("%d problem(s)", len(probs)), Problems: probs, Err: probs}
-	}
-	if probs := a.Validate(); len(probs) > 0 {
+	if len(probs) > 0 {
 		return nil, &Error{Kind: Invalid, Title: "Invalid CAP", Detail: fmt.Sprintf("%d problem(s)", len(probs)), Problems: probs, Err: probs}
 	}
 	if err := s.notExpired(a); err != nil {

@@ -20,18 +20,17 @@ func ExampleSMS() {
 			Area:        []cap.Area{{AreaDesc: "Seattle"}, {AreaDesc: "Shoreline"}},
 		}},
 	}
-	text := render.SMS(a, "en-US", render.SMSOptions{
-		Link:        "https://herald.example.org/v1/alerts/01J9ZK.cap",
-		MaxSegments: 1,
+	// A one-segment budget: the sender goes first, then the area, then
+	// the end of the instruction; the headline and the link stay whole.
+	sms := render.RenderSMS(a, "en-US", render.SMSOptions{
+		Link:         "https://herald.example.org/a/a01j9zk",
+		GSM7Segments: 1,
 	})
-	n, enc := render.Segments(text)
-	fmt.Println(text)
-	fmt.Println(n, enc)
+	fmt.Println(sms.Text)
+	fmt.Println(sms.Segments, sms.Encoding, sms.Cut)
 	// Output:
 	// EXERCISE: Boil water notice
-	// Seattle; Shoreline
-	// Boil tap water for one...
-	// - Seattle-King County Public Health
-	// https://herald.example.org/v1/alerts/01J9ZK.cap
-	// 1 GSM-7
+	// Boil tap water for one minute, then let it cool. Use bottled water for infant formula until...
+	// https://herald.example.org/a/a01j9zk
+	// 1 GSM-7 [sender area instruction]
 }

@@ -76,6 +76,9 @@ func (p piece) text(ellipsis string) string {
 type message struct {
 	p    [nPieces]piece
 	link string // never cut: it leads to the whole alert
+	// sms lays the text out in order of importance: headline, instruction,
+	// area, link, sender.
+	sms bool
 }
 
 func newMessage(a *cap.Alert, in *cap.Info, lang, link string) *message {
@@ -113,6 +116,9 @@ func (m *message) text(ellipsis string) string {
 	lines := []string{
 		strings.TrimSpace(t(pPrefix) + " " + t(pHeadline)),
 		t(pArea), t(pInstruction), sender, m.link, t(pTags),
+	}
+	if m.sms {
+		lines = []string{strings.TrimSpace(t(pPrefix) + " " + t(pHeadline)), t(pInstruction), t(pArea), m.link, sender}
 	}
 	var b strings.Builder
 	for _, l := range lines {

@@ -45,19 +45,17 @@ func TestSMSContent(t *testing.T) {
 		want  string
 	}{
 		{"actual alert", alert("Actual", "Alert", boilWater()), "en-US",
-			"Boil water notice\nSeattle; Shoreline\nBoil tap water for one minute before drinking.\n- Seattle-King County Public Health\n" + link},
+			"Boil water notice\nBoil tap water for one minute before drinking.\nSeattle; Shoreline\n" + link + "\n- Seattle-King County Public Health"},
 		{"event without headline", alert("Actual", "Alert", noHeadline), "en",
-			"Water contamination\nSeattle; Shoreline\nBoil tap water for one minute before drinking.\n- Seattle-King County Public Health\n" + link},
+			"Water contamination\nBoil tap water for one minute before drinking.\nSeattle; Shoreline\n" + link + "\n- Seattle-King County Public Health"},
 		{"exercise update prefix", alert("Exercise", "Update", boilWater()), "en",
-			"EXERCISE UPDATE: Boil water notice\nSeattle; Shoreline\nBoil tap water for one minute before drinking.\n- Seattle-King County Public Health\n" + link},
+			"EXERCISE UPDATE: Boil water notice\nBoil tap water for one minute before drinking.\nSeattle; Shoreline\n" + link + "\n- Seattle-King County Public Health"},
 		{"spanish resident", alert("Test", "Alert", boilWater(), hervirAgua()), "es-MX",
-			"PRUEBA: Hervir el agua\nSeattle\nHierva el agua 1 minuto.\n- Salud Pública\n" + link},
+			"PRUEBA: Hervir el agua\nHierva el agua 1 minuto.\nSeattle\n" + link + "\n- Salud Pública"},
 		{"primary subtag picks the regional info", alert("Test", "Alert", boilWater(), hervirAgua()), "es",
-			"PRUEBA: Hervir el agua\nSeattle\nHierva el agua 1 minuto.\n- Salud Pública\n" + link},
-		{"no language preference takes the first", alert("Test", "Alert", hervirAgua(), boilWater()), "",
-			"PRUEBA: Hervir el agua\nSeattle\nHierva el agua 1 minuto.\n- Salud Pública\n" + link},
+			"PRUEBA: Hervir el agua\nHierva el agua 1 minuto.\nSeattle\n" + link + "\n- Salud Pública"},
 		{"no info in the language takes the first", alert("Test", "Alert", boilWater(), hervirAgua()), "vi",
-			"TEST: Boil water notice\nSeattle; Shoreline\nBoil tap water for one minute before drinking.\n- Seattle-King County Public Health\n" + link},
+			"TEST: Boil water notice\nBoil tap water for one minute before drinking.\nSeattle; Shoreline\n" + link + "\n- Seattle-King County Public Health"},
 		{"cancel without info keeps marker and link", alert("Actual", "Cancel"), "es",
 			"CANCELADO:\n" + link},
 	}
@@ -70,122 +68,169 @@ func TestSMSContent(t *testing.T) {
 	}
 }
 
-// words returns n distinct GSM-7 words, so a cut can be located exactly.
-func words(n int, extra string) string {
-	w := make([]string, n)
-	for i := range w {
-		w[i] = "step" + strings.Repeat("x", i%5) + extra
+// Real alert texts (a measles exposure from Public Health - Seattle & King
+// County, a wildfire smoke advisory, a boil-water notice in Russian), in
+// the shape officers write them.
+func measles() cap.Info {
+	return cap.Info{
+		Language: "en-US", Event: "Measles exposure",
+		Headline:    "Measles exposure at Sea-Tac Airport and a Bellevue clinic",
+		Instruction: "If you were at Sea-Tac Airport Concourse B on Nov 28 from 1 to 5 p.m. and are not vaccinated, call your doctor before going in. Watch for fever and rash until Dec 19.",
+		SenderName:  "Public Health – Seattle & King County",
+		Area:        []cap.Area{{AreaDesc: "Sea-Tac Airport, SeaTac; Overlake clinic, Bellevue"}},
 	}
-	return strings.Join(w, " ")
 }
 
-func TestSMSFitsSegments(t *testing.T) {
+func sarampion() cap.Info {
+	return cap.Info{
+		Language: "es-US", Event: "Exposición al sarampión",
+		Headline:    "Exposición al sarampión en el aeropuerto Sea-Tac y una clínica de Bellevue",
+		Instruction: "Si estuvo en el Concourse B del aeropuerto Sea-Tac el 28 de nov. de 1 a 5 p.m. y no está vacunado, llame a su médico antes de ir. Vigile fiebre y sarpullido hasta el 19 de dic.",
+		SenderName:  "Salud Pública de Seattle y el Condado de King",
+		Area:        []cap.Area{{AreaDesc: "Aeropuerto Sea-Tac, SeaTac; clínica Overlake, Bellevue"}},
+	}
+}
+
+func smoke() cap.Info {
+	return cap.Info{
+		Language: "en-US", Event: "Air Quality Alert",
+		Headline:    "Wildfire smoke: air unhealthy for everyone today",
+		Instruction: "Stay indoors with windows closed. Run an air purifier if you have one. People with asthma or heart disease should keep medicine at hand. If you have chest pain or trouble breathing, call 911.",
+		SenderName:  "Public Health – Seattle & King County",
+		Area:        []cap.Area{{AreaDesc: "All of King County"}},
+	}
+}
+
+func kipyatit() cap.Info {
+	return cap.Info{
+		Language: "ru", Event: "Загрязнение воды",
+		Headline:    "Кипятите воду перед питьём",
+		Instruction: "Кипятите водопроводную воду одну минуту перед питьём и приготовлением пищи. Бутилированная вода безопасна.",
+		SenderName:  "Служба здравоохранения округа Кинг",
+		Area:        []cap.Area{{AreaDesc: "Рентон и Туквила"}},
+	}
+}
+
+// TestSMSBudget renders real alerts in English, Spanish and Russian at the
+// default budget and at tight ones: the headline and the link are always
+// whole, and what goes first is the sender, then the area, then the end of
+// the instruction.
+func TestSMSBudget(t *testing.T) {
+	const page = "https://alerts.example.gov/a/abcdefghijklmnopqrstuvwxyza?lang=es"
 	tests := []struct {
-		name        string
-		info        func(*cap.Info)
-		maxSegments int
-		enc         Encoding
-		ellipsis    string
-		cut         func(cap.Info) string // the field expected to be cut
-		intact      []string              // lines that must survive whole
+		name       string
+		info       cap.Info
+		gsm, ucs   int
+		enc        string
+		cut        []string // in order
+		wholeLines []string // must appear as whole lines
 	}{
-		{
-			name:     "long instruction cut with GSM ellipsis",
-			info:     func(in *cap.Info) { in.Instruction = words(120, "") },
-			enc:      GSM7,
-			ellipsis: "...",
-			cut:      func(in cap.Info) string { return in.Instruction },
-			intact:   []string{"Boil water notice", "Seattle; Shoreline", "- Seattle-King County Public Health", link},
-		},
-		{
-			name:     "non-GSM text past the cut does not flip the encoding",
-			info:     func(in *cap.Info) { in.Instruction = words(120, "") + " información" },
-			enc:      GSM7,
-			ellipsis: "...",
-			cut:      func(in cap.Info) string { return in.Instruction },
-			intact:   []string{"Boil water notice", link},
-		},
-		{
-			name:     "UCS-2 text cut with unicode ellipsis",
-			info:     func(in *cap.Info) { in.Instruction = words(80, "ó") },
-			enc:      UCS2,
-			ellipsis: "…",
-			cut:      func(in cap.Info) string { return in.Instruction },
-			intact:   []string{"Boil water notice", "Seattle; Shoreline", link},
-		},
-		{
-			name: "area cut once the instruction is gone",
-			info: func(in *cap.Info) {
-				in.Area = []cap.Area{{AreaDesc: words(60, "")}}
-			},
-			enc:      GSM7,
-			ellipsis: "...",
-			cut:      func(in cap.Info) string { return in.Area[0].AreaDesc },
-			intact:   []string{"Boil water notice", "- Seattle-King County Public Health", link},
-		},
-		{
-			name:        "one segment",
-			info:        func(in *cap.Info) { in.Instruction = words(30, "") },
-			maxSegments: 1,
-			enc:         GSM7,
-			ellipsis:    "...",
-			cut:         func(in cap.Info) string { return in.Instruction },
-			intact:      []string{"Boil water notice", link},
-		},
+		{"english measles keeps headline and instruction", measles(), 0, 0, "GSM-7", []string{"sender", "area"}, []string{
+			"Measles exposure at Sea-Tac Airport and a Bellevue clinic",
+			"If you were at Sea-Tac Airport Concourse B on Nov 28 from 1 to 5 p.m. and are not vaccinated, call your doctor before going in. Watch for fever and rash until Dec 19.",
+		}},
+		{"spanish measles keeps the same parts (UCS-2)", sarampion(), 0, 0, "UCS-2", []string{"sender", "area"}, []string{
+			"Exposición al sarampión en el aeropuerto Sea-Tac y una clínica de Bellevue",
+			"Si estuvo en el Concourse B del aeropuerto Sea-Tac el 28 de nov. de 1 a 5 p.m. y no está vacunado, llame a su médico antes de ir. Vigile fiebre y sarpullido hasta el 19 de dic.",
+		}},
+		{"smoke keeps call 911", smoke(), 0, 0, "GSM-7", []string{"sender", "area"}, []string{
+			"Wildfire smoke: air unhealthy for everyone today",
+			"Stay indoors with windows closed. Run an air purifier if you have one. People with asthma or heart disease should keep medicine at hand. If you have chest pain or trouble breathing, call 911.",
+		}},
+		{"russian fits whole", kipyatit(), 0, 0, "UCS-2", []string{}, []string{"Кипятите воду перед питьём", "Рентон и Туквила"}},
+		{"tight english: sender, area, then the instruction's end", measles(), 1, 1, "GSM-7", []string{"sender", "area", "instruction"},
+			[]string{"Measles exposure at Sea-Tac Airport and a Bellevue clinic"}},
+		{"tight spanish", sarampion(), 2, 2, "UCS-2", []string{"sender", "area", "instruction"},
+			[]string{"Exposición al sarampión en el aeropuerto Sea-Tac y una clínica de Bellevue"}},
+		{"tight russian", kipyatit(), 1, 1, "UCS-2", []string{"sender", "area", "instruction"}, []string{"Кипятите воду перед питьём"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := boilWater()
-			tt.info(&in)
-			got := SMS(alert("Actual", "Alert", in), "en", SMSOptions{Link: link, MaxSegments: tt.maxSegments})
-			limit := tt.maxSegments
-			if limit == 0 {
-				limit = 2
+			got := RenderSMS(alert("Actual", "Alert", tt.info), tt.info.Language, SMSOptions{Link: page, GSM7Segments: tt.gsm, UCS2Segments: tt.ucs})
+			lines := strings.Split(got.Text, "\n")
+			if got.Encoding != tt.enc {
+				t.Errorf("encoding %s, want %s", got.Encoding, tt.enc)
 			}
-			if n, enc := Segments(got); n > limit || enc != tt.enc {
-				t.Fatalf("Segments = %d, %v; want <= %d, %v\n%s", n, enc, limit, tt.enc, got)
-			}
-			lines := strings.Split(got, "\n")
-			for _, want := range tt.intact {
-				if !contains(lines, want) {
-					t.Errorf("line %q missing from\n%s", want, got)
+			for _, w := range append(tt.wholeLines, page) {
+				if !contains(lines, w) {
+					t.Errorf("line %q not whole in\n%s", w, got.Text)
 				}
 			}
-			var cut string
-			for _, l := range lines {
-				if strings.HasSuffix(l, tt.ellipsis) {
-					cut = strings.TrimSuffix(l, tt.ellipsis)
-				}
+			if strings.Join(got.Cut, ",") != strings.Join(tt.cut, ",") {
+				t.Errorf("cut %v, want %v\n%s", got.Cut, tt.cut, got.Text)
 			}
-			full := tt.cut(in)
-			if cut == "" || !strings.HasPrefix(full, cut+" ") {
-				t.Errorf("no line is a word-boundary cut of %.40q... with %q:\n%s", full, tt.ellipsis, got)
-			}
-			if tt.ellipsis == "..." && strings.Contains(got, "…") {
-				t.Errorf("unicode ellipsis in a GSM-7 text")
+			budget := map[string]int{"GSM-7": cmpOr(tt.gsm, DefaultGSM7Segments), "UCS-2": cmpOr(tt.ucs, DefaultUCS2Segments)}[got.Encoding]
+			if got.Segments > budget && len(got.Cut) < 3 {
+				t.Errorf("%d segments over a budget of %d while parts remain:\n%s", got.Segments, budget, got.Text)
 			}
 		})
 	}
 }
 
-func TestSMSLinkWins(t *testing.T) {
-	tests := []struct {
+func cmpOr(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+// The default gives at least 300 characters of text in either encoding.
+func TestSMSDefaultBudget(t *testing.T) {
+	for _, enc := range []struct {
 		name string
-		link string
-	}{
-		{"link leaves room for little else", "https://herald.example.org/" + strings.Repeat("a", 260)},
-		{"link alone is too long", "https://herald.example.org/" + strings.Repeat("a", 400)},
+		unit string
+	}{{"GSM-7", "a"}, {"UCS-2", "ó"}} {
+		in := boilWater()
+		in.Headline = strings.TrimSpace(strings.Repeat(enc.unit+"bc ", 100))
+		got := RenderSMS(alert("Actual", "Alert", in), "en", SMSOptions{})
+		if got.Encoding != enc.name || len([]rune(got.Text)) < 300 {
+			t.Errorf("%s: %d characters in %d segments", enc.name, len([]rune(got.Text)), got.Segments)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := SMS(alert("Exercise", "Alert", boilWater()), "en", SMSOptions{Link: tt.link})
-			if !strings.HasSuffix(got, tt.link) {
-				t.Fatalf("link lost or cut:\n%s", got)
-			}
-			if n, _ := Segments(got); n > 2 && got != tt.link {
-				t.Errorf("%d segments, and more than the link:\n%s", n, got)
-			}
-		})
+}
+
+func TestSMSFaithfulGSM7(t *testing.T) {
+	in := boilWater()
+	in.Headline = "“Boil water” – now…"
+	in.Instruction = "Don’t drink tap water."
+	got := RenderSMS(alert("Actual", "Alert", in), "en", SMSOptions{Link: link})
+	if got.Encoding != "GSM-7" || !strings.Contains(got.Text, `"Boil water" - now...`) || !strings.Contains(got.Text, "Don't") {
+		t.Errorf("%s:\n%s", got.Encoding, got.Text)
+	}
+	es := hervirAgua()
+	es.Headline = "Atención: hervir el agua"
+	if got := RenderSMS(alert("Actual", "Alert", es), "es", SMSOptions{Link: link}); !strings.Contains(got.Text, "Atención") {
+		t.Errorf("accented letters must stay:\n%s", got.Text)
+	}
+}
+
+func TestSMSCancel(t *testing.T) {
+	orig := boilWater()
+	cancel := orig // a Cancel that copies the original's info, as many do
+	t.Run("the original's instruction never shows", func(t *testing.T) {
+		got := SMS(alert("Actual", "Cancel", cancel), "en", SMSOptions{Link: link, Repeat: []string{orig.Instruction, orig.Description}})
+		if strings.Contains(got, orig.Instruction) || !strings.HasPrefix(got, "CANCELLED: Boil water notice") {
+			t.Errorf("cancel text:\n%s", got)
+		}
+	})
+	t.Run("the cancel's own words show", func(t *testing.T) {
+		own := cancel
+		own.Instruction = "You may drink tap water again."
+		got := SMS(alert("Actual", "Cancel", own), "en", SMSOptions{Link: link, Repeat: []string{orig.Instruction}})
+		if !strings.Contains(got, "You may drink tap water again.") {
+			t.Errorf("cancel text:\n%s", got)
+		}
+	})
+}
+
+func TestSMSUsesCMAMText(t *testing.T) {
+	in := boilWater()
+	in.Parameter = []cap.NamedValue{{ValueName: ParamCMAMText, Value: "Boil water before drinking. Details at link."},
+		{ValueName: ParamCMAMLongText, Value: "Boil tap water 1 minute before drinking or cooking. Bottled water is safe."}}
+	got := SMS(alert("Actual", "Alert", in), "en", SMSOptions{Link: link})
+	want := "Boil tap water 1 minute before drinking or cooking. Bottled water is safe.\n" + link + "\n- Seattle-King County Public Health"
+	if got != want {
+		t.Errorf("SMS =\n%s\nwant\n%s", got, want)
 	}
 }
 
@@ -196,4 +241,13 @@ func contains(lines []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// words returns n distinct GSM-7 words, so a cut can be located exactly.
+func words(n int, extra string) string {
+	w := make([]string, n)
+	for i := range w {
+		w[i] = "step" + strings.Repeat("x", i%5) + extra
+	}
+	return strings.Join(w, " ")
 }
