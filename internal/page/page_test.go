@@ -42,7 +42,6 @@ func king(t *testing.T) []*geo.Region {
 	return []*geo.Region{r}
 }
 
-
 func measles() *cap.Alert {
 	info := func(lang, headline, instruction, desc, sender string) cap.Info {
 		return cap.Info{
