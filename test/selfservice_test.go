@@ -92,14 +92,24 @@ func TestInboundKeywordsEndToEnd(t *testing.T) {
 	if n := publishAndCount(); n != 1 {
 		t.Fatalf("subscribed resident got %d SMS", n)
 	}
-	if _, reply := f.text(t, phone, "Stop.", validSig); !strings.Contains(strings.ToLower(reply), "stop") && !strings.Contains(reply, "START") {
-		t.Errorf("STOP reply: %s", reply)
+	// The resident reads Spanish now: the opt-out word is theirs, and so
+	// is the reply.
+	if _, reply := f.text(t, phone, "Alto.", validSig); !strings.Contains(reply, "baja confirmada") || !strings.Contains(reply, "INICIO") {
+		t.Errorf("ALTO reply: %s", reply)
 	}
 	if n := publishAndCount(); n != 0 {
 		t.Fatalf("after STOP the resident got %d SMS", n)
 	}
-	if _, reply := f.text(t, phone, "START", validSig); reply == "" {
-		t.Error("START gave no reply")
+	if _, reply := f.text(t, phone, "INICIO", validSig); !strings.Contains(reply, "de nuevo") {
+		t.Errorf("INICIO reply: %s", reply)
+	}
+	// A number Herald does not know, writing in Spanish, is answered in
+	// Spanish; a language without texts is named as such, with the list.
+	if _, reply := f.text(t, "+12065550113", "¡Ayuda!", validSig); !strings.Contains(reply, "Alertas de salud") {
+		t.Errorf("AYUDA reply: %s", reply)
+	}
+	if _, reply := f.text(t, phone, "LANG hmn", validSig); !strings.Contains(reply, "hmn") || !strings.Contains(reply, "en, es") {
+		t.Errorf("LANG hmn reply: %s", reply)
 	}
 	within(t, 5*time.Second, "resubscription seen", func() bool {
 		p, _, err := f.Client.Preview(ctxT(t), f.King.Key, newAlert(t, alertSpec{}))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/paulmach/orb"
 
@@ -82,7 +83,12 @@ func (s *Server) smsInbound(w http.ResponseWriter, r *http.Request) {
 // handle applies one command from the number from and returns the reply.
 func (in *Inbound) handle(ctx context.Context, from string, cmd keywords.Command) (string, error) {
 	known, err := in.Residents.ByPhone(ctx, from)
+	// Replies are in the resident's language, else in the keyword's
+	// (AYUDA is answered in Spanish), else English.
 	lang := known.Language
+	if lang == "" {
+		lang = cmd.Lang
+	}
 	vars := map[string]string{"sender": in.Sender, "contact": in.Contact}
 	say := func(id string) string { return in.Texts.Reply(lang, id, vars) }
 	switch {
@@ -110,6 +116,12 @@ func (in *Inbound) handle(ctx context.Context, from string, cmd keywords.Command
 	case keywords.Lang:
 		if known.ID == "" {
 			return say(keywords.MsgJoinedNoZIP), nil
+		}
+		if !in.Texts.Has(cmd.Arg) {
+			// Saying "language set" and then texting English would be a
+			// lie: say which languages there are.
+			vars["language"], vars["languages"] = cmd.Arg, strings.Join(in.Texts.Languages(), ", ")
+			return say(keywords.MsgLangNoTexts), nil
 		}
 		known.Language = cmd.Arg
 		if _, err := in.Residents.Put(ctx, known); err != nil {

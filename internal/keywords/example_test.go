@@ -24,6 +24,6 @@ func Example() {
 	fmt.Println(cmd.Kind, cmd.Arg)
 	// Output:
 	// stop
-	// <?xml version="1.0" encoding="UTF-8"?><Response><Message>King County Health: baja confirmada, no le enviaremos otros mensajes. Responda START para volver a suscribirse.</Message></Response>
+	// <?xml version="1.0" encoding="UTF-8"?><Response><Message>King County Health: baja confirmada, no le enviaremos otros mensajes. Responda INICIO para volver a suscribirse.</Message></Response>
 	// join 98101
 }

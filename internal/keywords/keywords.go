@@ -45,9 +45,10 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// words maps each keyword, upper-case, to its kind. The opt-out, opt-in and
-// help words are Twilio's defaults, so that Herald and Twilio's own opt-out
-// handling agree on who is opted out.
+// words maps each keyword, upper-case, to its kind. The English opt-out,
+// opt-in and help words are Twilio's defaults, so that Herald and Twilio's
+// own opt-out handling agree on who is opted out; the Spanish ones are
+// those US carriers and Twilio's Advanced Opt-Out use for Spanish.
 var words = map[string]Kind{
 	"JOIN": Join, "SUBSCRIBE": Join, "START": Join, "UNSTOP": Join, "YES": Join,
 
@@ -57,6 +58,18 @@ var words = map[string]Kind{
 	"HELP": Help, "INFO": Help,
 
 	"LANG": Lang, "LANGUAGE": Lang, "IDIOMA": Lang,
+
+	// Spanish.
+	"INICIO": Join, "ALTA": Join, "COMENZAR": Join, "UNIRSE": Join, "SUSCRIBIR": Join, "SI": Join, "SÍ": Join,
+	"ALTO": Stop, "PARAR": Stop, "CANCELAR": Stop, "BAJA": Stop, "DETENER": Stop, "TERMINAR": Stop,
+	"AYUDA": Help,
+}
+
+// spanish are the keywords only a Spanish speaker sends: the reply to a
+// number Herald does not know yet is then in Spanish.
+var spanish = map[string]bool{
+	"IDIOMA": true, "INICIO": true, "ALTA": true, "COMENZAR": true, "UNIRSE": true, "SUSCRIBIR": true, "SI": true, "SÍ": true,
+	"ALTO": true, "PARAR": true, "CANCELAR": true, "BAJA": true, "DETENER": true, "TERMINAR": true, "AYUDA": true,
 }
 
 // languageNames lets a resident name a language instead of knowing its code.
@@ -104,6 +117,10 @@ type Command struct {
 	// Problem is set when an argument was refused: Join with BadZIP, or
 	// Unknown with NoLanguage or BadLanguage.
 	Problem Problem
+	// Lang is the language the keyword itself is in ("es" for AYUDA), ""
+	// for the English ones every carrier knows: the reply's language when
+	// the resident has chosen none.
+	Lang string
 }
 
 // Parse reads an inbound SMS body. Matching is case-insensitive and
@@ -122,6 +139,9 @@ func Parse(body string) Command {
 	}
 	kind := words[w[0]]
 	cmd := Command{Kind: kind, Keyword: w[0]}
+	if spanish[w[0]] {
+		cmd.Lang = "es"
+	}
 	args := w[1:]
 	switch kind {
 	case Stop, Help:
@@ -139,13 +159,13 @@ func Parse(body string) Command {
 	case Lang:
 		switch {
 		case len(args) == 0:
-			return Command{Keyword: cmd.Keyword, Problem: NoLanguage}
+			return Command{Keyword: cmd.Keyword, Problem: NoLanguage, Lang: cmd.Lang}
 		case len(args) > 1:
-			return Command{Keyword: cmd.Keyword, Problem: BadLanguage}
+			return Command{Keyword: cmd.Keyword, Problem: BadLanguage, Lang: cmd.Lang}
 		}
 		tag, ok := parseLanguage(args[0])
 		if !ok {
-			return Command{Keyword: cmd.Keyword, Problem: BadLanguage}
+			return Command{Keyword: cmd.Keyword, Problem: BadLanguage, Lang: cmd.Lang}
 		}
 		cmd.Arg = tag
 	default:

@@ -8,6 +8,12 @@ import (
 	"golang.org/x/text/language"
 )
 
+// spanishCmd is c sent with a Spanish keyword.
+func spanishCmd(c Command) Command {
+	c.Lang = "es"
+	return c
+}
+
 func TestParse(t *testing.T) {
 	join := func(kw, zip string) Command { return Command{Kind: Join, Keyword: kw, Arg: zip} }
 	badZIP := func(kw string) Command { return Command{Kind: Join, Keyword: kw, Problem: BadZIP} }
@@ -97,8 +103,13 @@ func TestParse(t *testing.T) {
 		{"lang three letters", "LANG spa", lang("LANG", "es")},
 		{"lang deprecated code", "LANG iw", lang("LANG", "he")},
 		{"lang english name", "LANG Spanish", lang("LANG", "es")},
-		{"lang spanish name", "idioma español", lang("IDIOMA", "es")},
-		{"lang spanish name without tilde", "IDIOMA ESPANOL", lang("IDIOMA", "es")},
+		{"lang spanish name", "idioma español", spanishCmd(lang("IDIOMA", "es"))},
+		{"lang spanish name without tilde", "IDIOMA ESPANOL", spanishCmd(lang("IDIOMA", "es"))},
+		{"spanish stop", "Alto", spanishCmd(Command{Kind: Stop, Keyword: "ALTO"})},
+		{"spanish stop, other words", "parar", spanishCmd(Command{Kind: Stop, Keyword: "PARAR"})},
+		{"spanish cancel", "CANCELAR", spanishCmd(Command{Kind: Stop, Keyword: "CANCELAR"})},
+		{"spanish help", "¡Ayuda!", spanishCmd(Command{Kind: Help, Keyword: "AYUDA"})},
+		{"spanish start", "inicio", spanishCmd(Command{Kind: Join, Keyword: "INICIO"})},
 		{"language", "language en", lang("LANGUAGE", "en")},
 		{"lang alone", "LANG", badLang("LANG", NoLanguage)},
 		{"lang undetermined", "LANG und", badLang("LANG", BadLanguage)},

@@ -21,16 +21,17 @@ const (
 	MsgHelp           = "help"            // vars: sender, contact
 	MsgLangSet        = "lang_set"        // vars: sender, language
 	MsgLangUnknown    = "lang_unknown"    // vars: sender
+	MsgLangNoTexts    = "lang_no_texts"   // vars: sender, language, languages
 	MsgUnknownCommand = "unknown_command" // vars: sender
 )
 
 var messageIDs = []string{
 	MsgJoined, MsgJoinedNoZIP, MsgUnknownZIP, MsgStopped, MsgStarted,
-	MsgHelp, MsgLangSet, MsgLangUnknown, MsgUnknownCommand,
+	MsgHelp, MsgLangSet, MsgLangUnknown, MsgLangNoTexts, MsgUnknownCommand,
 }
 
 // Placeholder names a text may use, as {name}.
-var placeholders = []string{"sender", "contact", "zip", "language"}
+var placeholders = []string{"sender", "contact", "zip", "language", "languages"}
 
 // fallbackLanguage has every message, so every reply has a text.
 const fallbackLanguage = "en"
@@ -120,6 +121,34 @@ func checkText(text string) error {
 		}
 		rest = after
 	}
+}
+
+// Has reports whether Herald has replies in lang (or its primary
+// language): "es-MX" has Spanish's.
+func (t *Texts) Has(lang string) bool {
+	tag, err := language.Parse(lang)
+	if err != nil {
+		return false
+	}
+	base, _ := tag.Base()
+	for l := range t.byLang {
+		if lt, err := language.Parse(l); err == nil {
+			if b, _ := lt.Base(); b == base {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Languages lists the languages Herald has replies in, sorted.
+func (t *Texts) Languages() []string {
+	out := make([]string, 0, len(t.byLang))
+	for l := range t.byLang {
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Reply returns message id in language lang with its {placeholders} filled
