@@ -65,6 +65,10 @@ type Receipt struct {
 	// ProviderID is the provider's id of the accepted message (Twilio
 	// message SID, Mastodon status id); empty when the provider gives none.
 	ProviderID string
+	// Logged is true when nothing was sent: the adapter only wrote the
+	// message to the log (a development set-up). The delivery is then
+	// recorded as logged, never as sent.
+	Logged bool
 }
 
 // Notifier sends one message through one provider.

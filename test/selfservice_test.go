@@ -166,7 +166,7 @@ func TestAtomFeeds(t *testing.T) {
 	if len(feed.Items) != 2 || !strings.Contains(feed.Items[0].Link, acc2.ID) || !strings.Contains(feed.Items[1].Link, acc1.ID) {
 		t.Fatalf("feed items (want newest first) = %v", itemLinks(feed))
 	}
-	if feed.Items[0].Title != "Boil water before drinking" || !strings.HasSuffix(feed.Items[0].Link, ".cap") {
+	if feed.Items[0].Title != "Boil water before drinking – Public Health" || !strings.HasSuffix(feed.Items[0].Link, ".cap") {
 		t.Errorf("entry = %q %q", feed.Items[0].Title, feed.Items[0].Link)
 	}
 	if _, other := get("/v1/feeds/"+pierce+".atom", nil); len(parse(other).Items) != 0 {
@@ -215,7 +215,7 @@ func TestAtomFeeds(t *testing.T) {
 	upd := publishCAP(t, f, a)
 	_, body = get("/v1/feeds/"+king+".atom", nil)
 	items := parse(body).Items
-	if len(items) != 2 || items[0].GUID != secondID || !strings.Contains(items[0].Link, upd.ID) || items[0].Title != "Boil water advisory extended" {
+	if len(items) != 2 || items[0].GUID != secondID || !strings.Contains(items[0].Link, upd.ID) || items[0].Title != "Boil water advisory extended – Public Health" {
 		t.Errorf("after update: %v", itemLinks(parse(body)))
 	}
 

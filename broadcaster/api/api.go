@@ -53,8 +53,10 @@ type Located struct {
 
 // DeliveryCounts is one channel's deliveries by state.
 type DeliveryCounts struct {
-	Queued    int `json:"queued"`
-	Sent      int `json:"sent"`
+	Queued int `json:"queued"`
+	Sent   int `json:"sent"`
+	// Logged deliveries never left Herald (sms.provider log).
+	Logged    int `json:"logged"`
 	Delivered int `json:"delivered"`
 	Failed    int `json:"failed"`
 	Skipped   int `json:"skipped"`

@@ -11,7 +11,7 @@ func CancelOf(orig *Alert, now time.Time) *Alert {
 	c := *orig
 	c.References = orig.Sender + "," + orig.Identifier + "," + orig.Sent
 	c.Identifier = orig.Identifier + "-cancel-" + now.UTC().Format("20060102T150405")
-	c.Sent = now.Format(timeLayout)
+	c.Sent = FormatTime(now)
 	c.MsgType = MsgCancel
 	c.Note = "Cancelled with herald alert cancel"
 	c.Info = append([]Info(nil), orig.Info...)

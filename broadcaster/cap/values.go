@@ -31,6 +31,15 @@ func ParseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
+// FormatTime writes t as a CAP dateTime in t's own offset, with UTC as
+// "-00:00", as CAP 1.2 (3.3.2) writes it.
+func FormatTime(t time.Time) string {
+	if _, off := t.Zone(); off == 0 {
+		return t.Format("2006-01-02T15:04:05") + "-00:00"
+	}
+	return t.Format(timeLayout)
+}
+
 // optionalTime parses s, or returns the zero time when s is empty.
 func optionalTime(s string) (time.Time, error) {
 	if s == "" {

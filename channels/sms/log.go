@@ -48,5 +48,5 @@ func (l *Log) Send(ctx context.Context, m channels.Message) (channels.Receipt, e
 		slog.Int("chars", utf8.RuneCountInString(m.Text)),
 		slog.String("text", m.Text),
 	)
-	return channels.Receipt{ProviderID: "log-" + m.Key}, nil
+	return channels.Receipt{ProviderID: "log-" + m.Key, Logged: true}, nil
 }

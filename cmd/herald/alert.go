@@ -176,7 +176,7 @@ func printStatus(out io.Writer, a client.Alert, sum api.Deliveries, haveDeliveri
 	}
 	for _, ch := range channels.All {
 		n := sum.Channels[string(ch)]
-		fmt.Fprintf(out, "  %-8s queued %d, sent %d, delivered %d, failed %d, skipped %d\n", ch, n.Queued, n.Sent, n.Delivered, n.Failed, n.Skipped)
+		fmt.Fprintf(out, "  %-8s queued %d, sent %d, logged %d, delivered %d, failed %d, skipped %d\n", ch, n.Queued, n.Sent, n.Logged, n.Delivered, n.Failed, n.Skipped)
 	}
 	for _, fl := range sum.Failures {
 		fmt.Fprintf(out, "  %s %s %s: %s\n", fl.Channel, fl.State, fl.Recipient, fl.Reason)

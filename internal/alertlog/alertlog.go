@@ -79,10 +79,13 @@ type Record struct {
 	Urgency    cap.Urgency     `json:"urgency,omitempty"`
 	Certainty  cap.Certainty   `json:"certainty,omitempty"`
 	Headline   string          `json:"headline,omitempty"`
-	Regions    []string        `json:"regions"`
-	Sent       string          `json:"sent"`
-	Expires    string          `json:"expires,omitempty"`
-	AcceptedAt time.Time       `json:"accepted_at"`
+	// SenderName is the first info's <senderName>: who people are told
+	// the alert is from.
+	SenderName string    `json:"sender_name,omitempty"`
+	Regions    []string  `json:"regions"`
+	Sent       string    `json:"sent"`
+	Expires    string    `json:"expires,omitempty"`
+	AcceptedAt time.Time `json:"accepted_at"`
 	// References are the ids of the alerts an Update or Cancel refers to.
 	References []string `json:"references,omitempty"`
 	// Seq is the alert's sequence in the log stream.
@@ -122,7 +125,7 @@ func (l *Log) NewRecord(a *cap.Alert, originator string, regions []string, accep
 		ID:         l.ID(a.Sender, a.Identifier), State: lifecycle.Accepted, Originator: originator,
 		Sender: a.Sender, Identifier: a.Identifier, MsgType: a.MsgType, Status: a.Status, Scope: a.Scope,
 		// Every <info> counts: the most serious values across them.
-		Severity: a.MostSevere(), Urgency: a.MostUrgent(), Certainty: a.MostCertain(), Headline: info.Headline,
+		Severity: a.MostSevere(), Urgency: a.MostUrgent(), Certainty: a.MostCertain(), Headline: info.Headline, SenderName: info.SenderName,
 		Regions: regions, Sent: a.Sent, Expires: expires, AcceptedAt: acceptedAt.UTC(),
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -143,6 +144,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		c.HTTP.PublicURL = "http://" + a.httpLn.Addr().String()
 		cfg = &c
 	}
+	a.warnUnreachable(cfg)
 	a.cfg = cfg
 	if a.regions == nil {
 		if a.regions, err = LoadRegions(cfg); err != nil {
@@ -317,6 +319,23 @@ func (a *App) startHTTP(cfg *config.Config, stage *recipients.Stage) error {
 		}
 	})
 	return nil
+}
+
+// warnUnreachable says, at start, when nothing will reach anyone: SMS only
+// logged, or links and Twilio callbacks pointing at this machine.
+func (a *App) warnUnreachable(cfg *config.Config) {
+	if cfg.SMS.Provider == "log" {
+		a.logger.Warn("sms.provider is log: no text message leaves Herald; SMS are written to this log and recorded as logged, not sent. Set sms.provider: twilio to send them")
+		return
+	}
+	u, err := url.Parse(cfg.HTTP.PublicURL)
+	if err != nil {
+		return
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified())) {
+		a.logger.Warn("http.public_url points at this machine: the links in SMS and posts, and Twilio's status callbacks, will reach nobody. Set http.public_url to the address residents and Twilio reach Herald at", "public_url", cfg.HTTP.PublicURL)
+	}
 }
 
 // severities types the configured approval severities (validated by

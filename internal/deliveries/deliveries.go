@@ -30,6 +30,9 @@ const (
 	Delivered = "delivered"
 	Failed    = "failed"
 	Skipped   = "skipped"
+	// Logged: nothing left Herald (sms.provider log); the text was only
+	// written to the log. Final, like Sent, but never counted as sent.
+	Logged = "logged"
 )
 
 // ErrNotFound means no record exists.
@@ -206,6 +209,8 @@ func (s *Store) Summarize(ctx context.Context, alertID string) (*Summary, error)
 		switch r.State {
 		case Sent:
 			c.Sent++
+		case Logged:
+			c.Logged++
 		case Delivered:
 			c.Delivered++
 		case Failed:
@@ -249,7 +254,7 @@ func (s *Store) Reached(ctx context.Context, alertID string, channel channels.Ch
 				return out, nil
 			}
 			var r Record
-			if json.Unmarshal(e.Value(), &r) == nil && (r.State == Sent || r.State == Delivered) {
+			if json.Unmarshal(e.Value(), &r) == nil && (r.State == Sent || r.State == Delivered || r.State == Logged) {
 				_, recipient := splitKey(e.Key(), alertID)
 				out = append(out, recipient)
 			}

@@ -55,7 +55,8 @@ func (s *sink) Send(_ context.Context, m channels.Message) (channels.Receipt, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs = append(s.msgs, m)
-	return channels.Receipt{ProviderID: fmt.Sprintf("demo-%d", len(s.msgs))}, nil
+	// Nothing leaves the demo: its deliveries are recorded as logged.
+	return channels.Receipt{ProviderID: fmt.Sprintf("demo-%d", len(s.msgs)), Logged: true}, nil
 }
 
 func (s *sink) all() []channels.Message {
@@ -200,7 +201,7 @@ func Run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	case <-time.After(5 * time.Second):
 		return fmt.Errorf("no regional feed message")
 	}
-	fmt.Fprintln(out, "\nSMS (sms.provider: log; numbers redacted):")
+	fmt.Fprintln(out, "\nSMS (written here, not sent: the demo has no SMS provider; numbers redacted):")
 	for _, m := range smsSink.all() {
 		fmt.Fprintf(out, "  to %s:\n    %s\n", phone.Redact(m.To), strings.ReplaceAll(m.Text, "\n", "\n    "))
 	}
@@ -217,7 +218,7 @@ func Run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 	fmt.Fprintln(out, "\nDeliveries:")
 	for _, ch := range channels.All {
 		n := sum.Channels[string(ch)]
-		fmt.Fprintf(out, "  %-8s sent %d, delivered %d, failed %d, skipped %d, queued %d\n", ch, n.Sent, n.Delivered, n.Failed, n.Skipped, n.Queued)
+		fmt.Fprintf(out, "  %-8s sent %d, logged %d, delivered %d, failed %d, skipped %d, queued %d\n", ch, n.Sent, n.Logged, n.Delivered, n.Failed, n.Skipped, n.Queued)
 	}
 	st, _, err := c.Alert(ctx, acc.ID)
 	if err != nil {

@@ -25,9 +25,9 @@ func TestRun(t *testing.T) {
 		"herald.alerts.region.us-county-53033",
 		"signature verified",
 		"Hierva el agua",
-		"sms      sent 4, delivered 0, failed 0, skipped 0, queued 0",
-		"webhook  sent 1",
-		"social   sent 1",
+		"sms      sent 0, logged 4, delivered 0, failed 0, skipped 0, queued 0",
+		"webhook  sent 1,",
+		"social   sent 0, logged 1,",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, got)

@@ -372,7 +372,11 @@ func (d *Dispatcher) send(ctx context.Context, msg channels.Message) (channels.R
 func (d *Dispatcher) settle(ctx context.Context, m jetstream.Msg, j jobs.Job, attempt int, receipt channels.Receipt, err error, v Verdict, log *slog.Logger) {
 	switch v.State {
 	case deliveries.Sent:
-		d.finish(ctx, m, j, deliveries.Record{State: deliveries.Sent, ProviderID: receipt.ProviderID, Attempts: attempt}, log)
+		state := deliveries.Sent
+		if receipt.Logged {
+			state = deliveries.Logged
+		}
+		d.finish(ctx, m, j, deliveries.Record{State: state, ProviderID: receipt.ProviderID, Attempts: attempt}, log)
 	case deliveries.Queued:
 		d.cfg.Metrics.retried(d.cfg.Channel)
 		// Remember the attempt and its error: the count survives
@@ -472,7 +476,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	// Every channel and outcome Herald knows is there from the start, at
 	// 0: a dashboard and an alert rule see a series before its first event.
 	for _, ch := range channels.All {
-		for _, state := range []string{deliveries.Sent, deliveries.Failed, deliveries.Skipped} {
+		for _, state := range []string{deliveries.Sent, deliveries.Logged, deliveries.Failed, deliveries.Skipped} {
 			m.deliveries.WithLabelValues(string(ch), state)
 		}
 		m.retries.WithLabelValues(string(ch))

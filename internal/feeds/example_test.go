@@ -53,11 +53,11 @@ func Example() {
 	//     <updated>2025-03-01T12:50:00Z</updated>
 	//     <summary>Boil tap water until Monday.</summary>
 	//     <link rel="alternate" type="application/cap+xml" href="https://herald.example/v1/alerts/a2.cap"></link>
-	//     <cap:expires>2025-03-04T13:00:00+00:00</cap:expires>
+	//     <cap:expires>2025-03-04T13:00:00-00:00</cap:expires>
 	//     <cap:msgType>Update</cap:msgType>
 	//     <cap:severity>Severe</cap:severity>
 	//   </entry>
 	// </feed>
-	// "421d3d51b33baa083171d1753efde78d"
+	// "57a793da9df3ed796513f343c5917ab6"
 	// Sat, 01 Mar 2025 12:50:00 GMT
 }

@@ -29,6 +29,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
 )
 
 // Media types of a feed and of the CAP document each entry links to.
@@ -40,8 +42,6 @@ const (
 const (
 	atomNS = "http://www.w3.org/2005/Atom"
 	capNS  = "urn:oasis:names:tc:emergency:cap:1.2"
-	// capTime is CAP 1.2's dateTime: an explicit offset, never "Z".
-	capTime = "2006-01-02T15:04:05-07:00"
 	// defaultAuthor names the feed's author when Feed.Author is empty;
 	// Atom requires one.
 	defaultAuthor = "Herald"
@@ -325,8 +325,8 @@ func build(feed Feed) (*atomFeed, error) {
 			Published: atomTime(e.Sent),
 			Summary:   e.Summary,
 			Link:      atomLink{Rel: "alternate", Type: CAPType, Href: e.CAPURL},
-			Sent:      formatTime(e.Sent, capTime),
-			Expires:   formatTime(e.Expires, capTime),
+			Sent:      capDateTime(e.Sent),
+			Expires:   capDateTime(e.Expires),
 			MsgType:   e.MsgType,
 			Severity:  e.Severity,
 		})
@@ -335,6 +335,14 @@ func build(feed Feed) (*atomFeed, error) {
 }
 
 func atomTime(t time.Time) string { return formatTime(t.UTC(), time.RFC3339) }
+
+// capDateTime writes t as CAP does (UTC as -00:00), "" for zero.
+func capDateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return cap.FormatTime(t.Truncate(time.Second))
+}
 
 func formatTime(t time.Time, layout string) string {
 	if t.IsZero() {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-alerts/herald/broadcaster/cap"
+
 	"github.com/mmcdole/gofeed"
 	"github.com/mmcdole/gofeed/atom"
 )
@@ -108,8 +110,8 @@ func TestRenderParsesAsAtom(t *testing.T) {
 		}
 		capExt := got.Extensions["cap"]
 		for name, v := range map[string]string{
-			"sent":     w.Sent.Format("2006-01-02T15:04:05-07:00"),
-			"expires":  w.Expires.Format("2006-01-02T15:04:05-07:00"),
+			"sent":     cap.FormatTime(w.Sent),
+			"expires":  cap.FormatTime(w.Expires),
 			"msgType":  w.MsgType,
 			"severity": w.Severity,
 		} {
@@ -121,9 +123,10 @@ func TestRenderParsesAsAtom(t *testing.T) {
 }
 
 func TestRenderCAPTimesHaveOffsets(t *testing.T) {
-	// CAP 1.2 forbids "Z"; a Z in cap:expires breaks strict CAP readers.
+	// CAP 1.2 forbids "Z" and writes UTC as -00:00; a Z in cap:expires
+	// breaks strict CAP readers.
 	out := string(render(t, sampleFeed()))
-	if !strings.Contains(out, "<cap:expires>2025-03-02T13:00:00+00:00</cap:expires>") {
+	if !strings.Contains(out, "<cap:expires>2025-03-02T13:00:00-00:00</cap:expires>") {
 		t.Errorf("cap:expires not in CAP form:\n%s", out)
 	}
 	seattle := time.FixedZone("PST", -8*3600)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/feeds"
 	"github.com/herald-alerts/herald/internal/lifecycle"
 )
@@ -65,9 +67,9 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 		sent, _ := cap.ParseTime(rec.Sent)
 		msgs = append(msgs, feeds.Message{
 			Entry: feeds.Entry{
-				ID: rec.ID, Title: rec.Headline, Updated: rec.AcceptedAt, Sent: sent, Expires: expires,
+				ID: rec.ID, Title: entryTitle(rec), Updated: rec.AcceptedAt, Sent: sent, Expires: expires,
 				Severity: string(rec.Severity), MsgType: string(rec.MsgType), CAPURL: s.PublicURL + "/v1/alerts/" + rec.ID + ".cap",
-				Summary: fmt.Sprintf("%s %s from %s", rec.Severity, strings.ToLower(string(rec.MsgType)), rec.Sender),
+				Summary: fmt.Sprintf("%s %s from %s", rec.Severity, strings.ToLower(string(rec.MsgType)), cmp.Or(rec.SenderName, rec.Sender)),
 			},
 			References: rec.References,
 			Live:       rec.State != lifecycle.PendingApproval && rec.State != lifecycle.Expired,
@@ -95,6 +97,18 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", feeds.ContentType)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// entryTitle is what a feed reader lists: the headline and who sends it
+// (its name, never the sender's address).
+func entryTitle(rec *alertlog.Record) string {
+	switch {
+	case rec.Headline != "" && rec.SenderName != "":
+		return rec.Headline + " – " + rec.SenderName
+	case rec.Headline != "":
+		return rec.Headline
+	}
+	return rec.SenderName
 }
 
 // notModified applies If-None-Match (which wins) and If-Modified-Since.
