@@ -83,3 +83,32 @@ func TestBilingualAlertReadsWell(t *testing.T) {
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace(s)
 }
+
+// TestPreviewShowsTheWords: an officer sees, before sending, the Spanish
+// SMS a Spanish reader would get, its encoding and segments, and the post.
+func TestPreviewShowsTheWords(t *testing.T) {
+	f := startDelivering(t, nil)
+	a := baseAlert(t)
+	es := a.Info[0]
+	es.Language, es.Headline, es.Instruction = "es-US", "Hierva el agua antes de beberla", "Hierva el agua del grifo un minuto. Información: 206-555-0100."
+	a.Info = append(a.Info, es)
+	p, _, err := f.Client.Preview(ctxT(t), f.King.Key, marshal(t, a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawES, sawSocial bool
+	for _, tx := range p.Texts {
+		switch {
+		case tx.Channel == "sms" && tx.Language == "es-US":
+			sawES = true
+			if !strings.Contains(tx.Text, es.Headline) || !strings.Contains(tx.Text, es.Instruction) || tx.Encoding != "UCS-2" || tx.Segments < 1 {
+				t.Errorf("Spanish SMS preview = %+v", tx)
+			}
+		case tx.Channel == "social":
+			sawSocial = tx.Limit == 500 && tx.Characters > 0 && tx.Characters <= 500
+		}
+	}
+	if !sawES || !sawSocial {
+		t.Errorf("preview texts = %+v", p.Texts)
+	}
+}

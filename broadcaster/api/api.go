@@ -22,11 +22,29 @@ type RegionRef struct {
 }
 
 // Preview is the answer of POST /v1/alerts/preview: the regions an alert
-// reaches and how many recipients each channel would have.
+// reaches, how many recipients each channel would have, and the words each
+// would read.
 type Preview struct {
 	Regions    []RegionRef    `json:"regions"`
 	Recipients map[string]int `json:"recipients"`
 	AreaKm2    float64        `json:"area_km2"`
+	Texts      []PreviewText  `json:"texts"`
+}
+
+// PreviewText is the exact text one channel sends readers of one
+// language, and what it costs there.
+type PreviewText struct {
+	Channel  string `json:"channel"`
+	Language string `json:"language"`
+	Text     string `json:"text"`
+	// Encoding and Segments for SMS (GSM-7 or UCS-2).
+	Encoding string `json:"encoding,omitempty"`
+	Segments int    `json:"segments,omitempty"`
+	// Characters and Limit as the platform counts them, for posts.
+	Characters int `json:"characters,omitempty"`
+	Limit      int `json:"limit,omitempty"`
+	// Cut names the parts shortened or dropped to fit.
+	Cut []string `json:"cut"`
 }
 
 // Alert is GET /v1/alerts/{id}.

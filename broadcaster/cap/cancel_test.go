@@ -57,11 +57,11 @@ func TestCancelOf(t *testing.T) {
 			if err != nil || !sent.Equal(tc.now) {
 				t.Errorf("sent = %q (%v), want %v", c.Sent, err, tc.now)
 			}
-			// The infos are kept, without their expiry: a Cancel is in
-			// force from its sent time.
+			// The infos are kept, without their expiry (a Cancel is in
+			// force from its sent time) and without the original's words.
 			want := append([]Info(nil), a.Info...)
 			for i := range want {
-				want[i].Expires = ""
+				want[i].Expires, want[i].Instruction, want[i].Description = "", "", ""
 			}
 			if !reflect.DeepEqual(c.Info, want) {
 				t.Errorf("infos differ from the original's:\n%+v\nwant\n%+v", c.Info, want)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,29 @@ func TestMarshalIsSchemaValid(t *testing.T) {
 		if out, err := exec.Command(xmllint, "--noout", "--schema", "testdata/schema/CAP-v1.2.xsd", f).CombinedOutput(); err != nil {
 			t.Errorf("%s is not schema-valid:\n%s", name, out)
 		}
+	}
+}
+
+func TestIPAWSWarnings(t *testing.T) {
+	a, err := Parse([]byte(schemaAlert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sample is close to the profile: it has the code, an English
+	// info, an expiry, SAME codes and a CMAMtext.
+	if w := a.IPAWSWarnings(); len(w) != 0 {
+		t.Fatalf("warnings on the IPAWS-shaped sample: %v", w)
+	}
+	a.Code = nil
+	a.Info[0].Urgency = UrgencyFuture
+	a.Info[0].Parameter[0].Value = strings.Repeat("x", 91)
+	a.Info[0].Area[0].Geocode = nil
+	var paths []string
+	for _, w := range a.IPAWSWarnings() {
+		paths = append(paths, w.Path)
+	}
+	want := []string{"alert/code", "alert/info[0]/parameter", "alert/info[0]/urgency", "alert/info[0]/area[0]/geocode"}
+	if !slices.Equal(paths, want) {
+		t.Errorf("warnings at %v, want %v", paths, want)
 	}
 }

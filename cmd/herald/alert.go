@@ -69,6 +69,17 @@ func newAlertCmd() *cobra.Command {
 				counts = append(counts, fmt.Sprintf("%s %d", ch, p.Recipients[string(ch)]))
 			}
 			fmt.Fprintf(out, "recipients: %s\n", strings.Join(counts, ", "))
+			// The words themselves: what each channel sends each language.
+			for _, tx := range p.Texts {
+				cost := fmt.Sprintf("%d segment(s), %s", tx.Segments, tx.Encoding)
+				if tx.Limit > 0 {
+					cost = fmt.Sprintf("%d of %d characters", tx.Characters, tx.Limit)
+				}
+				if len(tx.Cut) > 0 {
+					cost += "; cut: " + strings.Join(tx.Cut, ", ")
+				}
+				fmt.Fprintf(out, "\n%s, %s (%s):\n  %s\n", tx.Channel, cmpOr(tx.Language, "any language"), cost, strings.ReplaceAll(tx.Text, "\n", "\n  "))
+			}
 			return nil
 		},
 	}
@@ -207,6 +218,13 @@ func printAccepted(cmd *cobra.Command, f *clientFlags, id string, raw []byte, er
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), id)
 	return nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func finished(state string) bool { return lifecycle.State(state).Ended() }

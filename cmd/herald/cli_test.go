@@ -186,3 +186,19 @@ func TestConfigPrintRedactsAdminToken(t *testing.T) {
 		t.Errorf("config print does not show admin_token: REDACTED:\n%s", out)
 	}
 }
+
+func TestCAPValidateIPAWSProfile(t *testing.T) {
+	file := filepath.Join(capTestdata, "boil_water.xml")
+	out, err := run(t, "cap", "validate", "--profile", "ipaws", file)
+	if err != nil {
+		t.Fatalf("warnings changed the exit status: %v\n%s", err, out)
+	}
+	for _, want := range []string{file + ": warning: alert/code: IPAWS requires", "warning: alert/info[0]/parameter: no CMAMtext", file + ": ok"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := run(t, "cap", "validate", "--profile", "eu-alert", file); err == nil {
+		t.Error("an unknown profile was accepted")
+	}
+}

@@ -37,6 +37,7 @@ import (
 	"github.com/herald-alerts/herald/geo/zips"
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/audit"
+	"github.com/herald-alerts/herald/internal/compose"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/httpapi"
@@ -85,9 +86,11 @@ type App struct {
 	social bool
 
 	// watched are the durable consumers the watchdog recreates.
-	watched  []watchdog.Consumer
-	sweeper  *sweep.Sweeper
-	watchdog *watchdog.Watchdog
+	watched []watchdog.Consumer
+	sweeper *sweep.Sweeper
+	// previewer shows officers the words each channel would send.
+	previewer *compose.Previewer
+	watchdog  *watchdog.Watchdog
 
 	// teardown holds what Stop undoes, in the order it was started; Stop
 	// runs it backwards, so a part stops before what it depends on.
@@ -295,7 +298,7 @@ func (a *App) startHTTP(cfg *config.Config, stage *recipients.Stage) error {
 		Inbound:    &httpapi.Inbound{Residents: a.residents, ZIPs: zipTable, Texts: texts, Sender: cfg.SMS.SenderName, Contact: cfg.SMS.HelpContact, Seen: a.replay},
 		Audit:      a.audit,
 		PublicURL:  cfg.HTTP.PublicURL,
-		ClientRate: cfg.HTTP.ClientRate, ClientBurst: cfg.HTTP.ClientBurst, Started: time.Now(),
+		ClientRate: cfg.HTTP.ClientRate, ClientBurst: cfg.HTTP.ClientBurst, Started: time.Now(), Texts: a.previewer,
 		VerifyTwilio: func(r *http.Request) error {
 			if cfg.Twilio.AuthToken == "" {
 				// Without a token any signature would "verify".

@@ -185,12 +185,19 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 	}
 	alerts := compose.NewAlerts(compose.AlertsConfig{Log: a.log, StateTTL: time.Second})
 	links := compose.Links{PublicURL: cfg.HTTP.PublicURL}
+	smsComposer := compose.NewSMS(compose.SMSConfig{Alerts: alerts, Residents: a.residents, Links: links,
+		Segments: struct{ GSM7, UCS2 int }{cfg.SMS.MaxSegments.GSM7, cfg.SMS.MaxSegments.UCS2}})
+	socialComposer := compose.NewSocial(compose.SocialConfig{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Links: links, Posts: a.deliveries})
 	composers := map[channels.Channel]dispatch.Composer{
-		channels.SMS: compose.NewSMS(compose.SMSConfig{Alerts: alerts, Residents: a.residents, Links: links,
-			Segments: struct{ GSM7, UCS2 int }{cfg.SMS.MaxSegments.GSM7, cfg.SMS.MaxSegments.UCS2}}),
+		channels.SMS:     smsComposer,
 		channels.Webhook: compose.NewWebhook(compose.WebhookConfig{Alerts: alerts, Subscriptions: a.hospitals}),
-		channels.Social:  compose.NewSocial(compose.SocialConfig{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Links: links, Posts: a.deliveries}),
+		channels.Social:  socialComposer,
 	}
+	pc := compose.PreviewerConfig{SMS: smsComposer}
+	if ns[channels.Social] != nil {
+		pc.Social = socialComposer
+	}
+	a.previewer = compose.NewPreviewer(pc)
 	hooks := map[channels.Channel]dispatch.PermanentHook{
 		channels.SMS: func(ctx context.Context, j jobs.Job, err error) error {
 			if errors.Is(err, channels.ErrOptedOut) { // the carrier says the number sent STOP

@@ -99,11 +99,16 @@ func (c *SMS) Compose(ctx context.Context, j jobs.Job) (channels.Message, string
 	if aud := recipients.AudienceOf(a.CAP); aud.Exercise && !r.Exercise {
 		return channels.Message{}, "not an exercise participant", nil
 	}
-	text := render.SMS(a.CAP, r.Language, render.SMSOptions{
-		Link: c.Links.Page(j.AlertID, r.Language), GSM7Segments: c.Segments.GSM7, UCS2Segments: c.Segments.UCS2,
+	return channels.Message{To: r.Phone, Text: c.Text(ctx, a, r.Language).Text}, "", nil
+}
+
+// Text is the SMS a reader of lang receives for a (also what a preview
+// shows an officer before sending).
+func (c *SMS) Text(ctx context.Context, a Alert, lang string) render.SMSText {
+	return render.RenderSMS(a.CAP, lang, render.SMSOptions{
+		Link: c.Links.Page(a.Record.ID, lang), GSM7Segments: c.Segments.GSM7, UCS2Segments: c.Segments.UCS2,
 		Repeat: c.originalWords(ctx, a),
 	})
-	return channels.Message{To: r.Phone, Text: text}, "", nil
 }
 
 // SubscriptionLookup reads webhook subscriptions.
@@ -224,28 +229,28 @@ type Social struct {
 // NewSocial builds the social composer.
 func NewSocial(cfg SocialConfig) *Social { return &Social{SocialConfig: cfg} }
 
-// Compose implements dispatch.Composer.
-func (c *Social) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
-	a, err := c.Alerts.Get(ctx, j.AlertID)
-	if err != nil {
-		return channels.Message{}, "", err
-	}
+// Text is the post for a (also what a preview shows).
+func (c *Social) Text(a Alert) string {
 	var names []string
 	for _, id := range a.Record.Regions {
 		if r, ok := c.Regions.Region(id); ok {
 			names = append(names, r.Name)
 		}
 	}
-	event := ""
+	event, lang := "", ""
 	if len(a.CAP.Info) > 0 {
-		event = a.CAP.Info[0].Event
+		event, lang = a.CAP.Info[0].Event, a.CAP.Info[0].Lang()
 	}
-	lang := ""
-	if len(a.CAP.Info) > 0 {
-		lang = a.CAP.Info[0].Lang()
+	return render.Social(a.CAP, render.SocialOptions{Link: c.Links.Page(a.Record.ID, lang), Hashtags: render.Hashtags(event, names, c.Hashtags)})
+}
+
+// Compose implements dispatch.Composer.
+func (c *Social) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
+	a, err := c.Alerts.Get(ctx, j.AlertID)
+	if err != nil {
+		return channels.Message{}, "", err
 	}
-	text := render.Social(a.CAP, render.SocialOptions{Link: c.Links.Page(j.AlertID, lang), Hashtags: render.Hashtags(event, names, c.Hashtags)})
-	m := channels.Message{Text: text}
+	m := channels.Message{Text: c.Text(a)}
 	for _, ref := range a.Record.References {
 		if r, err := c.Posts.Get(ctx, jobs.Job{AlertID: ref, Channel: channels.Social, Recipient: j.Recipient}); err == nil && r.ProviderID != "" {
 			m.ReplyTo = r.ProviderID

@@ -63,6 +63,11 @@ type Config struct {
 	ClientBurst int
 	// Started is when the server started (an empty feed's updated time).
 	Started time.Time
+	// Texts renders what each channel would send, for previews; nil shows
+	// none.
+	Texts interface {
+		Texts(ctx context.Context, rec *alertlog.Record, a *cap.Alert) []api.PreviewText
+	}
 }
 
 // Server is Herald's HTTP API.
@@ -213,8 +218,13 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		regions = c.Area.RegionIDs()
 		res.AreaKm2 = c.Area.Shape.AreaKm2()
 	}
+	rec := s.Log.NewRecord(c.Alert, c.Originator.ID, regions, time.Now())
+	res.Texts = []api.PreviewText{}
+	if s.Texts != nil {
+		res.Texts = s.Texts.Texts(r.Context(), rec, c.Alert)
+	}
 	if s.Recipients != nil {
-		plan, err := s.Recipients.Count(r.Context(), s.Log.NewRecord(c.Alert, c.Originator.ID, regions, time.Now()), c.Alert)
+		plan, err := s.Recipients.Count(r.Context(), rec, c.Alert)
 		if err != nil {
 			s.unavailable(w, err)
 			return

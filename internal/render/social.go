@@ -132,6 +132,12 @@ func Inert(s string) string {
 	})
 }
 
+// SocialLength is text's length as Mastodon counts it (links as 23).
+func SocialLength(text string) int { return socialLen(text) }
+
+// SocialLimit is Mastodon's default post length.
+const SocialLimit = 500
+
 // socialLen is text's length as Mastodon counts it. It takes a URL to be a
 // whitespace-delimited http(s) word, which is how Herald writes links.
 func socialLen(text string) int {
