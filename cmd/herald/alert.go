@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -78,7 +79,7 @@ func newAlertCmd() *cobra.Command {
 				if len(tx.Cut) > 0 {
 					cost += "; cut: " + strings.Join(tx.Cut, ", ")
 				}
-				fmt.Fprintf(out, "\n%s, %s (%s):\n  %s\n", tx.Channel, cmpOr(tx.Language, "any language"), cost, strings.ReplaceAll(tx.Text, "\n", "\n  "))
+				fmt.Fprintf(out, "\n%s, %s (%s):\n  %s\n", tx.Channel, cmp.Or(tx.Language, "any language"), cost, strings.ReplaceAll(tx.Text, "\n", "\n  "))
 			}
 			return nil
 		},
@@ -218,13 +219,6 @@ func printAccepted(cmd *cobra.Command, f *clientFlags, id string, raw []byte, er
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), id)
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func finished(state string) bool { return lifecycle.State(state).Ended() }

@@ -128,9 +128,9 @@ func Render(w io.Writer, d Data) error {
 	}
 	v := view{
 		Lang: lang, Dir: "ltr", L: l,
-		Headline: cmpOr(in.Headline, in.Event, a.Identifier), Event: in.Event,
+		Headline:    firstText(in.Headline, in.Event, a.Identifier),
 		Instruction: paragraphs(in.Instruction), Description: paragraphs(in.Description),
-		Sender: cmpOr(in.SenderName, a.Sender), Contact: in.Contact, Web: safeWeb(in.Web),
+		Sender: firstText(in.SenderName, a.Sender), Contact: in.Contact, Web: safeWeb(in.Web),
 		Sent: localTime(a.Sent), Expires: localTime(in.Expires),
 		Banner: l[string(sev)], BannerColour: Banner[sev],
 		NewerURL: d.NewerURL, Languages: d.Languages, Active: d.Status == Active,
@@ -175,7 +175,8 @@ func Render(w io.Writer, d Data) error {
 	return err
 }
 
-func cmpOr(vals ...string) string {
+// firstText is the first of vals with text, trimmed.
+func firstText(vals ...string) string {
 	for _, v := range vals {
 		if strings.TrimSpace(v) != "" {
 			return strings.TrimSpace(v)

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"strings"
 	"testing"
 
@@ -159,19 +160,12 @@ func TestSMSBudget(t *testing.T) {
 			if strings.Join(got.Cut, ",") != strings.Join(tt.cut, ",") {
 				t.Errorf("cut %v, want %v\n%s", got.Cut, tt.cut, got.Text)
 			}
-			budget := map[string]int{"GSM-7": cmpOr(tt.gsm, DefaultGSM7Segments), "UCS-2": cmpOr(tt.ucs, DefaultUCS2Segments)}[got.Encoding]
+			budget := map[string]int{"GSM-7": cmp.Or(tt.gsm, DefaultGSM7Segments), "UCS-2": cmp.Or(tt.ucs, DefaultUCS2Segments)}[got.Encoding]
 			if got.Segments > budget && len(got.Cut) < 3 {
 				t.Errorf("%d segments over a budget of %d while parts remain:\n%s", got.Segments, budget, got.Text)
 			}
 		})
 	}
-}
-
-func cmpOr(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // The default gives at least 300 characters of text in either encoding.
