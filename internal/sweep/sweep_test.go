@@ -3,6 +3,7 @@ package sweep
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,5 +109,31 @@ func TestSweep(t *testing.T) {
 		}
 		clock = clock.Add(time.Second)
 		_ = s.Sweep(context.Background())
+	}
+}
+
+// TestUnplannedAlarm: an alert accepted and not planned within the bound
+// raises the alarm (readiness error naming it); an approved alert with an
+// old acceptance time gets the bound from when it was first seen.
+func TestUnplannedAlarm(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	alerts := &fakeAlerts{recs: map[string]*alertlog.Record{
+		"stuck": {ID: "stuck", State: lifecycle.Accepted, AcceptedAt: now.Add(-time.Hour)},
+	}}
+	clock := now
+	s := New(Config{Alerts: alerts, Deliveries: &fakeSummaries{calls: map[string]int{}}, UnplannedAfter: 30 * time.Second,
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return clock }})
+	if err := s.Sweep(context.Background()); err != nil || s.Err() != nil {
+		t.Fatalf("first sight of an accepted alert: %v, %v", err, s.Err())
+	}
+	clock = clock.Add(31 * time.Second)
+	_ = s.Sweep(context.Background())
+	if err := s.Err(); err == nil || !strings.Contains(err.Error(), "stuck") {
+		t.Fatalf("Err = %v, want the unplanned alert named", err)
+	}
+	alerts.recs["stuck"].State = lifecycle.Dispatching
+	_ = s.Sweep(context.Background())
+	if err := s.Err(); err != nil {
+		t.Fatalf("Err after planning = %v", err)
 	}
 }
