@@ -81,7 +81,9 @@ type Record struct {
 	Headline   string          `json:"headline,omitempty"`
 	// SenderName is the first info's <senderName>: who people are told
 	// the alert is from.
-	SenderName string    `json:"sender_name,omitempty"`
+	SenderName string `json:"sender_name,omitempty"`
+	// UpdatedBy is the newest planned Update that replaces this alert.
+	UpdatedBy  string    `json:"updated_by,omitempty"`
 	Regions    []string  `json:"regions"`
 	Sent       string    `json:"sent"`
 	Expires    string    `json:"expires,omitempty"`
@@ -415,16 +417,38 @@ func (l *Log) Ensure(ctx context.Context, rec *Record) (*Record, error) {
 // or the current one and ok=false when the move is not allowed (the alert
 // is already past it, or was cancelled meanwhile).
 func (l *Log) Apply(ctx context.Context, id string, e lifecycle.Event) (rec *Record, ok bool, err error) {
+	return l.modify(ctx, id, func(r *Record) bool {
+		to, err := lifecycle.Next(r.State, e)
+		r.State = to
+		return err == nil
+	})
+}
+
+// MarkUpdated records on alert id that Update by replaces it, so that
+// readers (the alert's page) find the newest version without a scan.
+func (l *Log) MarkUpdated(ctx context.Context, id, by string) error {
+	_, _, err := l.modify(ctx, id, func(r *Record) bool {
+		if r.UpdatedBy == by {
+			return false
+		}
+		r.UpdatedBy = by
+		return true
+	})
+	return err
+}
+
+// modify changes alert id's state record with change, atomically (retrying
+// on a concurrent write); change returns false to leave it as it is.
+func (l *Log) modify(ctx context.Context, id string, change func(*Record) bool) (rec *Record, ok bool, err error) {
 	for attempt := 0; attempt < 10; attempt++ {
 		cur, rev, err := l.get(ctx, id)
 		if err != nil {
 			return nil, false, err
 		}
-		to, err := lifecycle.Next(cur.State, e)
-		if err != nil {
-			return cur, false, nil
+		before := *cur
+		if !change(cur) {
+			return &before, false, nil
 		}
-		cur.State = to
 		b, err := json.Marshal(cur)
 		if err != nil {
 			return nil, false, fmt.Errorf("encode state %s: %w", id, err)

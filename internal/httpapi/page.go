@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +21,8 @@ const maxPageRegions = 12
 
 // alertPage serves GET /a/{id}: the page for people that SMS and posts
 // link to. Only Public alerts have one; for others, as for unknown ids,
-// the answer is 404. It reads the alert log only, never deliveries.
+// the answer is 404. It reads the alert's record and CAP only: no scan of
+// alerts or deliveries, as every SMS of a fan-out links here.
 func (s *Server) alertPage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	notFound := func() {
@@ -57,8 +57,8 @@ func (s *Server) alertPage(w http.ResponseWriter, r *http.Request) {
 	case lifecycle.Expired:
 		d.Status = page.Expired
 	}
-	if newer, err := s.newestUpdate(r, rec.ID); err == nil && newer != "" {
-		d.Status, d.NewerURL = page.Updated, pageURL(newer, lang)
+	if rec.UpdatedBy != "" && d.Status == page.Active {
+		d.Status, d.NewerURL = page.Updated, pageURL(rec.UpdatedBy, lang)
 	}
 	for _, rid := range rec.Regions[:min(len(rec.Regions), maxPageRegions)] {
 		if reg, ok := s.Regions.Region(rid); ok {
@@ -91,23 +91,6 @@ func (s *Server) alertPage(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write(buf.Bytes())
-}
-
-// newestUpdate is the id of the newest Update that references id, "" when
-// there is none.
-func (s *Server) newestUpdate(r *http.Request, id string) (string, error) {
-	recs, err := s.Log.List(r.Context())
-	if err != nil {
-		return "", err
-	}
-	newest, at := "", time.Time{}
-	for _, rec := range recs {
-		if rec.MsgType == cap.MsgUpdate && slices.Contains(rec.References, id) && rec.AcceptedAt.After(at) &&
-			rec.State != lifecycle.PendingApproval && rec.State != lifecycle.Expired {
-			newest, at = rec.ID, rec.AcceptedAt
-		}
-	}
-	return newest, nil
 }
 
 // readerLanguage is ?lang=, else the first of Accept-Language, else "".

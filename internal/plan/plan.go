@@ -171,8 +171,15 @@ func (p *Planner) plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, 
 		// pending approval, cancelled, expired or already done: nothing to do.
 		return nil
 	}
-	if a.MsgType == cap.MsgCancel {
+	switch a.MsgType {
+	case cap.MsgCancel:
 		p.cancelReferenced(ctx, a)
+	case cap.MsgUpdate:
+		for _, ref := range rec.References {
+			if err := p.cfg.Log.MarkUpdated(ctx, ref, id); err != nil && !errors.Is(err, alertlog.ErrNotFound) {
+				p.cfg.Logger.Warn("update: could not mark the alert it replaces", "id", ref, "error", err)
+			}
+		}
 	}
 	// Private alerts name their own addressees: they stay off the regional
 	// feeds, which every hospital of the region reads. Acks and Errors

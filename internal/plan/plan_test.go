@@ -177,3 +177,18 @@ func TestApprovals(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdateMarksReplaced: a planned Update is recorded on the alert it
+// replaces, which is how the alert's page links the newest version.
+func TestUpdateMarksReplaced(t *testing.T) {
+	f := start(t, time.Hour)
+	orig := alert("ORIG-2", cap.ScopePublic, cap.MsgAlert, "")
+	rec := f.append(t, orig, false)
+	f.waitState(t, rec.ID, lifecycle.Dispatching)
+	upd := f.append(t, alert("UPD-2", cap.ScopePublic, cap.MsgUpdate, orig.Sender+","+orig.Identifier+","+orig.Sent), false)
+	f.waitState(t, upd.ID, lifecycle.Dispatching)
+	got, err := f.log.Get(context.Background(), rec.ID)
+	if err != nil || got.UpdatedBy != upd.ID || got.State != lifecycle.Dispatching {
+		t.Fatalf("original after the update: %+v, %v; want UpdatedBy %s and its state unchanged", got, err, upd.ID)
+	}
+}
