@@ -114,12 +114,33 @@ type RegionSource struct {
 
 // SMS selects the SMS provider and the global send rate.
 type SMS struct {
-	Provider      string  `mapstructure:"provider" yaml:"provider"`
+	Provider string `mapstructure:"provider" yaml:"provider"`
+	// SenderType picks the carriers' throughput preset (SenderTypes).
+	SenderType string `mapstructure:"sender_type" yaml:"sender_type"`
+	// RatePerSecond is message segments per second, as carriers count
+	// them, for all Herald processes together; 0 takes SenderType's
+	// preset.
 	RatePerSecond float64 `mapstructure:"rate_per_second" yaml:"rate_per_second"`
 	SenderName    string  `mapstructure:"sender_name" yaml:"sender_name"`
 	HelpContact   string  `mapstructure:"help_contact" yaml:"help_contact"`
 	// MaxSegments is the length budget of one SMS, per encoding.
 	MaxSegments Segments `mapstructure:"max_segments" yaml:"max_segments"`
+}
+
+// SenderTypes are the carriers' default throughputs, in message segments
+// per second per sender (a number, or a Twilio Messaging Service), as
+// Twilio documents them for US traffic: a 10DLC long code is allowed about
+// one segment a second without a registered higher tier, a verified
+// toll-free number three, a short code one hundred. A carrier that grants
+// more is configured with sms.rate_per_second.
+var SenderTypes = map[string]float64{"long_code": 1, "toll_free": 3, "short_code": 100}
+
+// SegmentRate is the SMS send rate in segments per second.
+func (s SMS) SegmentRate() float64 {
+	if s.RatePerSecond > 0 {
+		return s.RatePerSecond
+	}
+	return SenderTypes[s.SenderType]
 }
 
 // Segments is a budget in SMS segments for each encoding.
@@ -233,7 +254,8 @@ var keys = []setting{
 	}}, ""},
 	{"originators_file", "", "file of the officers allowed to issue alerts (default <data_dir>/originators.yaml)"},
 	{"sms.provider", "log", "SMS provider: log or twilio"},
-	{"sms.rate_per_second", 1.0, "sustained SMS send rate across all Herald processes"},
+	{"sms.sender_type", "long_code", "kind of sending number, for the carriers' rate preset: long_code (1 segment/s), toll_free (3/s) or short_code (100/s)"},
+	{"sms.rate_per_second", 0.0, "SMS message segments per second per sender across all Herald processes, as carriers count them (0 = the sms.sender_type preset)"},
 	{"sms.sender_name", "Herald health alerts", "who residents are told sends the alerts (HELP replies)"},
 	{"sms.help_contact", "", "contact given in HELP replies (a phone number or URL)"},
 	{"sms.max_segments.gsm7", 2, "segments one SMS may use when its text is GSM-7 (153 characters each)"},

@@ -81,7 +81,9 @@ func TestDefaults(t *testing.T) {
 		{"regions", c.Regions, []RegionSource{{File: "builtin:us_counties", IDProperty: "fips", NameProperty: "name", Prefix: "us-county-", Geocode: "fips"}}},
 		{"originators_file", c.OriginatorsFile, filepath.Join("herald-data", "originators.yaml")},
 		{"sms.provider", c.SMS.Provider, "log"},
-		{"sms.rate_per_second", c.SMS.RatePerSecond, 1.0},
+		{"sms.rate_per_second", c.SMS.RatePerSecond, 0.0},
+		{"sms.sender_type", c.SMS.SenderType, "long_code"},
+		{"sms segment rate", c.SMS.SegmentRate(), 1.0},
 		{"twilio.api_base_url", c.Twilio.APIBaseURL, "https://api.twilio.com"},
 		{"webhooks.allow_private_addresses", c.Webhooks.AllowPrivateAddresses, false},
 		{"social.hashtags", c.Social.Hashtags, []string{"HealthAlert"}},
@@ -223,7 +225,8 @@ func TestLoadErrors(t *testing.T) {
 		{"regions", source{yaml: "regions:\n  - prefix: Bad.Prefix\n    geocode: zip\n"},
 			[]string{"config: regions[0].file:", "config: regions[0].prefix:", "config: regions[0].geocode:"}},
 		{"sms.provider", source{args: []string{"--sms-provider=carrier-pigeon"}}, []string{"config: sms.provider:"}},
-		{"sms.rate_per_second", source{args: []string{"--sms-rate-per-second=0"}}, []string{"config: sms.rate_per_second:"}},
+		{"sms.rate_per_second", source{args: []string{"--sms-rate-per-second=-1"}}, []string{"config: sms.rate_per_second:"}},
+		{"sms.sender_type", source{args: []string{"--sms-sender-type=pager"}}, []string{"config: sms.sender_type:"}},
 		{"twilio.api_base_url", source{args: []string{"--twilio-api-base-url=ftp://x"}}, []string{"config: twilio.api_base_url:"}},
 		{"social.mastodon.access_token", source{args: []string{"--social-mastodon-server=https://m.example"}}, []string{"config: social.mastodon.access_token:"}},
 		{"social.mastodon.server", source{env: map[string]string{"HERALD_SOCIAL_MASTODON_ACCESS_TOKEN": "x"}}, []string{"config: social.mastodon.server:"}},
@@ -380,4 +383,24 @@ func TestLoadConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestSegmentRate: the rate is the sender type's preset unless
+// sms.rate_per_second sets one.
+func TestSegmentRate(t *testing.T) {
+	tests := []struct {
+		sms  SMS
+		want float64
+	}{
+		{SMS{SenderType: "long_code"}, 1},
+		{SMS{SenderType: "toll_free"}, 3},
+		{SMS{SenderType: "short_code"}, 100},
+		{SMS{SenderType: "short_code", RatePerSecond: 250}, 250},
+		{SMS{SenderType: "long_code", RatePerSecond: 0.5}, 0.5},
+	}
+	for _, tt := range tests {
+		if got := tt.sms.SegmentRate(); got != tt.want {
+			t.Errorf("%+v: SegmentRate = %v, want %v", tt.sms, got, tt.want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -111,8 +112,11 @@ func (c *Config) Validate() error {
 	}
 
 	oneOf("sms.provider", c.SMS.Provider, "log", "twilio")
-	if !(c.SMS.RatePerSecond > 0) { // also rejects NaN
-		fail("sms.rate_per_second", "%v must be greater than 0", c.SMS.RatePerSecond)
+	if _, ok := SenderTypes[c.SMS.SenderType]; !ok {
+		fail("sms.sender_type", "%q is not long_code, toll_free or short_code", c.SMS.SenderType)
+	}
+	if !(c.SMS.RatePerSecond >= 0) || math.IsInf(c.SMS.RatePerSecond, 0) { // also rejects NaN
+		fail("sms.rate_per_second", "%v must be 0 (the sender type's preset) or more", c.SMS.RatePerSecond)
 	}
 
 	t := c.Twilio

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -49,6 +51,13 @@ func Normalize(raw, defaultRegion string) (string, error) {
 		defaultRegion = DefaultRegion
 	}
 	defaultRegion = strings.ToUpper(defaultRegion)
+	if national, ok := nanpDigits(raw, defaultRegion); ok {
+		return normalizeNANP(national)
+	}
+	return normalize(raw, defaultRegion)
+}
+
+func normalize(raw, defaultRegion string) (string, error) {
 	num, err := phonenumbers.Parse(raw, defaultRegion)
 	if err != nil {
 		// The library's parse errors describe the problem, never the input.
@@ -63,6 +72,73 @@ func Normalize(raw, defaultRegion string) (string, error) {
 		return "", fmt.Errorf("%w (%s)", ErrNotMobile, typeName(t))
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// NANP numbers (+1: the US, Canada and the Caribbean) are most of what
+// Herald imports, and the library's regular expressions cost tens of
+// microseconds a number. Its verdict for a NANP number depends only on the
+// leading digits of the national number: every NANP pattern in its
+// metadata ends in free digits (\d{4} or [2-9]\d{6}). So the verdict is
+// worked out once per NPA-NXX-X (the first 7 national digits) and reused;
+// TestNANPMemoAgrees checks it against the library over random numbers of
+// every area code.
+var (
+	nanpMemo     sync.Map // 7 national digits -> error (nil: valid, can receive SMS)
+	nanpMemoSize atomic.Int64
+)
+
+// nanpMemoMax bounds the memo (at most 8M prefixes exist; a large import
+// uses thousands).
+const nanpMemoMax = 1 << 20
+
+// nanpDigits returns the 10-digit national number of a NANP number written
+// as +1 and 10 digits, or (in the US) as 10 digits or 1 and 10 digits, with
+// the usual separators; ok is false for anything else.
+func nanpDigits(raw, defaultRegion string) (string, bool) {
+	var d [12]byte
+	n, plus := 0, false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c >= '0' && c <= '9':
+			if n == len(d) {
+				return "", false
+			}
+			d[n] = c
+			n++
+		case c == '+' && i == 0:
+			plus = true
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
+		default:
+			return "", false
+		}
+	}
+	switch {
+	case n == 11 && d[0] == '1' && (plus || defaultRegion == "US"):
+		return string(d[1:11]), true
+	case n == 10 && !plus && defaultRegion == "US":
+		return string(d[:10]), true
+	}
+	return "", false
+}
+
+func normalizeNANP(national string) (string, error) {
+	e164 := "+1" + national
+	key := national[:7]
+	if err, ok := nanpMemo.Load(key); ok {
+		if err == nil {
+			return e164, nil
+		}
+		return "", err.(error)
+	}
+	_, err := normalize(e164, DefaultRegion)
+	if nanpMemoSize.Load() < nanpMemoMax {
+		nanpMemo.Store(key, err)
+		nanpMemoSize.Add(1)
+	}
+	if err != nil {
+		return "", err
+	}
+	return e164, nil
 }
 
 func typeName(t phonenumbers.PhoneNumberType) string {

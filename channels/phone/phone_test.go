@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -96,5 +97,68 @@ func TestNumberNeverPrintsDigits(t *testing.T) {
 	}
 	if n.E164() != "+15551234567" {
 		t.Errorf("E164() = %q", n.E164())
+	}
+}
+
+// TestNANPMemoAgrees: the memo's verdict for a NANP number, worked out
+// from another number with the same first 7 national digits, is the
+// library's verdict for the number itself, over random numbers of every
+// area code.
+func TestNANPMemoAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	prefixes := 10_000
+	if testing.Short() {
+		prefixes = 2_000
+	}
+	for range prefixes {
+		prefix := fmt.Sprintf("%03d%04d", 200+rng.IntN(800), rng.IntN(10_000))
+		for range 4 {
+			national := prefix + fmt.Sprintf("%03d", rng.IntN(1000))
+			got, gotErr := Normalize("+1"+national, "")
+			want, wantErr := normalize("+1"+national, DefaultRegion)
+			if got != want || (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+				t.Fatalf("+1%s: memo says %q, %v; the library says %q, %v", national, got, gotErr, want, wantErr)
+			}
+		}
+	}
+}
+
+func TestNANPDigits(t *testing.T) {
+	tests := []struct {
+		raw, region, want string
+		ok                bool
+	}{
+		{"+12065550123", "", "2065550123", true},
+		{"+1 (206) 555-0123", "GB", "2065550123", true},
+		{"206.555.0123", "US", "2065550123", true},
+		{"1-206-555-0123", "US", "2065550123", true},
+		{"2065550123", "CA", "", false}, // left to the library
+		{"+442071838750", "", "", false},
+		{"+1206555012", "", "", false},
+		{"+120655501234", "", "", false},
+		{"206-555-0123 ext 4", "US", "", false},
+		{"1+2065550123", "US", "", false},
+	}
+	for _, tt := range tests {
+		region := tt.region
+		if region == "" {
+			region = DefaultRegion
+		}
+		got, ok := nanpDigits(tt.raw, region)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("nanpDigits(%q, %s) = %q, %v; want %q, %v", tt.raw, region, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func BenchmarkNormalize(b *testing.B) {
+	for _, bc := range []struct{ name, raw string }{{"nanp", "+12065550123"}, {"other", "+447400123456"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Normalize(bc.raw, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/herald-alerts/herald/channels"
@@ -23,6 +25,7 @@ import (
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/internal/ratelimit"
+	"github.com/herald-alerts/herald/internal/render"
 	"github.com/herald-alerts/herald/internal/residents"
 	"github.com/herald-alerts/herald/internal/watchdog"
 )
@@ -199,23 +202,28 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 	}
 	a.previewer = compose.NewPreviewer(pc)
 	hooks := map[channels.Channel]dispatch.PermanentHook{
-		channels.SMS: func(ctx context.Context, j jobs.Job, err error) error {
+		channels.SMS: func(ctx context.Context, j jobs.Delivery, err error) error {
 			if errors.Is(err, channels.ErrOptedOut) { // the carrier says the number sent STOP
 				return a.residents.SetOptOut(ctx, j.Recipient, true)
 			}
 			return nil
 		},
-		channels.Webhook: func(ctx context.Context, j jobs.Job, err error) error {
+		channels.Webhook: func(ctx context.Context, j jobs.Delivery, err error) error {
 			if errors.Is(err, channels.ErrGone) {
 				return a.hospitals.Disable(ctx, j.Recipient, "endpoint answered 410 Gone")
 			}
 			return nil
 		},
 	}
-	// sms.rate_per_second holds for all Herald processes on this NATS together.
-	smsLimit, err := ratelimit.Open(ctx, ratelimit.Config{JS: a.js, Replicas: replicas, Name: string(channels.SMS), Rate: cfg.SMS.RatePerSecond})
+	// The SMS rate, in segments per second as carriers count them, holds
+	// for the sender (number or Messaging Service) across all Herald
+	// processes on this NATS together.
+	smsLimit, err := ratelimit.Open(ctx, ratelimit.Config{JS: a.js, Replicas: replicas, Name: smsLimiterName(cfg), Rate: cfg.SMS.SegmentRate()})
 	if err != nil {
 		return err
+	}
+	costs := map[channels.Channel]func(channels.Message) int{
+		channels.SMS: func(m channels.Message) int { n, _ := render.Segments(m.Text); return n },
 	}
 	limiters := map[channels.Channel]dispatch.Limiter{channels.SMS: smsLimit}
 	metrics := dispatch.NewMetrics(a.metrics)
@@ -231,16 +239,34 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 		}
 		d := dispatch.New(dispatch.Config{
 			JS: a.js, Channel: ch, Notifier: ns[ch], Composer: composers[ch], Alerts: alerts, Store: a.deliveries,
-			Limiter: limiters[ch], Concurrency: concurrency[ch], SendTimeout: 15 * time.Second,
+			Limiter: limiters[ch], Cost: costs[ch], Concurrency: concurrency[ch], SendTimeout: 15 * time.Second,
 			Retry: retryPolicy(cfg, ch), OnPermanent: hooks[ch], Isolation: isolation[ch], Logger: a.logger.With("channel", ch), Metrics: metrics,
 		})
 		if err := d.Start(ctx); err != nil {
 			return err
 		}
 		a.onStop(d.Stop)
-		a.watched = append(a.watched, watchdog.Consumer{Stream: jobs.StreamName, Name: dispatch.ConsumerName(ch), Restart: d.Restart})
+		for _, lane := range jobs.Lanes {
+			a.watched = append(a.watched, watchdog.Consumer{Stream: jobs.StreamName, Name: dispatch.ConsumerName(ch, lane), Restart: d.Restart})
+		}
 	}
 	return nil
+}
+
+// smsLimiterName names the shared SMS limiter after the sender, so
+// Herald deployments sending from different numbers or Messaging
+// Services on one NATS keep their own carrier rates.
+func smsLimiterName(cfg *config.Config) string {
+	sender := cmp.Or(cfg.Twilio.MessagingServiceSID, cfg.Twilio.From)
+	if cfg.SMS.Provider != "twilio" || sender == "" {
+		return string(channels.SMS)
+	}
+	return string(channels.SMS) + "." + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, sender)
 }
 
 // retryPolicy is a channel's configured retry policy.

@@ -79,7 +79,7 @@ type SMS struct {
 func NewSMS(cfg SMSConfig) *SMS { return &SMS{SMSConfig: cfg} }
 
 // Compose implements dispatch.Composer.
-func (c *SMS) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
+func (c *SMS) Compose(ctx context.Context, j jobs.Delivery) (channels.Message, string, error) {
 	r, err := c.Residents.Get(ctx, j.Recipient)
 	if errors.Is(err, residents.ErrNotFound) {
 		return channels.Message{}, "resident unsubscribed", nil
@@ -146,7 +146,7 @@ type cachedSub struct {
 const subscriptionTTL = time.Second
 
 // Compose implements dispatch.Composer.
-func (c *Webhook) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
+func (c *Webhook) Compose(ctx context.Context, j jobs.Delivery) (channels.Message, string, error) {
 	sub, err := c.subscription(ctx, j.Recipient)
 	if errors.Is(err, hospitals.ErrNotFound) {
 		return channels.Message{}, "subscription removed", nil
@@ -217,7 +217,7 @@ type SocialConfig struct {
 	// Posts finds the post of an earlier alert, so an Update or Cancel is
 	// a reply to it and followers see the thread.
 	Posts interface {
-		Get(ctx context.Context, j jobs.Job) (deliveries.Record, error)
+		Get(ctx context.Context, d jobs.Delivery) (deliveries.Record, error)
 	}
 }
 
@@ -245,14 +245,14 @@ func (c *Social) Text(a Alert) string {
 }
 
 // Compose implements dispatch.Composer.
-func (c *Social) Compose(ctx context.Context, j jobs.Job) (channels.Message, string, error) {
+func (c *Social) Compose(ctx context.Context, j jobs.Delivery) (channels.Message, string, error) {
 	a, err := c.Alerts.Get(ctx, j.AlertID)
 	if err != nil {
 		return channels.Message{}, "", err
 	}
 	m := channels.Message{Text: c.Text(a)}
 	for _, ref := range a.Record.References {
-		if r, err := c.Posts.Get(ctx, jobs.Job{AlertID: ref, Channel: channels.Social, Recipient: j.Recipient}); err == nil && r.ProviderID != "" {
+		if r, err := c.Posts.Get(ctx, jobs.Delivery{AlertID: ref, Channel: channels.Social, Recipient: j.Recipient}); err == nil && r.ProviderID != "" {
 			m.ReplyTo = r.ProviderID
 			break
 		}

@@ -80,7 +80,7 @@ func TestComposeSMS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, skip, err := c.Compose(ctx, jobs.Job{AlertID: tt.alert, Channel: channels.SMS, Recipient: tt.resident})
+			m, skip, err := c.Compose(ctx, jobs.Delivery{AlertID: tt.alert, Channel: channels.SMS, Recipient: tt.resident})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,18 +1,23 @@
 // Package deliveries records the outcome of every delivery (alert, channel,
-// recipient) in the JetStream KV bucket HERALD_DELIVERIES. The record is
-// the dispatcher's idempotency check (a delivery marked sent is not sent
-// again) and the source of the per-alert status view.
+// recipient) in the JetStream KV bucket HERALD_DELIVERIES and keeps
+// per-alert counters of those outcomes in the counter stream
+// HERALD_DELIVERY_COUNTS. The record is the dispatcher's idempotency check
+// (a delivery marked sent is not sent again); the counters answer the
+// status view without reading the records.
 //
-// It stores and summarizes; it does not send or retry.
+// It stores, counts and summarizes; it does not send or retry.
 package deliveries
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/herald-alerts/herald/broadcaster/api"
@@ -20,8 +25,12 @@ import (
 	"github.com/herald-alerts/herald/internal/jobs"
 )
 
-// Bucket is the KV bucket name.
-const Bucket = "HERALD_DELIVERIES"
+// JetStream names.
+const (
+	Bucket        = "HERALD_DELIVERIES"
+	CountsStream  = "HERALD_DELIVERY_COUNTS"
+	CountsSubject = "herald.counts." // + alert + "." + channel + "." + state
+)
 
 // States of a delivery.
 const (
@@ -35,6 +44,9 @@ const (
 	Logged = "logged"
 )
 
+// finalStates are the states a counter is kept for.
+var finalStates = []string{Sent, Logged, Delivered, Failed, Skipped}
+
 // ErrNotFound means no record exists.
 var ErrNotFound = errors.New("delivery record not found")
 
@@ -45,18 +57,29 @@ type Record struct {
 	ProviderID string    `json:"provider_id,omitempty"`
 	Attempts   int       `json:"attempts,omitempty"`
 	At         time.Time `json:"at"`
+	// RetryAt is when a queued delivery is due again.
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// Outcome is the state the dispatcher settled the delivery in (a
+	// provider's later report changes State, not Outcome): what the
+	// counters counted it as.
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // Final reports whether nothing more will happen to the delivery (other
 // than a provider's later delivered/failed report for a sent one).
 func (r Record) Final() bool { return r.State != Queued && r.State != "" }
 
+// Counted is the state the counters hold the delivery under.
+func (r Record) Counted() string { return cmp.Or(r.Outcome, r.State) }
+
 // Plan is how many deliveries the planner queued for an alert, per channel.
 type Plan map[channels.Channel]int
 
-// Store is the bucket.
+// Store is the bucket and the counters.
 type Store struct {
-	kv jetstream.KeyValue
+	js     jetstream.JetStream
+	kv     jetstream.KeyValue
+	counts jetstream.Stream
 }
 
 // Config is what Open needs.
@@ -65,12 +88,23 @@ type Config struct {
 	Replicas int // JetStream replicas of the stream or bucket (1 on one server)
 }
 
-// Open creates or updates the bucket.
+// countDedup is the counter stream's duplicate window: a delivery's count
+// is published again, with the same id, when its job comes back after a
+// crash, and this window (longer than the dispatchers' ack wait) drops
+// the second one.
+const countDedup = 2 * time.Minute
+
+// Recount is how young a final record must be for a redelivered job to
+// publish its count again: older ones were counted before their job was
+// handed back, or their crash would have brought the job back sooner.
+const Recount = countDedup - 30*time.Second
+
+// Open creates or updates the bucket and the counter stream.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	js, replicas := cfg.JS, cfg.Replicas
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      Bucket,
-		Description: "Herald: delivery outcomes (idempotency records) and plans",
+		Description: "Herald: delivery outcomes (idempotency records), failures and plans",
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
 		History:     1,
@@ -78,19 +112,37 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", Bucket, err)
 	}
-	return &Store{kv: kv}, nil
+	counts, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:              CountsStream,
+		Description:       "Herald: delivery counters per alert, channel and state",
+		Subjects:          []string{CountsSubject + ">"},
+		Storage:           jetstream.FileStorage,
+		Replicas:          replicas,
+		AllowMsgCounter:   true,
+		MaxMsgsPerSubject: 1, // each counter message carries the running total
+		Duplicates:        countDedup,
+		AllowDirect:       true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", CountsStream, err)
+	}
+	return &Store{js: js, kv: kv, counts: counts}, nil
 }
 
-func recordKey(j jobs.Job) string   { return "d." + j.Key() }
-func planKey(alertID string) string { return "plan." + alertID }
+func recordKey(d jobs.Delivery) string  { return "d." + d.Key() }
+func failureKey(d jobs.Delivery) string { return "f." + d.Key() }
+func planKey(alertID string) string     { return "plan." + alertID }
 func providerKey(channel channels.Channel, id string) string {
 	return "p." + string(channel) + "." + sanitize(id)
 }
+func counterSubject(alertID string, ch channels.Channel, state string) string {
+	return CountsSubject + alertID + "." + string(ch) + "." + state
+}
 
 // Get returns a delivery's record.
-func (s *Store) Get(ctx context.Context, j jobs.Job) (Record, error) {
+func (s *Store) Get(ctx context.Context, d jobs.Delivery) (Record, error) {
 	var r Record
-	return r, s.get(ctx, recordKey(j), &r)
+	return r, s.get(ctx, recordKey(d), &r)
 }
 
 func (s *Store) get(ctx context.Context, key string, v any) error {
@@ -108,8 +160,9 @@ func (s *Store) get(ctx context.Context, key string, v any) error {
 }
 
 // Put records a delivery's outcome; a sent delivery with a provider id is
-// also indexed by it, so provider status reports find their delivery.
-func (s *Store) Put(ctx context.Context, j jobs.Job, r Record) error {
+// also indexed by it, so provider status reports find their delivery, and
+// a failed or skipped one is listed for the status view's failures.
+func (s *Store) Put(ctx context.Context, d jobs.Delivery, r Record) error {
 	if r.At.IsZero() {
 		r.At = time.Now().UTC()
 	}
@@ -117,13 +170,59 @@ func (s *Store) Put(ctx context.Context, j jobs.Job, r Record) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.kv.Put(ctx, recordKey(j), b); err != nil {
-		return fmt.Errorf("record delivery %s: %w", j.Key(), err)
+	if _, err := s.kv.Put(ctx, recordKey(d), b); err != nil {
+		return fmt.Errorf("record delivery %s: %w", d.Key(), err)
 	}
-	if r.ProviderID != "" && r.State == Sent {
-		jb, _ := json.Marshal(j)
-		if _, err := s.kv.Put(ctx, providerKey(j.Channel, r.ProviderID), jb); err != nil {
-			return fmt.Errorf("index provider id of %s: %w", j.Key(), err)
+	switch {
+	case r.ProviderID != "" && r.State == Sent:
+		jb, _ := json.Marshal(providerEntry{AlertID: d.AlertID, Channel: d.Channel, Recipient: d.Recipient})
+		if _, err := s.kv.Put(ctx, providerKey(d.Channel, r.ProviderID), jb); err != nil {
+			return fmt.Errorf("index provider id of %s: %w", d.Key(), err)
+		}
+	case r.State == Failed || r.State == Skipped:
+		fb, _ := json.Marshal(Failure{Channel: string(d.Channel), Recipient: d.Recipient, State: r.State, Reason: r.Reason})
+		if _, err := s.kv.Put(ctx, failureKey(d), fb); err != nil {
+			return fmt.Errorf("list failure of %s: %w", d.Key(), err)
+		}
+	}
+	return nil
+}
+
+// providerEntry is the provider-id index's value: the delivery.
+type providerEntry struct {
+	AlertID   string           `json:"alert_id"`
+	Channel   channels.Channel `json:"channel"`
+	Recipient string           `json:"recipient"`
+}
+
+// Count adds a settled delivery to its alert's counter for state. It is
+// idempotent within the counter stream's duplicate window (the delivery's
+// key is the message id), so a job redelivered after a crash may count
+// its settled deliveries again. The caller waits for the returned future
+// before acknowledging the job.
+func (s *Store) Count(d jobs.Delivery, state string) (jetstream.PubAckFuture, error) {
+	return s.incr(counterSubject(d.AlertID, d.Channel, state), 1, "c."+d.Key())
+}
+
+func (s *Store) incr(subject string, by int, id string) (jetstream.PubAckFuture, error) {
+	m := nats.NewMsg(subject)
+	m.Header.Set("Nats-Incr", strconv.Itoa(by))
+	f, err := s.js.PublishMsgAsync(m, jetstream.WithMsgID(id))
+	if err != nil {
+		return nil, fmt.Errorf("count %s: %w", subject, err)
+	}
+	return f, nil
+}
+
+// Wait waits for the futures of Count.
+func Wait(ctx context.Context, fs []jetstream.PubAckFuture) error {
+	for _, f := range fs {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("count delivery: %w", err)
+		case <-ctx.Done():
+			return fmt.Errorf("count deliveries: %w", ctx.Err())
 		}
 	}
 	return nil
@@ -132,22 +231,45 @@ func (s *Store) Put(ctx context.Context, j jobs.Job, r Record) error {
 // ProviderReport applies a provider's later report (e.g. a Twilio status
 // callback) to the delivery it sent as providerID. state is Delivered or
 // Failed. Unknown ids return ErrNotFound.
-func (s *Store) ProviderReport(ctx context.Context, channel channels.Channel, providerID, state, reason string) (jobs.Job, error) {
-	var j jobs.Job
-	if err := s.get(ctx, providerKey(channel, providerID), &j); err != nil {
-		return j, err
+//
+// The counters move the delivery from its old state to the new one; each
+// report moves them once however often the provider repeats it.
+func (s *Store) ProviderReport(ctx context.Context, channel channels.Channel, providerID, state, reason string) (jobs.Delivery, error) {
+	var e providerEntry
+	if err := s.get(ctx, providerKey(channel, providerID), &e); err != nil {
+		return jobs.Delivery{}, err
 	}
-	r, err := s.Get(ctx, j)
+	d := jobs.Delivery{AlertID: e.AlertID, Channel: e.Channel, Recipient: e.Recipient}
+	r, err := s.Get(ctx, d)
 	if err != nil {
-		return j, err
+		return d, err
 	}
 	// A late "sent" report must not undo "delivered"; a failed report after
 	// delivered is the provider changing its mind and is kept.
-	if r.State == Delivered && state != Failed {
-		return j, nil
+	if r.State == state || r.State == Delivered && state != Failed {
+		return d, nil
 	}
+	old := r.State
 	r.State, r.Reason, r.At = state, reason, time.Now().UTC()
-	return j, s.Put(ctx, j, r)
+	if err := s.Put(ctx, d, r); err != nil {
+		return d, err
+	}
+	if !r.Final() || old == Queued {
+		return d, nil
+	}
+	id := "r." + sanitize(providerID) + "." + old + "." + state
+	var fs []jetstream.PubAckFuture
+	for _, c := range []struct {
+		state string
+		by    int
+	}{{state, 1}, {old, -1}} {
+		f, err := s.incr(counterSubject(d.AlertID, d.Channel, c.state), c.by, id+"."+strconv.Itoa(c.by))
+		if err != nil {
+			return d, err
+		}
+		fs = append(fs, f)
+	}
+	return d, Wait(ctx, fs)
 }
 
 // SetPlan records how many deliveries were queued per channel.
@@ -175,8 +297,10 @@ type Summary = api.Deliveries
 // maxFailuresListed bounds the failure list of one summary.
 const maxFailuresListed = 1000
 
-// Summarize counts an alert's deliveries. It reads the latest record of
-// each of the alert's deliveries in one pass over the bucket's stream.
+// Summarize answers the status view from the alert's counters: a few
+// reads, whatever the size of the fan-out. An alert planned before
+// counters existed is counted from its records once, and its counters
+// stored when it is done.
 func (s *Store) Summarize(ctx context.Context, alertID string) (*Summary, error) {
 	sum := &Summary{AlertID: alertID, Channels: map[string]Counts{}, Failures: []Failure{}}
 	for _, ch := range channels.All {
@@ -190,52 +314,157 @@ func (s *Store) Summarize(ctx context.Context, alertID string) (*Summary, error)
 		return nil, err
 	}
 	sum.Planned = true
-	w, err := s.kv.Watch(ctx, "d."+alertID+".>", jetstream.IgnoreDeletes())
+	counted, err := s.readCounters(ctx, alertID, sum)
 	if err != nil {
-		return nil, fmt.Errorf("read deliveries of %s: %w", alertID, err)
+		return nil, err
 	}
-	defer w.Stop()
-	final := map[channels.Channel]int{}
-	for e := range w.Updates() {
-		if e == nil { // all current values delivered
-			break
+	if !counted && planTotal(plan) > 0 {
+		if err := s.rebuild(ctx, alertID, plan, sum); err != nil {
+			return nil, err
 		}
-		var r Record
-		if err := json.Unmarshal(e.Value(), &r); err != nil {
-			continue
-		}
-		ch, recipient := splitKey(e.Key(), alertID)
-		c := sum.Channels[string(ch)]
-		switch r.State {
-		case Sent:
-			c.Sent++
-		case Logged:
-			c.Logged++
-		case Delivered:
-			c.Delivered++
-		case Failed:
-			c.Failed++
-		case Skipped:
-			c.Skipped++
-		default:
-			continue
-		}
-		final[ch]++
-		sum.Channels[string(ch)] = c
-		if (r.State == Failed || r.State == Skipped) && len(sum.Failures) < maxFailuresListed {
-			sum.Failures = append(sum.Failures, Failure{Channel: string(ch), Recipient: recipient, State: r.State, Reason: r.Reason})
-		}
+	}
+	if sum.Failures, err = s.failures(ctx, alertID); err != nil {
+		return nil, err
 	}
 	sum.Done = true
 	for ch, n := range plan {
 		c := sum.Channels[string(ch)]
-		c.Queued = max(n-final[ch], 0)
+		c.Queued = max(n-(c.Sent+c.Logged+c.Delivered+c.Failed+c.Skipped), 0)
 		sum.Channels[string(ch)] = c
 		if c.Queued > 0 {
 			sum.Done = false
 		}
 	}
 	return sum, nil
+}
+
+func planTotal(p Plan) (n int) {
+	for _, v := range p {
+		n += v
+	}
+	return n
+}
+
+// readCounters fills sum's counts from the counter stream; counted is
+// false when the alert has no counter at all.
+func (s *Store) readCounters(ctx context.Context, alertID string, sum *Summary) (counted bool, err error) {
+	for _, ch := range channels.All {
+		c := sum.Channels[string(ch)]
+		for _, state := range finalStates {
+			m, err := s.counts.GetLastMsgForSubject(ctx, counterSubject(alertID, ch, state))
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				continue
+			}
+			if err != nil {
+				return false, fmt.Errorf("read counters of %s: %w", alertID, err)
+			}
+			var v struct {
+				Val string `json:"val"`
+			}
+			n, perr := 0, json.Unmarshal(m.Data, &v)
+			if perr == nil {
+				n, perr = strconv.Atoi(v.Val)
+			}
+			if perr != nil {
+				return false, fmt.Errorf("read counter %s: %w", m.Subject, perr)
+			}
+			counted = true
+			*stateField(&c, state) = n
+		}
+		sum.Channels[string(ch)] = c
+	}
+	return counted, nil
+}
+
+func stateField(c *Counts, state string) *int {
+	switch state {
+	case Sent:
+		return &c.Sent
+	case Logged:
+		return &c.Logged
+	case Delivered:
+		return &c.Delivered
+	case Failed:
+		return &c.Failed
+	}
+	return &c.Skipped
+}
+
+// rebuild counts an alert's records (an alert planned by a Herald without
+// counters) and, once none is queued, stores the counts so that the scan
+// is not repeated. A rebuild while deliveries still settle would race
+// their own counts, so it only reads.
+func (s *Store) rebuild(ctx context.Context, alertID string, plan Plan, sum *Summary) error {
+	w, err := s.kv.Watch(ctx, "d."+alertID+".>", jetstream.IgnoreDeletes())
+	if err != nil {
+		return fmt.Errorf("read deliveries of %s: %w", alertID, err)
+	}
+	defer w.Stop()
+	final := 0
+	for e := range w.Updates() {
+		if e == nil { // all current values delivered
+			break
+		}
+		var r Record
+		if json.Unmarshal(e.Value(), &r) != nil || !r.Final() {
+			continue
+		}
+		ch, _ := splitKey(e.Key(), alertID)
+		c := sum.Channels[string(ch)]
+		*stateField(&c, r.State)++
+		sum.Channels[string(ch)] = c
+		final++
+	}
+	if final < planTotal(plan) {
+		return nil
+	}
+	var fs []jetstream.PubAckFuture
+	for ch, c := range sum.Channels {
+		for _, state := range finalStates {
+			if n := *stateField(&c, state); n > 0 {
+				f, err := s.incr(counterSubject(alertID, channels.Channel(ch), state), n, "rebuild."+alertID+"."+ch+"."+state)
+				if err != nil {
+					return err
+				}
+				fs = append(fs, f)
+			}
+		}
+	}
+	return Wait(ctx, fs)
+}
+
+// failures lists the first maxFailuresListed failed or skipped deliveries
+// of an alert, reading no more than that.
+func (s *Store) failures(ctx context.Context, alertID string) ([]Failure, error) {
+	out := []Failure{}
+	cons, err := s.js.OrderedConsumer(ctx, "KV_"+Bucket, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"$KV." + Bucket + ".f." + alertID + ".>"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list failures of %s: %w", alertID, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list failures of %s: %w", alertID, err)
+	}
+	n := min(int(info.NumPending), maxFailuresListed)
+	if n == 0 {
+		return out, nil
+	}
+	batch, err := cons.Fetch(n, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("list failures of %s: %w", alertID, err)
+	}
+	for m := range batch.Messages() {
+		var f Failure
+		if json.Unmarshal(m.Data(), &f) == nil {
+			out = append(out, f)
+		}
+	}
+	if err := batch.Error(); err != nil {
+		return nil, fmt.Errorf("list failures of %s: %w", alertID, err)
+	}
+	return out, nil
 }
 
 // Reached lists the recipients of an alert on a channel whose delivery was

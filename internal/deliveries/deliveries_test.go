@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/test/natstest"
@@ -24,8 +26,27 @@ func openStore(t testing.TB) *Store {
 	return s
 }
 
-func job(alert string, channel channels.Channel, recipient string) jobs.Job {
-	return jobs.Job{AlertID: alert, Channel: channel, Recipient: recipient}
+func job(alert string, channel channels.Channel, recipient string) jobs.Delivery {
+	return jobs.Delivery{AlertID: alert, Channel: channel, Recipient: recipient}
+}
+
+// settle records and counts an outcome, as the dispatcher does.
+func settle(t *testing.T, s *Store, d jobs.Delivery, r Record) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Put(ctx, d, r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Final() {
+		return
+	}
+	f, err := s.Count(d, r.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Wait(ctx, []jetstream.PubAckFuture{f}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestPutGet(t *testing.T) {
@@ -35,7 +56,7 @@ func TestPutGet(t *testing.T) {
 
 	tests := []struct {
 		name string
-		job  jobs.Job
+		job  jobs.Delivery
 		put  []Record // in order; the last one is read back
 	}{
 		{"sent", job("a1", channels.SMS, "r1"), []Record{{State: Sent, ProviderID: "SM1", Attempts: 1, At: at}}},
@@ -113,14 +134,15 @@ func TestSummarize(t *testing.T) {
 		if err := s.SetPlan(ctx, other, Plan{channels.SMS: 1}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Put(ctx, job(other, channels.SMS, "r1"), Record{State: Failed, Reason: "not a1"}); err != nil {
-			t.Fatal(err)
-		}
+		settle(t, s, job(other, channels.SMS, "r1"), Record{State: Failed, Reason: "not a1"})
 	}
 
+	// A put settles a delivery as the dispatcher does (record, then count),
+	// or with report, applies a provider's report to it.
 	type put struct {
-		job jobs.Job
-		rec Record
+		job    jobs.Delivery
+		rec    Record
+		report bool
 	}
 	// Steps run in order; each adds records, then the summary is checked.
 	steps := []struct {
@@ -137,21 +159,23 @@ func TestSummarize(t *testing.T) {
 		{
 			name: "some final, a queued record is not",
 			puts: []put{
-				{job(alert, channels.SMS, "r1"), Record{State: Sent, ProviderID: "SM1"}},
-				{job(alert, channels.SMS, "r2"), Record{State: Failed, Reason: "invalid number"}},
-				{job(alert, channels.SMS, "r3"), Record{State: Queued}},
-				{job(alert, channels.Webhook, "h1"), Record{State: Skipped, Reason: "subscription disabled"}},
+				{job(alert, channels.SMS, "r1"), Record{State: Sent, ProviderID: "SM1"}, false},
+				{job(alert, channels.SMS, "r2"), Record{State: Failed, Reason: "invalid number"}, false},
+				{job(alert, channels.SMS, "r3"), Record{State: Queued}, false},
+				{job(alert, channels.Webhook, "h1"), Record{State: Skipped, Reason: "subscription disabled"}, false},
 			},
 			want:     map[channels.Channel]Counts{channels.SMS: {Queued: 2, Sent: 1, Failed: 1}, channels.Webhook: {Queued: 1, Skipped: 1}, channels.Social: {Queued: 1}},
 			failures: []Failure{{Channel: string(channels.SMS), Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: string(channels.Webhook), Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
 		},
 		{
-			name: "all but one final; a record written twice counts once",
+			name: "all but one final; a delivery settled twice counts once",
 			puts: []put{
-				{job(alert, channels.SMS, "r1"), Record{State: Delivered, ProviderID: "SM1"}},
-				{job(alert, channels.SMS, "r3"), Record{State: Sent}},
-				{job(alert, channels.SMS, "r4"), Record{State: Sent}},
-				{job(alert, channels.Webhook, "h2"), Record{State: Sent}},
+				{job(alert, channels.SMS, "r1"), Record{State: Delivered, ProviderID: "SM1"}, true},
+				{job(alert, channels.SMS, "r1"), Record{State: Delivered, ProviderID: "SM1"}, true},
+				{job(alert, channels.SMS, "r3"), Record{State: Sent}, false},
+				{job(alert, channels.SMS, "r4"), Record{State: Sent}, false},
+				{job(alert, channels.SMS, "r4"), Record{State: Sent}, false},
+				{job(alert, channels.Webhook, "h2"), Record{State: Sent}, false},
 			},
 			want:     map[channels.Channel]Counts{channels.SMS: {Sent: 2, Delivered: 1, Failed: 1}, channels.Webhook: {Sent: 1, Skipped: 1}, channels.Social: {Queued: 1}},
 			failures: []Failure{{Channel: string(channels.SMS), Recipient: "r2", State: Failed, Reason: "invalid number"}, {Channel: string(channels.Webhook), Recipient: "h1", State: Skipped, Reason: "subscription disabled"}},
@@ -159,7 +183,7 @@ func TestSummarize(t *testing.T) {
 		{
 			name: "every planned job final",
 			puts: []put{
-				{job(alert, channels.Social, "mastodon"), Record{State: Failed, Reason: "http 422"}},
+				{job(alert, channels.Social, "mastodon"), Record{State: Failed, Reason: "http 422"}, false},
 			},
 			want:     map[channels.Channel]Counts{channels.SMS: {Sent: 2, Delivered: 1, Failed: 1}, channels.Webhook: {Sent: 1, Skipped: 1}, channels.Social: {Failed: 1}},
 			done:     true,
@@ -169,9 +193,13 @@ func TestSummarize(t *testing.T) {
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {
 			for _, p := range step.puts {
-				if err := s.Put(ctx, p.job, p.rec); err != nil {
-					t.Fatal(err)
+				if p.report {
+					if _, err := s.ProviderReport(ctx, p.job.Channel, p.rec.ProviderID, p.rec.State, ""); err != nil {
+						t.Fatal(err)
+					}
+					continue
 				}
+				settle(t, s, p.job, p.rec)
 			}
 			sum, err := s.Summarize(ctx, alert)
 			if err != nil {
@@ -263,7 +291,7 @@ func TestProviderReport(t *testing.T) {
 		state      string
 		reason     string
 		wantErr    error
-		wantJob    jobs.Job
+		wantJob    jobs.Delivery
 		wantState  string // stored state of wantJob afterwards
 		wantReason string
 	}{
@@ -285,7 +313,7 @@ func TestProviderReport(t *testing.T) {
 			if step.wantErr == nil && j != step.wantJob {
 				t.Errorf("ProviderReport job = %+v, want %+v", j, step.wantJob)
 			}
-			if step.wantJob == (jobs.Job{}) {
+			if step.wantJob == (jobs.Delivery{}) {
 				return
 			}
 			r, err := s.Get(ctx, step.wantJob)
@@ -299,5 +327,44 @@ func TestProviderReport(t *testing.T) {
 				t.Errorf("record lost its provider id or attempts: %+v", r)
 			}
 		})
+	}
+}
+
+// TestSummarizeRebuild: an alert whose deliveries were recorded by a
+// Herald without counters is counted from its records; once none is
+// queued, the counts are stored and later summaries read them.
+func TestSummarizeRebuild(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if err := s.SetPlan(ctx, "old", Plan{channels.SMS: 3}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(r string, rec Record) {
+		if err := s.Put(ctx, job("old", channels.SMS, r), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("r1", Record{State: Sent})
+	put("r2", Record{State: Delivered})
+	sum, err := s.Summarize(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := sum.Channels["sms"]; sum.Done || c != (Counts{Queued: 1, Sent: 1, Delivered: 1}) {
+		t.Fatalf("partial summary %+v, done %v", c, sum.Done)
+	}
+	put("r3", Record{State: Failed, Reason: "21211"})
+	for range 2 { // the second reads the stored counters
+		sum, err = s.Summarize(ctx, "old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := sum.Channels["sms"]; !sum.Done || c != (Counts{Sent: 1, Delivered: 1, Failed: 1}) {
+			t.Fatalf("summary %+v, done %v", c, sum.Done)
+		}
+	}
+	counted, err := s.readCounters(ctx, "old", &Summary{Channels: map[string]Counts{}})
+	if err != nil || !counted {
+		t.Errorf("counters stored after the rebuild: %v, %v", counted, err)
 	}
 }

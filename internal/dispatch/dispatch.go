@@ -1,8 +1,13 @@
-// Package dispatch runs delivery jobs: a durable JetStream pull consumer
-// per channel, shared by every Herald process, that for each job checks the
-// idempotency record, skips jobs of cancelled or expired alerts, composes
-// the message, waits for the rate limiter, calls the channel's Notifier and
-// records the outcome before acking.
+// Package dispatch runs delivery jobs: durable JetStream pull consumers per
+// channel and priority lane, shared by every Herald process. A job carries
+// many recipients; the dispatcher splits it into deliveries and its
+// workers always take a delivery of the most urgent lane that has one, so
+// an urgent alert overtakes a large routine fan-out within a few sends.
+// For each delivery it checks the idempotency record, skips deliveries of
+// cancelled or expired alerts, composes the message, waits for the rate
+// limiter, calls the channel's Notifier and records and counts the
+// outcome; the job is acked once every delivery in it is settled, or
+// handed back (nak with delay) for those still due a retry.
 //
 // Retries with backoff (honouring a provider's Retry-After), the attempt
 // and age limits, rate limiting, metrics and logging live here, once, for
@@ -19,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -31,7 +37,7 @@ import (
 // must not be sent (the recipient opted out, the subscription is disabled)
 // and is recorded as skipped with that reason.
 type Composer interface {
-	Compose(ctx context.Context, j jobs.Job) (m channels.Message, skip string, err error)
+	Compose(ctx context.Context, d jobs.Delivery) (m channels.Message, skip string, err error)
 }
 
 // AlertState tells whether an alert's deliveries should still go out.
@@ -46,7 +52,7 @@ type AlertState interface {
 // PermanentHook is told of permanent failures, so that e.g. an opted-out
 // number (channels.ErrOptedOut) is marked opted out, or a gone webhook
 // (channels.ErrGone) disabled. Errors are logged, not retried.
-type PermanentHook func(ctx context.Context, j jobs.Job, err error) error
+type PermanentHook func(ctx context.Context, d jobs.Delivery, err error) error
 
 // Retry is a channel's retry policy.
 type Retry struct {
@@ -117,20 +123,23 @@ func (r Retry) Decide(a Attempt) Verdict {
 }
 
 // Limiter paces sends (golang.org/x/time/rate.Limiter, or the shared
-// limiter of package ratelimit).
+// limiter of package ratelimit); n is the send's cost (SMS segments).
 type Limiter interface {
-	Wait(ctx context.Context) error
+	WaitN(ctx context.Context, n int) error
 }
 
 // Config configures one channel's dispatcher.
 type Config struct {
-	JS          jetstream.JetStream
-	Channel     channels.Channel
-	Notifier    channels.Notifier
-	Composer    Composer
-	Alerts      AlertState
-	Store       *deliveries.Store
-	Limiter     Limiter // nil: unlimited
+	JS       jetstream.JetStream
+	Channel  channels.Channel
+	Notifier channels.Notifier
+	Composer Composer
+	Alerts   AlertState
+	Store    *deliveries.Store
+	Limiter  Limiter // nil: unlimited
+	// Cost is what one message costs against the Limiter (an SMS's
+	// segments, as carriers count them); nil: 1.
+	Cost        func(channels.Message) int
 	Concurrency int
 	SendTimeout time.Duration
 	Retry       Retry
@@ -144,13 +153,36 @@ type Config struct {
 type Dispatcher struct {
 	cfg    Config
 	gate   *gate
-	iter   jetstream.MessagesContext
-	wg     sync.WaitGroup
-	cancel context.CancelFunc
+	lanes  []chan task // one per jobs.Lanes entry, most urgent first
+	active sync.Map    // *batch -> struct{}: jobs in hand, kept alive by heartbeat
+	quit   chan struct{}
+
+	feeders, workers sync.WaitGroup
+	stopPull, cancel context.CancelFunc
 }
 
-// ConsumerName is the durable consumer of a channel's jobs.
-func ConsumerName(channel channels.Channel) string { return "herald-dispatch-" + string(channel) }
+// task is one delivery of a job in hand.
+type task struct {
+	b *batch
+	i int // index in the job's recipients
+}
+
+// ConsumerName is the durable consumer of a channel's jobs in a lane.
+func ConsumerName(channel channels.Channel, lane jobs.Lane) string {
+	return "herald-dispatch-" + string(channel) + "-" + string(lane)
+}
+
+// legacyConsumerName is the one consumer per channel of Herald before
+// lanes; it would overlap the Routine lane's on the work queue.
+func legacyConsumerName(channel channels.Channel) string { return "herald-dispatch-" + string(channel) }
+
+// AckWait is how long a job may go without a heartbeat before JetStream
+// gives it to another process: how soon the jobs of a crashed process
+// move on.
+const AckWait = 30 * time.Second
+
+// heartbeat is how often jobs in hand are reported in progress.
+const heartbeat = AckWait / 3
 
 // New builds a dispatcher; Start begins work.
 func New(cfg Config) *Dispatcher {
@@ -166,54 +198,66 @@ func New(cfg Config) *Dispatcher {
 	return &Dispatcher{cfg: cfg, gate: newGate(cfg.Isolation)}
 }
 
-// Start binds the durable consumer and starts Concurrency workers.
+// Start binds a durable consumer per lane and starts a feeder per lane and
+// Concurrency workers.
 func (d *Dispatcher) Start(ctx context.Context) error {
-	cons, err := d.cfg.JS.CreateOrUpdateConsumer(ctx, jobs.StreamName, jetstream.ConsumerConfig{
-		Durable:       ConsumerName(d.cfg.Channel),
-		Description:   "Herald dispatcher for " + string(d.cfg.Channel),
-		FilterSubject: jobs.Subject(d.cfg.Channel),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		// A send takes at most SendTimeout; waits for the rate limiter and
-		// retried records send in-progress acks. A short AckWait matters:
-		// it is how soon the jobs a crashed process held go to another.
-		AckWait:    d.cfg.SendTimeout + 5*time.Second,
-		MaxDeliver: -1, // attempts are counted and ended here, with a record
-		// Jobs held back (a destination's breaker is open, or it is busy)
-		// stay pending while they wait; a small limit would let them block
-		// every other job of the channel.
-		MaxAckPending: 1 << 16,
-	})
-	if err != nil {
-		return fmt.Errorf("dispatcher %s consumer: %w", d.cfg.Channel, err)
+	ch := d.cfg.Channel
+	if err := d.cfg.JS.DeleteConsumer(ctx, jobs.StreamName, legacyConsumerName(ch)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("dispatcher %s: remove the consumer of Herald before lanes: %w", ch, err)
 	}
-	// Pull only what the workers can start soon: jobs left in the stream
-	// can be taken by another Herald process.
-	// Short pull expiry and heartbeat: if a pull goes missing (a server
-	// restart, a leader change) the iterator notices within seconds, not
-	// the default 30 s, and asks again.
-	d.iter, err = cons.Messages(jetstream.PullMaxMessages(d.cfg.Concurrency*2),
-		jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(2*time.Second))
-	if err != nil {
-		return fmt.Errorf("dispatcher %s: %w", d.cfg.Channel, err)
+	var consumers []jetstream.Consumer
+	for _, lane := range jobs.Lanes {
+		filters := []string{jobs.Subject(ch, lane)}
+		if lane == jobs.Routine {
+			filters = append(filters, jobs.LegacySubject(ch))
+		}
+		cons, err := d.cfg.JS.CreateOrUpdateConsumer(ctx, jobs.StreamName, jetstream.ConsumerConfig{
+			Durable:        ConsumerName(ch, lane),
+			Description:    "Herald dispatcher for " + string(ch) + ", " + string(lane) + " lane",
+			FilterSubjects: filters,
+			AckPolicy:      jetstream.AckExplicitPolicy,
+			AckWait:        AckWait,
+			MaxDeliver:     -1, // attempts are counted and ended here, with a record
+			// Jobs handed back for a retry stay pending while they wait.
+			MaxAckPending: 1 << 16,
+		})
+		if err != nil {
+			return fmt.Errorf("dispatcher %s consumer: %w", ch, err)
+		}
+		consumers = append(consumers, cons)
 	}
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	d.cancel = cancel
+	pull, stopPull := context.WithCancel(context.WithoutCancel(ctx))
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopPull, d.cancel = stopPull, cancel
+	d.quit = make(chan struct{})
+	d.lanes = make([]chan task, len(jobs.Lanes))
+	for i := range d.lanes {
+		d.lanes[i] = make(chan task)
+	}
+	for i, cons := range consumers {
+		d.feeders.Add(1)
+		go d.feed(pull, work, cons, d.lanes[i])
+	}
 	for range d.cfg.Concurrency {
-		d.wg.Add(1)
-		go d.work(wctx)
+		d.workers.Add(1)
+		go d.work(work)
 	}
+	d.workers.Add(1)
+	go d.heartbeat()
 	return nil
 }
 
-// Stop stops pulling, lets workers finish the jobs in hand (bounded by
-// ctx), and returns.
+// Stop stops pulling, lets workers finish the deliveries in hand (bounded
+// by ctx), hands the rest of each job back, and returns.
 func (d *Dispatcher) Stop(ctx context.Context) {
-	if d.iter == nil {
+	if d.quit == nil {
 		return
 	}
-	d.iter.Drain()
+	d.stopPull()
+	d.feeders.Wait()
+	close(d.quit)
 	done := make(chan struct{})
-	go func() { d.wg.Wait(); close(done) }()
+	go func() { d.workers.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -221,109 +265,255 @@ func (d *Dispatcher) Stop(ctx context.Context) {
 		<-done
 	}
 	d.cancel()
+	d.quit = nil
 }
 
-func (d *Dispatcher) work(ctx context.Context) {
-	defer d.wg.Done()
-	for {
-		m, err := d.iter.Next()
+// feed pulls one job at a time from a lane and hands its deliveries to the
+// workers; it pulls the next only when the last is handed out, so jobs
+// waiting behind a busier lane stay in the stream, free for another
+// process.
+func (d *Dispatcher) feed(pull, work context.Context, cons jetstream.Consumer, out chan<- task) {
+	defer d.feeders.Done()
+	for pull.Err() == nil {
+		wait, cancel := context.WithTimeout(pull, 5*time.Second)
+		m, err := cons.Next(jetstream.FetchContext(wait))
+		cancel()
 		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return
+			if pull.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+				d.cfg.Logger.Warn("dispatcher pull failed", "error", err)
+				time.Sleep(100 * time.Millisecond)
 			}
-			d.cfg.Logger.Warn("dispatcher pull failed", "channel", d.cfg.Channel, "error", err)
-			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		d.handle(ctx, m)
+		b := d.open(work, m)
+		if b == nil {
+			continue
+		}
+		n := len(b.job.Recipients)
+		for i := range n {
+			select {
+			case out <- task{b: b, i: i}:
+				continue
+			case <-pull.Done():
+			}
+			// Stopping: the rest goes back to JetStream with the job.
+			b.settle(n-i, time.Second)
+			break
+		}
 	}
 }
 
-// handle runs one job through the named steps: look up its record, decide
-// whether it is deliverable, compose, acquire the destination and the rate,
-// send, settle.
-func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
+// work runs deliveries, most urgent lane first, until Stop.
+func (d *Dispatcher) work(ctx context.Context) {
+	defer d.workers.Done()
+	for {
+		t, ok := d.next()
+		if !ok {
+			return
+		}
+		d.handle(ctx, t)
+	}
+}
+
+// next takes a delivery from the most urgent lane that has one, waiting
+// for any when all are empty.
+func (d *Dispatcher) next() (task, bool) {
+	for _, lane := range d.lanes {
+		select {
+		case t := <-lane:
+			return t, true
+		default:
+		}
+	}
+	select {
+	case t := <-d.lanes[0]:
+		return t, true
+	case t := <-d.lanes[1]:
+		return t, true
+	case t := <-d.lanes[2]:
+		return t, true
+	case <-d.quit:
+		return task{}, false
+	}
+}
+
+// heartbeat keeps the jobs in hand from being redelivered while their
+// deliveries wait for workers, the rate limiter or a slow destination.
+func (d *Dispatcher) heartbeat() {
+	defer d.workers.Done()
+	t := time.NewTicker(heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.quit:
+			return
+		case <-t.C:
+			d.active.Range(func(k, _ any) bool {
+				_ = k.(*batch).m.InProgress()
+				return true
+			})
+		}
+	}
+}
+
+// batch is a job in hand: its deliveries are settled by several workers,
+// and the last one to finish acks or hands back the job.
+type batch struct {
+	d      *Dispatcher
+	ctx    context.Context
+	m      jetstream.Msg
+	job    jobs.Job
+	queued time.Time
+	// fresh: first delivery of a job planned once; no delivery of it can
+	// have a record yet, so none is read.
+	fresh bool
+
+	mu      sync.Mutex
+	left    int
+	retryIn time.Duration // > 0: some delivery is not settled; hand back after this
+	counts  []jetstream.PubAckFuture
+}
+
+// open decodes a job and tracks it; an undecodable one is dropped.
+func (d *Dispatcher) open(ctx context.Context, m jetstream.Msg) *batch {
 	j, err := jobs.Decode(m.Data())
 	if err != nil {
-		d.cfg.Logger.Error("undecodable job dropped", "channel", d.cfg.Channel, "error", err)
+		d.cfg.Logger.Error("undecodable job dropped", "error", err)
 		_ = m.Term()
-		return
+		return nil
 	}
 	md, err := m.Metadata()
 	if err != nil {
-		_ = m.Nak()
+		_ = m.NakWithDelay(time.Second)
+		return nil
+	}
+	b := &batch{d: d, ctx: ctx, m: m, job: j, queued: md.Timestamp, fresh: md.NumDelivered == 1 && !j.Replanned, left: len(j.Recipients)}
+	d.active.Store(b, struct{}{})
+	return b
+}
+
+// settle marks n deliveries done; retryIn > 0 means they are not settled
+// and the job must come back after that long.
+func (b *batch) settle(n int, retryIn time.Duration) {
+	b.mu.Lock()
+	if retryIn > 0 && (b.retryIn == 0 || retryIn < b.retryIn) {
+		b.retryIn = retryIn
+	}
+	b.left -= n
+	last := b.left == 0
+	b.mu.Unlock()
+	if last {
+		b.close()
+	}
+}
+
+// counted keeps a count's future; the job is acked only once it is stored.
+func (b *batch) counted(f jetstream.PubAckFuture) {
+	b.mu.Lock()
+	b.counts = append(b.counts, f)
+	b.mu.Unlock()
+}
+
+// close acks the job, or hands it back for the deliveries still due.
+func (b *batch) close() {
+	defer b.d.active.Delete(b)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 30*time.Second)
+	defer cancel()
+	if err := deliveries.Wait(ctx, b.counts); err != nil {
+		b.d.cfg.Logger.Warn("could not count deliveries; the job comes back to count them", "job", b.job.ID(), "error", err)
+		_ = b.m.NakWithDelay(time.Second)
 		return
 	}
-	log := d.cfg.Logger.With("job", j.Key())
+	if b.retryIn > 0 {
+		_ = b.m.NakWithDelay(b.retryIn)
+		return
+	}
+	// A plain ack: if it is lost the job comes back, and the records make
+	// that a no-op.
+	if err := b.m.Ack(); err != nil {
+		b.d.cfg.Logger.Warn("ack failed; the records prevent a second send", "job", b.job.ID(), "error", err)
+	}
+}
 
-	rec, final, err := d.lookup(ctx, j)
-	switch {
-	case err != nil:
-		d.retryLater(m, log, time.Second, fmt.Errorf("read delivery record: %w", err))
-		return
-	case final:
-		_ = m.Ack()
-		return
+// handle runs one delivery through the named steps: look up its record,
+// decide whether it is deliverable, compose, acquire the destination and
+// the rate, send, settle.
+func (d *Dispatcher) handle(ctx context.Context, t task) {
+	b := t.b
+	dl := b.job.Delivery(t.i)
+	log := d.cfg.Logger.With("delivery", dl.Key())
+
+	var rec deliveries.Record
+	if !b.fresh {
+		var err error
+		rec, err = d.cfg.Store.Get(ctx, dl)
+		switch {
+		case errors.Is(err, deliveries.ErrNotFound):
+		case err != nil:
+			d.retryLater(b, log, time.Second, fmt.Errorf("read delivery record: %w", err))
+			return
+		case rec.Final():
+			// Settled on an earlier delivery of the job; a young record
+			// may not have been counted if that run crashed (the count
+			// is idempotent).
+			if time.Since(rec.At) < deliveries.Recount {
+				d.count(b, dl, rec.Counted(), log)
+			}
+			b.settle(1, 0)
+			return
+		case rec.RetryAt.After(time.Now()):
+			b.settle(1, time.Until(rec.RetryAt))
+			return
+		}
 	}
 	// Attempts are counted in the record, not by JetStream's redeliveries:
-	// a job held back by a busy or broken destination has not been tried.
+	// a delivery held back by a busy or broken destination has not been
+	// tried.
 	attempt := rec.Attempts + 1
 	log = log.With("attempt", attempt)
 
-	skip, until, err := d.cfg.Alerts.Deliverable(ctx, j.AlertID)
+	skip, until, err := d.cfg.Alerts.Deliverable(ctx, dl.AlertID)
 	if err != nil {
-		d.retryLater(m, log, time.Second, fmt.Errorf("read alert state: %w", err))
+		d.retryLater(b, log, time.Second, fmt.Errorf("read alert state: %w", err))
 		return
 	}
 	if skip != "" {
-		d.skip(ctx, m, j, rec, skip, log)
+		d.skip(ctx, b, dl, rec, skip, log)
 		return
 	}
-	msg, skip, err := d.cfg.Composer.Compose(ctx, j)
+	msg, skip, err := d.cfg.Composer.Compose(ctx, dl)
 	if err != nil {
-		d.retryLater(m, log, time.Second, fmt.Errorf("compose: %w", err))
+		d.retryLater(b, log, time.Second, fmt.Errorf("compose: %w", err))
 		return
 	}
 	if skip != "" {
-		d.skip(ctx, m, j, rec, skip, log)
+		d.skip(ctx, b, dl, rec, skip, log)
 		return
 	}
-	msg.Key = j.Key()
+	msg.Key = dl.Key()
 
-	release, skip, ok := d.acquire(ctx, m, j, msg)
-	if !ok {
-		return // handed back to JetStream for later
+	release, skip, wait := d.acquire(ctx, dl, msg)
+	if wait > 0 {
+		b.settle(1, wait) // handed back to JetStream for later
+		return
 	}
 	if skip != "" {
-		d.skip(ctx, m, j, rec, skip, log)
+		d.skip(ctx, b, dl, rec, skip, log)
 		return
 	}
 	receipt, err := d.send(ctx, msg)
 	release(err)
 
-	v := d.cfg.Retry.Decide(Attempt{N: attempt, Err: err, Age: time.Since(md.Timestamp), Until: until, Now: time.Now(), Jitter: rand.Float64()})
-	d.settle(ctx, m, j, attempt, receipt, err, v, log)
-}
-
-// lookup reads the job's delivery record: a delivery already finished is
-// not sent again (final). A missing record is a first attempt.
-func (d *Dispatcher) lookup(ctx context.Context, j jobs.Job) (rec deliveries.Record, final bool, err error) {
-	rec, err = d.cfg.Store.Get(ctx, j)
-	switch {
-	case errors.Is(err, deliveries.ErrNotFound):
-		return deliveries.Record{}, false, nil
-	case err != nil:
-		return rec, false, err
-	}
-	return rec, rec.Final(), nil
+	v := d.cfg.Retry.Decide(Attempt{N: attempt, Err: err, Age: time.Since(b.queued), Until: until, Now: time.Now(), Jitter: rand.Float64()})
+	d.settleDelivery(ctx, b, dl, attempt, receipt, err, v, log)
 }
 
 // acquire waits for the destination (isolation gate) and the rate limiter.
-// ok=false means the job was handed back to JetStream (destination busy or
-// broken, or the process stopping); a non-empty skip means the alert was
-// cancelled or expired during the wait. release must be called with the
-// send's error once the send is over.
-func (d *Dispatcher) acquire(ctx context.Context, m jetstream.Msg, j jobs.Job, msg channels.Message) (release func(error), skip string, ok bool) {
+// wait > 0 means the delivery must wait that long in JetStream
+// (destination busy or broken, or the process stopping); a non-empty skip
+// means the alert was cancelled or expired during the wait. release must
+// be called with the send's error once the send is over.
+func (d *Dispatcher) acquire(ctx context.Context, dl jobs.Delivery, msg channels.Message) (release func(error), skip string, wait time.Duration) {
 	release = func(error) {}
 	if d.gate != nil {
 		dest := d.cfg.Isolation.Destination(msg.To)
@@ -332,8 +522,7 @@ func (d *Dispatcher) acquire(ctx context.Context, m jetstream.Msg, j jobs.Job, m
 			if open {
 				d.cfg.Metrics.held(d.cfg.Channel)
 			}
-			_ = m.NakWithDelay(wait)
-			return nil, "", false
+			return nil, "", wait
 		}
 		release = func(err error) {
 			permanent, _, _ := channels.Classify(err)
@@ -341,20 +530,23 @@ func (d *Dispatcher) acquire(ctx context.Context, m jetstream.Msg, j jobs.Job, m
 		}
 	}
 	if d.cfg.Limiter == nil {
-		return release, "", true
+		return release, "", 0
 	}
-	if err := d.waitLimiter(ctx, m); err != nil {
+	cost := 1
+	if d.cfg.Cost != nil {
+		cost = max(d.cfg.Cost(msg), 1)
+	}
+	if err := d.cfg.Limiter.WaitN(ctx, cost); err != nil {
 		release(nil)
-		_ = m.NakWithDelay(time.Second)
-		return nil, "", false
+		return nil, "", time.Second
 	}
 	// The wait can be long (a rate-limited fan-out): the alert may have
 	// been cancelled or expired meanwhile.
-	if skip, _, err := d.cfg.Alerts.Deliverable(ctx, j.AlertID); err == nil && skip != "" {
+	if skip, _, err := d.cfg.Alerts.Deliverable(ctx, dl.AlertID); err == nil && skip != "" {
 		release(nil)
-		return nil, skip, true
+		return nil, skip, 0
 	}
-	return release, "", true
+	return release, "", 0
 }
 
 // send calls the adapter within SendTimeout.
@@ -367,91 +559,85 @@ func (d *Dispatcher) send(ctx context.Context, msg channels.Message) (channels.R
 	return receipt, err
 }
 
-// settle carries out the verdict: record a final outcome and ack, or
-// record the attempt and hand the job back for a retry.
-func (d *Dispatcher) settle(ctx context.Context, m jetstream.Msg, j jobs.Job, attempt int, receipt channels.Receipt, err error, v Verdict, log *slog.Logger) {
+// settleDelivery carries out the verdict: record a final outcome, or
+// record the attempt and hand the delivery back for a retry.
+func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Delivery, attempt int, receipt channels.Receipt, err error, v Verdict, log *slog.Logger) {
 	switch v.State {
 	case deliveries.Sent:
 		state := deliveries.Sent
 		if receipt.Logged {
 			state = deliveries.Logged
 		}
-		d.finish(ctx, m, j, deliveries.Record{State: state, ProviderID: receipt.ProviderID, Attempts: attempt}, log)
+		d.finish(ctx, b, dl, deliveries.Record{State: state, ProviderID: receipt.ProviderID, Attempts: attempt}, log)
 	case deliveries.Queued:
 		d.cfg.Metrics.retried(d.cfg.Channel)
-		// Remember the attempt and its error: the count survives
-		// redeliveries and restarts, and the status view shows why the
-		// delivery is still queued.
-		if perr := d.cfg.Store.Put(ctx, j, deliveries.Record{State: deliveries.Queued, Reason: v.Reason, Attempts: attempt}); perr != nil {
+		// Remember the attempt, its error and when it is due again: the
+		// count survives redeliveries and restarts, and the status view
+		// shows why the delivery is still queued.
+		r := deliveries.Record{State: deliveries.Queued, Reason: v.Reason, Attempts: attempt, RetryAt: time.Now().Add(v.Delay)}
+		if perr := d.cfg.Store.Put(ctx, dl, r); perr != nil {
 			log.Warn("could not record the failed attempt", "error", perr)
 		}
-		d.retryLater(m, log, v.Delay, err)
+		d.retryLater(b, log, v.Delay, err)
 	default:
 		if v.Permanent {
 			_, _, code := channels.Classify(err)
 			log.Warn("delivery failed permanently", "code", code, "error", err)
 		}
-		d.finish(ctx, m, j, deliveries.Record{State: v.State, Reason: v.Reason, Attempts: attempt}, log)
+		d.finish(ctx, b, dl, deliveries.Record{State: v.State, Reason: v.Reason, Attempts: attempt}, log)
 		if v.Permanent && d.cfg.OnPermanent != nil {
-			if herr := d.cfg.OnPermanent(ctx, j, err); herr != nil {
+			if herr := d.cfg.OnPermanent(ctx, dl, err); herr != nil {
 				log.Warn("permanent-failure hook failed", "error", herr)
 			}
 		}
 	}
 }
 
-// skip records that the job is not sent, and why; it was not an attempt.
-func (d *Dispatcher) skip(ctx context.Context, m jetstream.Msg, j jobs.Job, rec deliveries.Record, reason string, log *slog.Logger) {
-	d.finish(ctx, m, j, deliveries.Record{State: deliveries.Skipped, Reason: reason, Attempts: rec.Attempts}, log)
+// skip records that the delivery is not sent, and why; it was not an
+// attempt.
+func (d *Dispatcher) skip(ctx context.Context, b *batch, dl jobs.Delivery, rec deliveries.Record, reason string, log *slog.Logger) {
+	d.finish(ctx, b, dl, deliveries.Record{State: deliveries.Skipped, Reason: reason, Attempts: rec.Attempts}, log)
 }
 
-// waitLimiter waits for a send slot while telling JetStream the job is
-// still in progress, so a long queue behind the limiter is not redelivered.
-func (d *Dispatcher) waitLimiter(ctx context.Context, m jetstream.Msg) error {
-	for {
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := d.cfg.Limiter.Wait(wctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		_ = m.InProgress()
-	}
-}
-
-func (d *Dispatcher) retryLater(m jetstream.Msg, log *slog.Logger, delay time.Duration, err error) {
+func (d *Dispatcher) retryLater(b *batch, log *slog.Logger, delay time.Duration, err error) {
 	log.Info("delivery will be retried", "in", delay.Round(time.Millisecond), "error", err)
-	_ = m.NakWithDelay(delay)
+	b.settle(1, delay)
 }
 
-// finish records the outcome, then acks: a crash between the two means the
-// job is seen again and the record makes it a no-op.
-func (d *Dispatcher) finish(ctx context.Context, m jetstream.Msg, j jobs.Job, r deliveries.Record, log *slog.Logger) {
+// finish records the outcome, then counts it: a crash between the two
+// means the job is seen again, the record makes it a no-op and the count
+// is published again (idempotently).
+func (d *Dispatcher) finish(ctx context.Context, b *batch, dl jobs.Delivery, r deliveries.Record, log *slog.Logger) {
+	r.Outcome = r.State
 	// A sent message without its record would be sent again on
 	// redelivery: keep trying (through a NATS leader election, say) before
 	// giving up on the record.
-	err := d.cfg.Store.Put(ctx, j, r)
+	err := d.cfg.Store.Put(ctx, dl, r)
 	for wait := 100 * time.Millisecond; err != nil && wait <= 6400*time.Millisecond && ctx.Err() == nil; wait *= 2 {
-		_ = m.InProgress()
 		time.Sleep(wait)
-		err = d.cfg.Store.Put(ctx, j, r)
+		err = d.cfg.Store.Put(ctx, dl, r)
 	}
 	if err != nil {
 		// Without the record, a redelivery would send again; retry the
 		// record rather than ack.
 		log.Error("could not record delivery outcome", "state", r.State, "error", err)
-		_ = m.NakWithDelay(time.Second)
+		b.settle(1, time.Second)
 		return
 	}
 	d.cfg.Metrics.count(d.cfg.Channel, r.State)
-	// A plain ack: if it is lost the job comes back, and the record makes
-	// that a no-op, so waiting for the server's confirmation buys nothing.
-	if err := m.Ack(); err != nil {
-		log.Warn("ack failed; the record prevents a second send", "error", err)
+	d.count(b, dl, r.State, log)
+	b.settle(1, 0)
+}
+
+// count adds a settled delivery to its alert's counters.
+func (d *Dispatcher) count(b *batch, dl jobs.Delivery, state string, log *slog.Logger) {
+	f, err := d.cfg.Store.Count(dl, state)
+	if err != nil {
+		log.Warn("could not count delivery; the job comes back to count it", "error", err)
+		b.settle(0, time.Second)
+		return
 	}
+	b.counted(f)
 }
 
 // Metrics are the dispatchers' Prometheus metrics.
@@ -510,8 +696,8 @@ func (m *Metrics) observe(channel channels.Channel, d time.Duration) {
 	}
 }
 
-// Restart stops (letting the jobs in hand finish) and starts again,
-// recreating the durable consumer if it is gone.
+// Restart stops (letting the deliveries in hand finish) and starts again,
+// recreating the durable consumers if they are gone.
 func (d *Dispatcher) Restart(ctx context.Context) error {
 	d.Stop(ctx)
 	return d.Start(ctx)

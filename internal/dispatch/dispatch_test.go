@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/internal/deliveries"
@@ -142,7 +144,7 @@ func (f *fakeNotifier) callTimes(to string) []time.Time {
 // fakeComposer addresses a job to its recipient, or skips it.
 type fakeComposer struct{ skip map[string]string }
 
-func (c fakeComposer) Compose(_ context.Context, j jobs.Job) (channels.Message, string, error) {
+func (c fakeComposer) Compose(_ context.Context, j jobs.Delivery) (channels.Message, string, error) {
 	if reason := c.skip[j.Recipient]; reason != "" {
 		return channels.Message{}, reason, nil
 	}
@@ -160,8 +162,30 @@ func (a fakeAlerts) Deliverable(_ context.Context, id string) (string, time.Time
 }
 
 type permanentCall struct {
-	job      jobs.Job
+	job      jobs.Delivery
 	optedOut bool
+}
+
+// publish queues deliveries as jobs, one publisher per alert.
+func publish(t *testing.T, js jetstream.JetStream, list []jobs.Delivery, lane jobs.Lane, replanned bool) {
+	t.Helper()
+	ctx := context.Background()
+	pubs := map[string]*jobs.Publisher{}
+	for _, d := range list {
+		p := pubs[d.AlertID]
+		if p == nil {
+			p = jobs.NewPublisher(js, d.AlertID, lane, replanned)
+			pubs[d.AlertID] = p
+		}
+		if err := p.Add(ctx, d.Channel, d.Recipient); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range pubs {
+		if err := p.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestDispatcher(t *testing.T) {
@@ -231,9 +255,9 @@ func TestDispatcher(t *testing.T) {
 		permCalls []permanentCall
 	)
 	reg := prometheus.NewRegistry()
-	var list []jobs.Job
+	var list []jobs.Delivery
 	for _, tc := range tests {
-		j := jobs.Job{AlertID: tc.alert, Channel: channels.SMS, Recipient: tc.recipient}
+		j := jobs.Delivery{AlertID: tc.alert, Channel: channels.SMS, Recipient: tc.recipient}
 		list = append(list, j)
 		notifier.script[tc.recipient] = tc.script
 		if tc.prior != nil {
@@ -255,7 +279,7 @@ func TestDispatcher(t *testing.T) {
 		Concurrency: 4,
 		SendTimeout: 5 * time.Second,
 		Retry:       Retry{Base: 2 * time.Millisecond, Max: 10 * time.Millisecond, MaxAttempts: maxAttempts},
-		OnPermanent: func(_ context.Context, j jobs.Job, err error) error {
+		OnPermanent: func(_ context.Context, j jobs.Delivery, err error) error {
 			permMu.Lock()
 			defer permMu.Unlock()
 			permCalls = append(permCalls, permanentCall{j, errors.Is(err, channels.ErrOptedOut)})
@@ -272,9 +296,8 @@ func TestDispatcher(t *testing.T) {
 		defer cancel()
 		d.Stop(sctx)
 	})
-	if err := jobs.Publish(ctx, js, list); err != nil {
-		t.Fatal(err)
-	}
+	// Planned again: records written before (prior) must be read.
+	publish(t, js, list, jobs.Routine, true)
 
 	// Every job ends acked: the work queue is empty once all are handled.
 	deadline := time.Now().Add(8 * time.Second)
@@ -296,7 +319,7 @@ func TestDispatcher(t *testing.T) {
 
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			j := jobs.Job{AlertID: tc.alert, Channel: channels.SMS, Recipient: tc.recipient}
+			j := jobs.Delivery{AlertID: tc.alert, Channel: channels.SMS, Recipient: tc.recipient}
 			rec, err := store.Get(ctx, j)
 			if err != nil {
 				t.Fatalf("delivery record: %v", err)
@@ -320,7 +343,7 @@ func TestDispatcher(t *testing.T) {
 	t.Run("message key is the job key", func(t *testing.T) {
 		notifier.mu.Lock()
 		defer notifier.mu.Unlock()
-		if got, want := notifier.keys["ok"], (jobs.Job{AlertID: "a1", Channel: channels.SMS, Recipient: "ok"}).Key(); got != want {
+		if got, want := notifier.keys["ok"], (jobs.Delivery{AlertID: "a1", Channel: channels.SMS, Recipient: "ok"}).Key(); got != want {
 			t.Errorf("Message.Key = %q, want %q", got, want)
 		}
 	})
@@ -338,7 +361,7 @@ func TestDispatcher(t *testing.T) {
 	t.Run("OnPermanent called once with the error", func(t *testing.T) {
 		permMu.Lock()
 		defer permMu.Unlock()
-		want := []permanentCall{{jobs.Job{AlertID: "a1", Channel: channels.SMS, Recipient: "optedout-number"}, true}}
+		want := []permanentCall{{jobs.Delivery{AlertID: "a1", Channel: channels.SMS, Recipient: "optedout-number"}, true}}
 		if len(permCalls) != 1 || permCalls[0] != want[0] {
 			t.Errorf("OnPermanent calls = %+v, want %+v", permCalls, want)
 		}
@@ -373,4 +396,115 @@ func TestDispatcher(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLanes: an urgent job published while a large routine job is being
+// sent at a limited rate overtakes it within the sends already waiting
+// for the limiter; the routine job then resumes and finishes; nothing is
+// sent twice, and the counters add up to the plan.
+func TestLanes(t *testing.T) {
+	ctx := context.Background()
+	js := natstest.JetStream(t)
+	if _, err := jobs.Open(ctx, jobs.Config{JS: js, Replicas: 1}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := deliveries.Open(ctx, deliveries.Config{JS: js, Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notifier := &orderNotifier{}
+	const concurrency, routine = 4, 300
+	d := New(Config{
+		JS: js, Channel: channels.SMS, Notifier: notifier, Composer: fakeComposer{},
+		Alerts: fakeAlerts{}, Store: store, Concurrency: concurrency, SendTimeout: 5 * time.Second,
+		Limiter: rate.NewLimiter(200, 1), Retry: Retry{MaxAttempts: 1},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Stop(context.Background()) })
+
+	var big []jobs.Delivery
+	for i := range routine {
+		big = append(big, jobs.Delivery{AlertID: "big", Channel: channels.SMS, Recipient: fmt.Sprintf("r%03d", i)})
+	}
+	publish(t, js, big, jobs.Routine, false)
+	for notifier.count() < 40 {
+		time.Sleep(time.Millisecond)
+	}
+	before := notifier.count()
+	publish(t, js, []jobs.Delivery{{AlertID: "now", Channel: channels.SMS, Recipient: "urgent-1"}}, jobs.Urgent, false)
+	for notifier.count() < routine+1 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // a wrongly repeated send would show
+
+	order := notifier.order()
+	if len(order) != routine+1 {
+		t.Fatalf("%d sends, want %d", len(order), routine+1)
+	}
+	seen := map[string]bool{}
+	at := -1
+	for i, to := range order {
+		if seen[to] {
+			t.Errorf("%s sent twice", to)
+		}
+		seen[to] = true
+		if to == "urgent-1" {
+			at = i
+		}
+	}
+	// Sends already holding a worker when the urgent job came may go
+	// first: at most one per worker, plus the one in the limiter.
+	if at < 0 || at > before+concurrency+1 {
+		t.Errorf("urgent send was number %d; %d routine sends had gone when it was queued, so it should be by %d", at, before, before+concurrency+1)
+	}
+	if at >= routine {
+		t.Errorf("urgent send came last (%d): the routine job was not overtaken", at)
+	}
+
+	for alert, n := range map[string]int{"big": routine, "now": 1} {
+		if err := store.SetPlan(ctx, alert, deliveries.Plan{channels.SMS: n}); err != nil {
+			t.Fatal(err)
+		}
+		var sum *deliveries.Summary
+		for range 100 {
+			if sum, err = store.Summarize(ctx, alert); err != nil {
+				t.Fatal(err)
+			}
+			if sum.Done {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if c := sum.Channels[string(channels.SMS)]; !sum.Done || c.Sent != n || c.Queued != 0 {
+			t.Errorf("%s summary %+v, want %d sent and done", alert, sum, n)
+		}
+	}
+}
+
+// orderNotifier records the order of sends.
+type orderNotifier struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (o *orderNotifier) Send(_ context.Context, m channels.Message) (channels.Receipt, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sent = append(o.sent, m.To)
+	return channels.Receipt{ProviderID: "P" + m.To}, nil
+}
+
+func (o *orderNotifier) count() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.sent)
+}
+
+func (o *orderNotifier) order() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.sent...)
 }

@@ -2,9 +2,14 @@ package jobs
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/test/natstest"
 )
@@ -15,10 +20,14 @@ func TestDecode(t *testing.T) {
 		want     Job
 		err      string
 	}{
-		{"whole job", `{"alert_id":"a1","channel":"sms","recipient":"r1"}`, Job{AlertID: "a1", Channel: channels.SMS, Recipient: "r1"}, ""},
+		{"batch", `{"alert_id":"a1","channel":"sms","lane":"urgent","recipients":["r1","r2"]}`,
+			Job{AlertID: "a1", Channel: channels.SMS, Lane: Urgent, Recipients: []string{"r1", "r2"}}, ""},
+		{"job queued before batches", `{"alert_id":"a1","channel":"sms","recipient":"r1"}`,
+			Job{AlertID: "a1", Channel: channels.SMS, Lane: Routine, Recipients: []string{"r1"}}, ""},
 		{"not json", `{`, Job{}, "decode job"},
-		{"missing recipient", `{"alert_id":"a1","channel":"sms"}`, Job{}, "missing field"},
-		{"missing channel", `{"alert_id":"a1","recipient":"r1"}`, Job{}, "missing field"},
+		{"no recipient", `{"alert_id":"a1","channel":"sms","recipients":[]}`, Job{}, "missing field"},
+		{"empty recipient", `{"alert_id":"a1","channel":"sms","recipients":["r1",""]}`, Job{}, "empty recipient"},
+		{"missing channel", `{"alert_id":"a1","recipients":["r1"]}`, Job{}, "missing field"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -29,7 +38,7 @@ func TestDecode(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tt.want {
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("Decode = %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
@@ -37,38 +46,85 @@ func TestDecode(t *testing.T) {
 }
 
 func TestKeyAndSubject(t *testing.T) {
-	j := Job{AlertID: "a1", Channel: channels.Webhook, Recipient: "wh_1"}
-	if got := j.Key(); got != "a1.webhook.wh_1" {
+	d := Delivery{AlertID: "a1", Channel: channels.Webhook, Recipient: "wh_1"}
+	if got := d.Key(); got != "a1.webhook.wh_1" {
 		t.Errorf("Key = %q", got)
 	}
-	if got := Subject(channels.SMS); got != "herald.jobs.sms" {
+	if got := Subject(channels.SMS, Urgent); got != "herald.jobs.sms.urgent" {
 		t.Errorf("Subject = %q", got)
+	}
+	a, b := Job{AlertID: "a1", Channel: channels.SMS, Recipients: []string{"ab", "c"}}, Job{AlertID: "a1", Channel: channels.SMS, Recipients: []string{"a", "bc"}}
+	if a.ID() == b.ID() {
+		t.Errorf("different batches share the id %s", a.ID())
 	}
 }
 
-// TestPublishDedups stores jobs past the publish window, then the same
-// jobs again: the stream holds each once (a replanned alert adds nothing).
-func TestPublishDedups(t *testing.T) {
+// TestLaneOf is the documented mapping from urgency and severity to lanes.
+func TestLaneOf(t *testing.T) {
+	tests := []struct {
+		infos [][2]string // urgency, severity
+		want  Lane
+	}{
+		{[][2]string{{"Immediate", "Extreme"}}, Urgent},
+		{[][2]string{{"Future", "Extreme"}}, Urgent},
+		{[][2]string{{"Immediate", "Severe"}}, Urgent},
+		{[][2]string{{"Expected", "Severe"}}, Prompt},
+		{[][2]string{{"Immediate", "Moderate"}}, Prompt},
+		{[][2]string{{"Expected", "Minor"}}, Prompt},
+		{[][2]string{{"Future", "Severe"}}, Prompt},
+		{[][2]string{{"Future", "Moderate"}}, Routine},
+		{[][2]string{{"Past", "Minor"}}, Routine},
+		{[][2]string{{"Unknown", "Unknown"}}, Routine},
+		{nil, Routine},
+		// The most pressing info decides.
+		{[][2]string{{"Future", "Minor"}, {"Immediate", "Extreme"}}, Urgent},
+		{[][2]string{{"Future", "Minor"}, {"Expected", "Moderate"}}, Prompt},
+	}
+	for _, tt := range tests {
+		a := &cap.Alert{}
+		for _, in := range tt.infos {
+			a.Info = append(a.Info, cap.Info{Urgency: cap.Urgency(in[0]), Severity: cap.Severity(in[1])})
+		}
+		if got := LaneOf(a); got != tt.want {
+			t.Errorf("LaneOf(%v) = %s, want %s", tt.infos, got, tt.want)
+		}
+	}
+}
+
+// TestPublishBatchesAndDedups stores recipients in jobs of BatchSize,
+// then the same again: the stream holds each job once (a replanned alert
+// whose batches come out the same adds nothing).
+func TestPublishBatchesAndDedups(t *testing.T) {
 	ctx := context.Background()
 	js := natstest.JetStream(t)
 	stream, err := Open(ctx, Config{JS: js, Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list []Job
-	for i := range window + 10 {
-		list = append(list, Job{AlertID: "a1", Channel: channels.SMS, Recipient: "r" + string(rune('a'+i%26)) + strings.Repeat("x", i/26)})
-	}
+	n := BatchSize[channels.SMS]*window + 10
 	for range 2 {
-		if err := Publish(ctx, js, list); err != nil {
+		p := NewPublisher(js, "a1", Prompt, false)
+		for i := range n {
+			if err := p.Add(ctx, channels.SMS, fmt.Sprintf("r%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Add(ctx, channels.Webhook, "h1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	info, err := stream.Info(ctx)
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(SubjectPrefix+">"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.State.Msgs != uint64(len(list)) {
-		t.Errorf("stream holds %d jobs, want %d", info.State.Msgs, len(list))
+	wantSMS := uint64(window + 1) // full jobs, then one of 10
+	if info.State.Msgs != wantSMS+1 {
+		t.Errorf("stream holds %d jobs, want %d", info.State.Msgs, wantSMS+1)
+	}
+	if got := info.State.Subjects[Subject(channels.SMS, Prompt)]; got != wantSMS {
+		t.Errorf("%d SMS jobs on %s, want %d (subjects %v)", got, Subject(channels.SMS, Prompt), wantSMS, info.State.Subjects)
 	}
 }

@@ -76,17 +76,22 @@ func Open(ctx context.Context, cfg Config) (*Shared, error) {
 }
 
 // Wait blocks until this process may do one event, or ctx ends.
-func (s *Shared) Wait(ctx context.Context) error {
+func (s *Shared) Wait(ctx context.Context) error { return s.WaitN(ctx, 1) }
+
+// WaitN blocks until this process may do an event costing n tokens (an
+// SMS of n segments), or ctx ends. Waiters are served one at a time, in
+// turn; tokens taken for a wait that ctx ends are kept for the next.
+func (s *Shared) WaitN(ctx context.Context, n int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.have == 0 {
+	for s.have < n {
 		got, wait, err := s.take(ctx)
 		if err != nil {
 			return err
 		}
 		if got > 0 {
-			s.have = got
-			break
+			s.have += got
+			continue
 		}
 		select {
 		case <-time.After(wait):
@@ -94,7 +99,7 @@ func (s *Shared) Wait(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	s.have--
+	s.have -= n
 	return nil
 }
 

@@ -1,5 +1,6 @@
 // Package recipients is the planner stage that decides who receives an
-// accepted alert on each channel and queues one delivery job per recipient:
+// accepted alert on each channel and queues its deliveries, many recipients
+// per job, in the alert's priority lane:
 // residents inside the alert's area (SMS), hospital subscriptions for its
 // regions (webhooks) and the social account.
 //
@@ -27,6 +28,7 @@ import (
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/jobs"
+	"github.com/herald-alerts/herald/internal/lifecycle"
 	"github.com/herald-alerts/herald/internal/residents"
 )
 
@@ -108,11 +110,14 @@ func AudienceOf(a *cap.Alert) Audience {
 
 // Plan queues the alert's jobs and records how many per channel.
 func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ []byte) error {
-	pub := jobs.NewPublisher(s.JS)
+	// An alert already dispatching is planned again after a crash: some of
+	// its deliveries may have records already.
+	replanned := rec.State == lifecycle.Dispatching
+	pub := jobs.NewPublisher(s.JS, rec.ID, jobs.LaneOf(a), replanned)
 	plan := emptyPlan()
-	err := s.each(ctx, rec, a, true, func(j jobs.Job) error {
-		plan[j.Channel]++
-		return pub.Add(ctx, j)
+	err := s.each(ctx, rec, a, true, func(d jobs.Delivery) error {
+		plan[d.Channel]++
+		return pub.Add(ctx, d.Channel, d.Recipient)
 	})
 	if err == nil {
 		err = pub.Flush(ctx)
@@ -125,7 +130,7 @@ func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ 
 	if err := s.Deliveries.SetPlan(ctx, rec.ID, plan); err != nil {
 		return err
 	}
-	s.Logger.Info("deliveries planned", "id", rec.ID, "sms", plan[channels.SMS], "webhook", plan[channels.Webhook], "social", plan[channels.Social])
+	s.Logger.Info("deliveries planned", "id", rec.ID, "lane", jobs.LaneOf(a), "sms", plan[channels.SMS], "webhook", plan[channels.Webhook], "social", plan[channels.Social])
 	return nil
 }
 
@@ -133,7 +138,7 @@ func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ 
 // nothing (previews).
 func (s *Stage) Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (deliveries.Plan, error) {
 	plan := emptyPlan()
-	count := func(j jobs.Job) error {
+	count := func(j jobs.Delivery) error {
 		plan[j.Channel]++
 		return nil
 	}
@@ -186,7 +191,7 @@ func emptyPlan() deliveries.Plan {
 // each calls fn with every job of the alert, each recipient once per
 // channel, without holding them all in memory (a fan-out may reach
 // millions).
-func (s *Stage) each(ctx context.Context, rec *alertlog.Record, a *cap.Alert, settle bool, fn func(jobs.Job) error) error {
+func (s *Stage) each(ctx context.Context, rec *alertlog.Record, a *cap.Alert, settle bool, fn func(jobs.Delivery) error) error {
 	aud := AudienceOf(a)
 	if aud.None {
 		return nil
@@ -212,7 +217,7 @@ func (s *Stage) each(ctx context.Context, rec *alertlog.Record, a *cap.Alert, se
 			return err
 		}
 	}
-	return s.recipients(ctx, rec, a, aud, func(j jobs.Job) error {
+	return s.recipients(ctx, rec, a, aud, func(j jobs.Delivery) error {
 		if seen[j.Key()] {
 			return nil
 		}
@@ -222,7 +227,7 @@ func (s *Stage) each(ctx context.Context, rec *alertlog.Record, a *cap.Alert, se
 
 // reached emits a job for every recipient the alerts rec references
 // reached, on the channels aud allows, each once; it returns their keys.
-func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience, fn func(jobs.Job) error) (map[string]bool, error) {
+func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience, fn func(jobs.Delivery) error) (map[string]bool, error) {
 	seen := map[string]bool{}
 	allowed := map[channels.Channel]bool{channels.SMS: aud.Residents, channels.Webhook: aud.Hospitals, channels.Social: aud.Social && s.Social}
 	for _, ref := range rec.References {
@@ -235,7 +240,7 @@ func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience,
 				return nil, err
 			}
 			for _, id := range ids {
-				j := jobs.Job{AlertID: rec.ID, Channel: ch, Recipient: id}
+				j := jobs.Delivery{AlertID: rec.ID, Channel: ch, Recipient: id}
 				if seen[j.Key()] {
 					continue
 				}
@@ -249,10 +254,10 @@ func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience,
 	return seen, nil
 }
 
-func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Alert, aud Audience, fn func(jobs.Job) error) error {
+func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Alert, aud Audience, fn func(jobs.Delivery) error) error {
 	if aud.Residents {
 		err := s.residentsIn(ctx, rec, a, aud.Exercise, func(id string) error {
-			return fn(jobs.Job{AlertID: rec.ID, Channel: channels.SMS, Recipient: id})
+			return fn(jobs.Delivery{AlertID: rec.ID, Channel: channels.SMS, Recipient: id})
 		})
 		if err != nil {
 			return err
@@ -264,13 +269,13 @@ func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Ale
 			return fmt.Errorf("match webhook subscriptions: %w", err)
 		}
 		for _, sub := range subs {
-			if err := fn(jobs.Job{AlertID: rec.ID, Channel: channels.Webhook, Recipient: sub.ID}); err != nil {
+			if err := fn(jobs.Delivery{AlertID: rec.ID, Channel: channels.Webhook, Recipient: sub.ID}); err != nil {
 				return err
 			}
 		}
 	}
 	if aud.Social && s.Social && a.Status == cap.StatusActual {
-		return fn(jobs.Job{AlertID: rec.ID, Channel: channels.Social, Recipient: SocialAccount})
+		return fn(jobs.Delivery{AlertID: rec.ID, Channel: channels.Social, Recipient: SocialAccount})
 	}
 	return nil
 }

@@ -12,6 +12,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/herald-alerts/herald/channels/phone"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Limits on a CSV file; beyond them ParseCSV fails with ErrTooLarge.
@@ -246,38 +251,112 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	return k, err
 }
 
-// importWorkers is how many Puts Import keeps in flight: each is two round
-// trips, so throughput comes from overlapping them.
+// importWorkers is how many Puts Import keeps in flight for residents
+// already stored: each is two round trips, so throughput comes from
+// overlapping them.
 const importWorkers = 64
 
-// Import stores rows (typically from ParseCSV) with Put, several at a time,
-// and returns how many were stored. It stops at the first failure, whose
-// error names the row's 1-based position in rows; rows already stored stay
-// stored, and importing the same rows again is safe.
+// importWindow bounds the new residents' creates awaiting JetStream's ack.
+const importWindow = 2048
+
+// Import stores rows (typically from ParseCSV) and returns how many were
+// stored. A row for a number not yet stored is written with one pipelined
+// create; a row for an existing resident (or a number repeated in rows)
+// goes through Put, which keeps its Created and OptedOut. It stops at the
+// first failure, whose error names the row's 1-based position in rows;
+// rows already stored stay stored, and importing the same rows again is
+// safe.
 func (s *Store) Import(ctx context.Context, rows []Resident) (int, error) {
+	existing, stored, err := s.create(ctx, rows)
+	if err != nil {
+		return stored, err
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-
 	var (
-		stored atomic.Int64
-		next   atomic.Int64
-		wg     sync.WaitGroup
+		updated atomic.Int64
+		next    atomic.Int64
+		wg      sync.WaitGroup
 	)
-	for range min(importWorkers, len(rows)) {
+	for range min(importWorkers, len(existing)) {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
-				if i >= len(rows) {
+				if i >= len(existing) {
 					return
 				}
-				if _, err := s.Put(ctx, rows[i]); err != nil {
-					cancel(fmt.Errorf("residents: import row %d: %w", i+1, err))
+				row := existing[i]
+				if _, err := s.Put(ctx, rows[row]); err != nil {
+					cancel(fmt.Errorf("residents: import row %d: %w", row+1, err))
 					return
 				}
-				stored.Add(1)
+				updated.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	return int(stored.Load()), context.Cause(ctx)
+	return stored + int(updated.Load()), context.Cause(ctx)
+}
+
+// create writes every row whose key is absent, pipelined (a create is a
+// publish that expects the key's last sequence to be 0), and returns the
+// rows whose key exists, in order, for Put.
+func (s *Store) create(ctx context.Context, rows []Resident) (existing []int, stored int, err error) {
+	type pending struct {
+		row int
+		f   jetstream.PubAckFuture
+	}
+	window := make([]pending, 0, importWindow)
+	drain := func() error {
+		defer func() { window = window[:0] }()
+		for _, p := range window {
+			select {
+			case <-p.f.Ok():
+				stored++
+			case err := <-p.f.Err():
+				var apiErr *jetstream.APIError
+				if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+					existing = append(existing, p.row)
+					continue
+				}
+				return fmt.Errorf("residents: import row %d: %w", p.row+1, err)
+			case <-ctx.Done():
+				return fmt.Errorf("residents: import: %w", ctx.Err())
+			}
+		}
+		return nil
+	}
+	// A failing row stops the import once the rows before it are stored.
+	fail := func(i int, err error) ([]int, int, error) {
+		if derr := drain(); derr != nil {
+			return existing, stored, derr
+		}
+		return existing, stored, fmt.Errorf("residents: import row %d: %w", i+1, err)
+	}
+	now := time.Now().UTC()
+	for i, r := range rows {
+		r, err := normalize(r, phone.DefaultRegion)
+		if err != nil {
+			return fail(i, err)
+		}
+		r.ID, r.Created, r.Updated = s.ID(r.Phone), now, now
+		b, err := s.encode(r)
+		if err != nil {
+			return fail(i, err)
+		}
+		m := nats.NewMsg(keySubject + r.ID)
+		m.Data = b
+		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+		f, err := s.js.PublishMsgAsync(m)
+		if err != nil {
+			return fail(i, err)
+		}
+		window = append(window, pending{i, f})
+		if len(window) == importWindow {
+			if err := drain(); err != nil {
+				return existing, stored, err
+			}
+		}
+	}
+	return existing, stored, drain()
 }

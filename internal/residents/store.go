@@ -21,6 +21,10 @@ import (
 // resident id.
 const Bucket = "HERALD_SUBSCRIBERS"
 
+// keySubject is the subject of a resident's entry in the bucket's stream,
+// less the key: Import writes there directly to pipeline its creates.
+const keySubject = "$KV." + Bucket + "."
+
 // MinKeyLen is the shortest secret Open accepts (256 bits).
 const MinKeyLen = 32
 
@@ -30,6 +34,7 @@ const maxCASRetries = 8
 
 // Store reads and writes residents. It is safe for concurrent use.
 type Store struct {
+	js   jetstream.JetStream
 	kv   jetstream.KeyValue
 	keys keys
 
@@ -108,6 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("residents: create bucket %s: %w", Bucket, err)
 	}
 	s := &Store{
+		js:       js,
 		kv:       kv,
 		keys:     k,
 		byRegion: map[string]map[string]struct{}{},
