@@ -127,8 +127,13 @@ func (f *fakes) deliveries(t *testing.T, id string) deliveries.Summary {
 
 func (f *fakes) waitDone(t *testing.T, id string) deliveries.Summary {
 	t.Helper()
+	return f.waitDoneWithin(t, id, 15*time.Second)
+}
+
+func (f *fakes) waitDoneWithin(t *testing.T, id string, d time.Duration) deliveries.Summary {
+	t.Helper()
 	var s deliveries.Summary
-	within(t, 15*time.Second, "deliveries done", func() bool {
+	within(t, d, "deliveries done", func() bool {
 		s = f.deliveries(t, id)
 		return s.Done
 	})

@@ -4,6 +4,7 @@
 package test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -151,6 +152,8 @@ type alertSpec struct {
 	references string
 	polygons   []string
 	sent       time.Time
+	urgency    cap.Urgency  // default Immediate
+	severity   cap.Severity // default Severe
 }
 
 var seq struct {
@@ -192,13 +195,15 @@ func newAlert(t testing.TB, s alertSpec) []byte {
 	if s.sent.IsZero() {
 		s.sent = time.Now()
 	}
+	s.urgency = cmp.Or(s.urgency, cap.UrgencyImmediate)
+	s.severity = cmp.Or(s.severity, cap.SeveritySevere)
 	a := &cap.Alert{
 		Identifier: s.identifier, Sender: s.sender,
 		Sent:   s.sent.Format("2006-01-02T15:04:05-07:00"),
 		Status: s.status, MsgType: s.msgType, Scope: cap.ScopePublic, References: s.references,
 		Info: []cap.Info{{
 			Language: "en-US", Category: []string{"Health"}, Event: "Boil Water Advisory",
-			Urgency: cap.UrgencyImmediate, Severity: cap.SeveritySevere, Certainty: cap.CertaintyObserved,
+			Urgency: s.urgency, Severity: s.severity, Certainty: cap.CertaintyObserved,
 			Expires:    s.sent.Add(24 * time.Hour).Format("2006-01-02T15:04:05-07:00"),
 			SenderName: "Public Health", Headline: "Boil water before drinking",
 			Instruction: "Bring tap water to a rolling boil for one minute.",

@@ -29,6 +29,10 @@ type Preview struct {
 	Recipients map[string]int `json:"recipients"`
 	AreaKm2    float64        `json:"area_km2"`
 	Texts      []PreviewText  `json:"texts"`
+	// SMSSeconds estimates how long the SMS fan-out takes at the
+	// configured carrier rate (segments per second), counting every
+	// resident at the longest language's segments.
+	SMSSeconds float64 `json:"sms_seconds"`
 }
 
 // PreviewText is the exact text one channel sends readers of one
@@ -98,6 +102,9 @@ type Deliveries struct {
 	Done     bool                      `json:"done"`
 	Channels map[string]DeliveryCounts `json:"channels"`
 	Failures []DeliveryFailure         `json:"failures"`
+	// SMSSeconds estimates how long the queued SMS take at the configured
+	// carrier rate; absent when none is queued.
+	SMSSeconds float64 `json:"sms_seconds,omitempty"`
 }
 
 // Subscriber is POST /v1/subscribers: a resident located by lat/lon, or

@@ -70,6 +70,9 @@ func newAlertCmd() *cobra.Command {
 				counts = append(counts, fmt.Sprintf("%s %d", ch, p.Recipients[string(ch)]))
 			}
 			fmt.Fprintf(out, "recipients: %s\n", strings.Join(counts, ", "))
+			if p.SMSSeconds > 0 {
+				fmt.Fprintf(out, "sms fan-out: about %s at the configured carrier rate\n", time.Duration(p.SMSSeconds*float64(time.Second)).Round(time.Second).String())
+			}
 			// The words themselves: what each channel sends each language.
 			for _, tx := range p.Texts {
 				cost := fmt.Sprintf("%d segment(s), %s", tx.Segments, tx.Encoding)
@@ -189,6 +192,9 @@ func printStatus(out io.Writer, a client.Alert, sum api.Deliveries, haveDeliveri
 	for _, ch := range channels.All {
 		n := sum.Channels[string(ch)]
 		fmt.Fprintf(out, "  %-8s queued %d, sent %d, logged %d, delivered %d, failed %d, skipped %d\n", ch, n.Queued, n.Sent, n.Logged, n.Delivered, n.Failed, n.Skipped)
+	}
+	if sum.SMSSeconds > 0 {
+		fmt.Fprintf(out, "  sms queued: about %s at the configured carrier rate\n", time.Duration(sum.SMSSeconds*float64(time.Second)).Round(time.Second).String())
 	}
 	for _, fl := range sum.Failures {
 		fmt.Fprintf(out, "  %s %s %s: %s\n", fl.Channel, fl.State, fl.Recipient, fl.Reason)

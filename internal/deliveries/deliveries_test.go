@@ -3,6 +3,7 @@ package deliveries
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -366,5 +367,42 @@ func TestSummarizeRebuild(t *testing.T) {
 	counted, err := s.readCounters(ctx, "old", &Summary{Channels: map[string]Counts{}})
 	if err != nil || !counted {
 		t.Errorf("counters stored after the rebuild: %v, %v", counted, err)
+	}
+}
+
+// BenchmarkSummarize is the status view of an alert a million deliveries
+// into its fan-out (counters at a million, a thousand failures listed):
+// its cost does not grow with the fan-out.
+func BenchmarkSummarize(b *testing.B) {
+	ctx := context.Background()
+	s := openStore(b)
+	const alert = "abig"
+	if err := s.SetPlan(ctx, alert, Plan{channels.SMS: 2_000_000, channels.Webhook: 200}); err != nil {
+		b.Fatal(err)
+	}
+	var fs []jetstream.PubAckFuture
+	for state, n := range map[string]int{Sent: 990_000, Delivered: 9_000, Failed: 1_000} {
+		f, err := s.incr(counterSubject(alert, channels.SMS, state), n, "bench."+state)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+	if err := Wait(ctx, fs); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1_000 {
+		if err := s.Put(ctx, job(alert, channels.SMS, fmt.Sprintf("r%d", i)), Record{State: Failed, Reason: "21211"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		sum, err := s.Summarize(ctx, alert)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c := sum.Channels["sms"]; c.Sent != 990_000 || c.Queued != 1_000_000 || len(sum.Failures) != 1_000 {
+			b.Fatalf("summary %+v with %d failures", c, len(sum.Failures))
+		}
 	}
 }

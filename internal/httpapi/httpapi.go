@@ -13,6 +13,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,6 +69,25 @@ type Config struct {
 	Texts interface {
 		Texts(ctx context.Context, rec *alertlog.Record, a *cap.Alert) []api.PreviewText
 	}
+	// SMSRate is the SMS send rate in segments per second, for the
+	// estimates of how long a fan-out takes; 0 gives none.
+	SMSRate float64
+}
+
+// smsSeconds estimates how long n SMS with these texts take at the
+// configured rate: each counted at the longest language's segments, as the
+// split of residents between languages is not known without reading them.
+func (s *Server) smsSeconds(n int, texts []api.PreviewText) float64 {
+	if s.SMSRate <= 0 || n == 0 {
+		return 0
+	}
+	segments := 1
+	for _, t := range texts {
+		if t.Channel == string(channels.SMS) {
+			segments = max(segments, t.Segments)
+		}
+	}
+	return math.Round(float64(n*segments)/s.SMSRate*10) / 10
 }
 
 // Server is Herald's HTTP API.
@@ -233,6 +253,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 			res.Recipients[string(ch)] = n
 		}
 	}
+	res.SMSSeconds = s.smsSeconds(res.Recipients[string(channels.SMS)], res.Texts)
 	writeJSON(w, http.StatusOK, res)
 }
 

@@ -172,6 +172,13 @@ func (s *Server) getDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, err)
 		return
 	}
+	if queued := sum.Channels[string(channels.SMS)].Queued; queued > 0 && s.Texts != nil {
+		if raw, _, err := s.Log.Raw(r.Context(), rec.ID); err == nil {
+			if a, err := cap.Parse(raw); err == nil {
+				sum.SMSSeconds = s.smsSeconds(queued, s.Texts.Texts(r.Context(), rec, a))
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, sum)
 }
 
