@@ -46,8 +46,8 @@ type Message struct {
 	// hand it to the provider as an idempotency key where the provider has
 	// one (webhook-id, Mastodon Idempotency-Key).
 	Key string
-	// To is the address: an E.164 phone number (sms) or a URL (webhook).
-	// Social adapters post to their configured account and ignore it.
+	// To is the address: an E.164 phone number (sms), a URL (webhook), or
+	// the name of the social account (a Router picks the adapter by it).
 	To string
 	// Text is the rendered human-readable text (SMS body, social status).
 	Text string
@@ -58,6 +58,25 @@ type Message struct {
 	// ReplyTo is the provider id of an earlier message this one follows
 	// (a social reply that threads an Update under the original post).
 	ReplyTo string
+	// Thread is a social message's posts, one per language, posted in
+	// order: the first under ReplyTo (if any), the others as replies to
+	// the first, so they read as one thread. The Receipt's ProviderID is
+	// the first post's.
+	Thread []Post
+	// Created is a stable time for the message (the alert's sent time):
+	// adapters that derive idempotency keys or record keys from time use
+	// it, so a retry writes the same thing.
+	Created time.Time
+}
+
+// Post is one social post. Only its Link and its Tags (as written in Text,
+// with the "#") may be made active (a link facet, a hashtag facet); the
+// rest of the text is plain, whatever it looks like.
+type Post struct {
+	Text string
+	Lang string // BCP 47 language tag
+	Link string
+	Tags []string
 }
 
 // Receipt is what the provider said when it accepted a message.

@@ -173,7 +173,18 @@ type Webhooks struct {
 // Social configures social-media posting.
 type Social struct {
 	Mastodon Mastodon `mapstructure:"mastodon" yaml:"mastodon"`
+	Bluesky  Bluesky  `mapstructure:"bluesky" yaml:"bluesky"`
 	Hashtags []string `mapstructure:"hashtags" yaml:"hashtags"`
+	// Languages are the alert languages posted (each its own post, the
+	// later ones replies to the first); empty posts every language.
+	Languages []string `mapstructure:"languages" yaml:"languages"`
+}
+
+// Bluesky is a Bluesky (AT Protocol) account; empty means off.
+type Bluesky struct {
+	PDS         string `mapstructure:"pds" yaml:"pds"`
+	Handle      string `mapstructure:"handle" yaml:"handle"`
+	AppPassword string `mapstructure:"app_password" yaml:"app_password"`
 }
 
 // Mastodon is a Mastodon (or API-compatible) account; empty means off.
@@ -271,7 +282,11 @@ var keys = []setting{
 	{"webhooks.breaker_cooldown", 30 * time.Second, "first pause of a failing host (doubles up to 10m)"},
 	{"social.mastodon.server", "", "Mastodon server URL"},
 	{"social.mastodon.access_token", "", "Mastodon access token; prefer HERALD_SOCIAL_MASTODON_ACCESS_TOKEN, flags show in ps"},
+	{"social.bluesky.pds", "", "Bluesky: the account's PDS URL (https://bsky.social for most accounts)"},
+	{"social.bluesky.handle", "", "Bluesky: the account's handle (health.example.org) or DID"},
+	{"social.bluesky.app_password", "", "Bluesky: an app password (Settings > App passwords); prefer HERALD_SOCIAL_BLUESKY_APP_PASSWORD"},
 	{"social.hashtags", []string{"HealthAlert"}, "hashtags added to every social post"},
+	{"social.languages", []string{}, "alert languages posted to social accounts, each its own post in one thread (empty: every language of the alert)"},
 	{"approval.required_for.severity", []string{string(cap.SeverityExtreme)}, "severities of Actual alerts that need a second officer's approval"},
 	{"approval.required_for.min_recipients", 0, "alerts reaching at least this many residents need approval (0: off)"},
 	{"approval.required_for.min_area_km2", 0.0, "alerts covering at least this area in km² need approval (0: off)"},
@@ -413,6 +428,7 @@ func (c *Config) Print(w io.Writer) error {
 		r.NATS.Users[i].Password = redact(r.NATS.Users[i].Password)
 	}
 	r.Social.Mastodon.AccessToken = redact(r.Social.Mastodon.AccessToken)
+	r.Social.Bluesky.AppPassword = redact(r.Social.Bluesky.AppPassword)
 
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)

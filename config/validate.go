@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/text/language"
+
 	"github.com/nats-io/nkeys"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
@@ -147,6 +149,22 @@ func (c *Config) Validate() error {
 		fail("social.mastodon.server", "is required when social.mastodon.access_token is set")
 	case m.Server != "":
 		webURL("social.mastodon.server", m.Server)
+	}
+	b := c.Social.Bluesky
+	if b != (Bluesky{}) {
+		for key, v := range map[string]string{"social.bluesky.pds": b.PDS, "social.bluesky.handle": b.Handle, "social.bluesky.app_password": b.AppPassword} {
+			if v == "" {
+				fail(key, "is required when a social.bluesky account is configured")
+			}
+		}
+		if b.PDS != "" {
+			webURL("social.bluesky.pds", b.PDS)
+		}
+	}
+	for _, l := range c.Social.Languages {
+		if _, err := language.Parse(l); err != nil || l == "" {
+			fail("social.languages", "%q is not a BCP 47 language tag", l)
+		}
 	}
 	for _, tag := range c.Social.Hashtags {
 		if tag == "" || strings.ContainsAny(tag, "# \t\r\n") {

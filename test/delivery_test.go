@@ -197,7 +197,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 			t.Errorf("social counts %+v, want 1 sent", c)
 		}
 		for _, m := range f.twilio.messages() {
-			if m.Service == "" || !strings.HasSuffix(m.Callback, "/v1/sms/status") {
+			if m.Service == "" || !strings.Contains(m.Callback, "/v1/sms/status?d="+acc.ID+".sms.") {
 				t.Errorf("twilio request lacks messaging service or status callback: %+v", m)
 			}
 		}
@@ -374,10 +374,16 @@ func TestTwilioStatusCallback(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("messages %d", len(msgs))
 	}
-	callback := f.PublicURL() + "/v1/sms/status"
+	// Twilio calls back the URL the message was sent with, which names
+	// the delivery.
+	callback := msgs[0].Callback
+	path, ok := strings.CutPrefix(callback, f.PublicURL())
+	if !ok || !strings.HasPrefix(path, "/v1/sms/status?d=") {
+		t.Fatalf("status callback URL %q", callback)
+	}
 	form := url.Values{"MessageSid": {msgs[0].SID}, "MessageStatus": {"delivered"}, "To": {msgs[0].To}}
 	post := func(sig string) int {
-		req, _ := http.NewRequest(http.MethodPost, f.HTTPURL()+"/v1/sms/status", strings.NewReader(form.Encode()))
+		req, _ := http.NewRequest(http.MethodPost, f.HTTPURL()+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if sig != "" {
 			req.Header.Set("X-Twilio-Signature", sig)
@@ -403,6 +409,20 @@ func TestTwilioStatusCallback(t *testing.T) {
 	}
 	if s := f.deliveries(t, acc.ID); s.Channels["sms"].Delivered != 1 || s.Channels["sms"].Sent != 0 {
 		t.Errorf("after the callback: %+v, want 1 delivered", s.Channels["sms"])
+	}
+	// The key is covered by the signature: a report sent to another
+	// delivery's URL with this signature is refused.
+	other := f.PublicURL() + "/v1/sms/status?d=" + url.QueryEscape(acc.ID+".sms.rsomeoneelse")
+	req, _ := http.NewRequest(http.MethodPost, f.HTTPURL()+strings.TrimPrefix(other, f.PublicURL()), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilioSignature("testauthtoken0123", callback, form))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("callback moved to another delivery's URL: %d, want 403", resp.StatusCode)
 	}
 }
 

@@ -103,16 +103,16 @@ func TestPhoneNumbersStayPrivate(t *testing.T) {
 	}
 
 	// Twilio reports a delivery, a resident texts STOP, a stranger HELP.
-	var sid string
+	var sid, callback string
 	for _, m := range f.twilio.messages() {
 		if m.To == retried {
-			sid = m.SID
+			sid, callback = m.SID, m.Callback
 		}
 	}
 	form := url.Values{"MessageSid": {sid}, "MessageStatus": {"delivered"}, "To": {retried}}
-	req, _ := http.NewRequest(http.MethodPost, f.HTTPURL()+"/v1/sms/status", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, f.HTTPURL()+strings.TrimPrefix(callback, f.PublicURL()), strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", validSig(f.PublicURL()+"/v1/sms/status", form))
+	req.Header.Set("X-Twilio-Signature", validSig(callback, form))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

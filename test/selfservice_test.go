@@ -63,10 +63,14 @@ func TestInboundKeywordsEndToEnd(t *testing.T) {
 	}
 
 	// JOIN with a ZIP subscribes at the ZIP's centroid (98108: Beacon Hill/Georgetown, inside the test polygon).
+	before := f.IndexedResidents()
 	code, reply := f.text(t, phone, " join 98108 ", validSig)
 	if code != 200 || !strings.Contains(reply, "<Response><Message>") || !strings.Contains(reply, "98108") {
 		t.Fatalf("JOIN: %d %s", code, reply)
 	}
+	// The planner sees the new resident once its index has followed the
+	// store (milliseconds; longer on a loaded machine).
+	within(t, 10*time.Second, "resident indexed", func() bool { return f.IndexedResidents() > before })
 	if _, reply := f.text(t, "+12065550112", "JOIN 00000", validSig); !strings.Contains(reply, "not found") {
 		t.Errorf("unknown ZIP reply: %s", reply)
 	}

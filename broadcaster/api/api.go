@@ -38,7 +38,10 @@ type Preview struct {
 // PreviewText is the exact text one channel sends readers of one
 // language, and what it costs there.
 type PreviewText struct {
-	Channel  string `json:"channel"`
+	Channel string `json:"channel"`
+	// Account names the social account (mastodon, bluesky): each network
+	// has its own limit and way of counting.
+	Account  string `json:"account,omitempty"`
 	Language string `json:"language"`
 	Text     string `json:"text"`
 	// Encoding and Segments for SMS (GSM-7 or UCS-2).

@@ -55,7 +55,9 @@ type Config struct {
 	// a Twilio-compatible gateway or a test fake. Empty means DefaultBaseURL.
 	BaseURL string
 	// StatusCallback, when set, is the absolute URL Twilio posts delivery
-	// status updates to (Herald's /v1/sms/status).
+	// status updates to (Herald's /v1/sms/status); each message's own
+	// callback carries its Key (CallbackURL), so the report finds its
+	// delivery without an index of provider ids.
 	StatusCallback string
 	// Timeout bounds one Send; zero means DefaultTimeout.
 	Timeout time.Duration
@@ -72,6 +74,24 @@ type Twilio struct {
 var _ channels.Notifier = (*Twilio)(nil)
 
 var alnum = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+
+// CallbackKey is the query parameter of a status callback URL that
+// names the message's delivery. Twilio signs the whole URL, so it cannot
+// be changed on the way back.
+const CallbackKey = "d"
+
+// CallbackURL is base with the delivery key added (base alone when the
+// message has no key).
+func CallbackURL(base, key string) string {
+	if key == "" {
+		return base
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + CallbackKey + "=" + url.QueryEscape(key)
+}
 
 // New checks cfg and returns the adapter. It does not contact Twilio.
 func New(cfg Config) (*Twilio, error) {
@@ -158,7 +178,7 @@ func (t *Twilio) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		params.SetFrom(t.cfg.From)
 	}
 	if t.cfg.StatusCallback != "" {
-		params.SetStatusCallback(t.cfg.StatusCallback)
+		params.SetStatusCallback(CallbackURL(t.cfg.StatusCallback, m.Key))
 	}
 
 	msg, err := api.CreateMessage(params)

@@ -132,7 +132,7 @@ func TestSendFromNumber(t *testing.T) {
 		"To":             {testTo},
 		"From":           {"+15005550001"},
 		"Body":           {"Boil water: advisory for Springfield. Details https://h.example/a/1"},
-		"StatusCallback": {"https://herald.example/v1/sms/status"},
+		"StatusCallback": {"https://herald.example/v1/sms/status?d=k1"}, // the delivery key comes back with the report
 	}
 	for k, v := range want {
 		if got := r.Form[k]; len(got) != 1 || got[0] != v[0] {
@@ -326,6 +326,20 @@ func TestNewValidation(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "abc$def") || strings.Contains(err.Error(), testToken) {
 			t.Errorf("%s: error leaks the token: %v", tc.name, err)
+		}
+	}
+}
+
+func TestCallbackURL(t *testing.T) {
+	tests := []struct{ base, key, want string }{
+		{"https://h.example/v1/sms/status", "a1.sms.r1", "https://h.example/v1/sms/status?d=a1.sms.r1"},
+		{"https://h.example/v1/sms/status?x=1", "a1.sms.r1", "https://h.example/v1/sms/status?x=1&d=a1.sms.r1"},
+		{"https://h.example/v1/sms/status", "a b&c", "https://h.example/v1/sms/status?d=a+b%26c"},
+		{"https://h.example/v1/sms/status", "", "https://h.example/v1/sms/status"},
+	}
+	for _, tt := range tests {
+		if got := CallbackURL(tt.base, tt.key); got != tt.want {
+			t.Errorf("CallbackURL(%q, %q) = %q, want %q", tt.base, tt.key, got, tt.want)
 		}
 	}
 }

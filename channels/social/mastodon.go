@@ -1,10 +1,13 @@
-// Package social posts public alert notices to social networks.
+// Package social posts public alert notices to social networks: a Router
+// hands each message to the adapter of the account it names (Message.To),
+// and Mastodon is the adapter for Mastodon; Bluesky's is in
+// channels/social/bluesky.
 //
-// Mastodon posts channels.Message.Text as a status on one account of a
+// Mastodon posts channels.Message.Thread (or Text) as statuses on one account of a
 // Mastodon (or Mastodon-API compatible) server, threaded under
 // Message.ReplyTo when set, with Message.Key as the Idempotency-Key header
 // so that a retry after a lost answer does not post twice (Mastodon keeps
-// keys for about an hour). Message.To is ignored.
+// keys for about an hour).
 //
 // It talks to the REST API (POST /api/v1/statuses) with net/http rather
 // than through github.com/mattn/go-mastodon: go-mastodon retries 429
@@ -25,6 +28,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,32 +103,64 @@ func New(cfg Config) (*Mastodon, error) {
 	}, nil
 }
 
-// Send posts m.Text and returns the new status id. Failures: 429 (waiting
-// per Retry-After, else X-RateLimit-Reset), 408 and 5xx answers, timeouts
-// and network errors are retryable; 401, 403, 422, 3xx and every other 4xx
-// are permanent, with Code "http <status>" and the server's error text.
+// Send posts m's thread (or m.Text as one status) and returns the first
+// status's id: the first under m.ReplyTo, the others as replies to the
+// first, each with its language. Each status has its own Idempotency-Key
+// (m.Key, and ".<n>" for the n-th after the first), so a retry after a
+// partial thread gets the statuses already posted back instead of posting
+// them again.
+//
+// Failures: 429 (waiting per Retry-After, else X-RateLimit-Reset), 408 and
+// 5xx answers, timeouts and network errors are retryable; 401, 403, 422,
+// 3xx and every other 4xx are permanent, with Code "http <status>" and the
+// server's error text.
 func (c *Mastodon) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
-	if strings.TrimSpace(m.Text) == "" {
-		return channels.Receipt{}, channels.Permanent("invalid message", errors.New("social: message has no text"))
+	posts := m.Thread
+	if len(posts) == 0 {
+		posts = []channels.Post{{Text: m.Text}}
 	}
-	form := url.Values{"status": {m.Text}, "visibility": {c.visibility}}
-	if m.ReplyTo != "" {
-		form.Set("in_reply_to_id", m.ReplyTo)
+	replyTo, first := m.ReplyTo, ""
+	for i, p := range posts {
+		key := m.Key
+		if i > 0 && key != "" {
+			key += "." + strconv.Itoa(i)
+		}
+		id, err := c.post(ctx, p, replyTo, key)
+		if err != nil {
+			return channels.Receipt{}, err
+		}
+		if i == 0 {
+			first, replyTo = id, id
+		}
+	}
+	return channels.Receipt{ProviderID: first}, nil
+}
+
+func (c *Mastodon) post(ctx context.Context, p channels.Post, replyTo, key string) (string, error) {
+	if strings.TrimSpace(p.Text) == "" {
+		return "", channels.Permanent("invalid message", errors.New("social: message has no text"))
+	}
+	form := url.Values{"status": {p.Text}, "visibility": {c.visibility}}
+	if replyTo != "" {
+		form.Set("in_reply_to_id", replyTo)
+	}
+	if lang, _, _ := strings.Cut(p.Lang, "-"); lang != "" {
+		form.Set("language", strings.ToLower(lang)) // ISO 639-1, as Mastodon takes it
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent("invalid message", fmt.Errorf("social: building request: %w", err))
+		return "", channels.Permanent("invalid message", fmt.Errorf("social: building request: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	if m.Key != "" {
-		req.Header.Set("Idempotency-Key", m.Key)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return channels.Receipt{}, httpx.TransportError(ctx, "social: mastodon post", err)
+		return "", httpx.TransportError(ctx, "social: mastodon post", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		body, _ := httpx.ReadBody(resp.Body)
@@ -134,7 +170,7 @@ func (c *Mastodon) Send(ctx context.Context, m channels.Message) (channels.Recei
 		} else {
 			after = httpx.RetryAfter(resp.Header.Get("Retry-After"), c.now())
 		}
-		return channels.Receipt{}, httpx.StatusError(resp.StatusCode, after,
+		return "", httpx.StatusError(resp.StatusCode, after,
 			fmt.Errorf("social: mastodon answered http %d%s", resp.StatusCode, apiError(body)))
 	}
 	defer resp.Body.Close()
@@ -145,11 +181,11 @@ func (c *Mastodon) Send(ctx context.Context, m channels.Message) (channels.Recei
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&status); err != nil || status.ID == "" {
 		// Posted, probably, but the answer is unusable: a retry carries the
 		// same Idempotency-Key and gets the same status back.
-		return channels.Receipt{}, channels.Retryable("bad response", 0,
+		return "", channels.Retryable("bad response", 0,
 			fmt.Errorf("social: mastodon answered http %d without a readable status id", resp.StatusCode))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, httpx.MaxBody))
-	return channels.Receipt{ProviderID: status.ID}, nil
+	return status.ID, nil
 }
 
 // rateLimitWait is Retry-After when given, else the time until
@@ -175,4 +211,17 @@ func apiError(body []byte) string {
 		return ": " + httpx.Snippet(e.Error, 200)
 	}
 	return ""
+}
+
+// Router sends each message through the adapter of the account named by
+// Message.To ("mastodon", "bluesky").
+type Router map[string]channels.Notifier
+
+// Send implements channels.Notifier.
+func (r Router) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
+	n := r[m.To]
+	if n == nil {
+		return channels.Receipt{}, channels.Permanent("unknown account", fmt.Errorf("social: no account %q is configured", m.To))
+	}
+	return n.Send(ctx, m)
 }

@@ -32,6 +32,7 @@ type fakeMastodon struct {
 type post struct {
 	Auth, IdempotencyKey, ContentType string
 	Status, InReplyTo, Visibility     string
+	Language                          string
 	HasInReplyTo                      bool
 }
 
@@ -46,7 +47,7 @@ func newFake(t *testing.T, override http.HandlerFunc) *fakeMastodon {
 			Auth: r.Header.Get("Authorization"), IdempotencyKey: r.Header.Get("Idempotency-Key"),
 			ContentType: r.Header.Get("Content-Type"), Status: r.PostForm.Get("status"),
 			InReplyTo: r.PostForm.Get("in_reply_to_id"), Visibility: r.PostForm.Get("visibility"),
-			HasInReplyTo: hasReply,
+			Language: r.PostForm.Get("language"), HasInReplyTo: hasReply,
 		}
 		f.mu.Lock()
 		f.posts = append(f.posts, p)
@@ -140,6 +141,48 @@ func TestSendReply(t *testing.T) {
 	p := f.all()[0]
 	if p.InReplyTo != "109999" || p.Visibility != "unlisted" || rec.ProviderID == "" {
 		t.Errorf("post = %+v, receipt %+v", p, rec)
+	}
+}
+
+// TestSendThread: one status per language, the second answering the
+// first; a retry after the thread was cut short posts only what is
+// missing (each status has its own Idempotency-Key).
+func TestSendThread(t *testing.T) {
+	f := newFake(t, nil)
+	c := newMastodon(t, Config{Server: f.URL})
+	m := channels.Message{Key: "a1.social.mastodon", ReplyTo: "1000", Thread: []channels.Post{
+		{Text: "Boil water", Lang: "en-US"}, {Text: "Hierva el agua", Lang: "es"},
+	}}
+	rec, err := c.Send(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts := f.all()
+	if len(posts) != 2 {
+		t.Fatalf("%d posts", len(posts))
+	}
+	first, second := posts[0], posts[1]
+	if first.InReplyTo != "1000" || first.Language != "en" || first.IdempotencyKey != "a1.social.mastodon" {
+		t.Errorf("first post %+v", first)
+	}
+	if second.InReplyTo != rec.ProviderID || second.Language != "es" || second.IdempotencyKey != "a1.social.mastodon.1" {
+		t.Errorf("second post %+v, first id %s", second, rec.ProviderID)
+	}
+	again, err := c.Send(context.Background(), m)
+	if err != nil || again.ProviderID != rec.ProviderID {
+		t.Errorf("retry: %+v, %v", again, err)
+	}
+}
+
+func TestRouter(t *testing.T) {
+	f := newFake(t, nil)
+	r := Router{"mastodon": newMastodon(t, Config{Server: f.URL})}
+	if _, err := r.Send(context.Background(), channels.Message{To: "mastodon", Text: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.Send(context.Background(), channels.Message{To: "myspace", Text: "x"})
+	if permanent, _, _ := channels.Classify(err); !permanent {
+		t.Errorf("unknown account: %v", err)
 	}
 }
 

@@ -28,7 +28,7 @@ webhook adapter to a local receiver; sms.rate_per_second is 1e9. It prints:
 
   import     residents imported through POST /v1/subscribers/import (CSV chunks)
   planning   one alert over all residents (SAME 053033, King County): time from the
-             202 until every job is in HERALD_JOBS (sends held meanwhile)
+             202 until every job is in HERALD_JOBS and the plan recorded (sends held)
   sms        Twilio API calls per second to the fake (for at most --duration)
   latency    --alerts alerts one at a time, each to one resident: first SMS
              accepted by the fake minus the 202, p50/p99
@@ -36,8 +36,14 @@ webhook adapter to a local receiver; sms.rate_per_second is 1e9. It prints:
              Herald, and the same number of posts from a bare net/http loop with
              the dispatcher's concurrency to the same receiver; their ratio
 
-each beside its target (issue 6): 1M recipients planned in <= 10 s, p50 <= 5 ms,
-p99 <= 25 ms, >= 2,000 SMS API calls/s, webhooks >= 50% of the bare loop.
+and the memory after each phase and the peak RSS of the whole run, each beside
+its target (issues 6 and 17): 1M recipients planned in <= 1.5 s, 1M imported in
+<= 15 s, p50 <= 5 ms, p99 <= 25 ms, >= 2,000 SMS API calls/s, webhooks >= 80% of
+the bare loop, peak RSS with 1M residents < 1 GB.
+
+With --scale it runs instead: floors (a bare KV put loop and JetStream publish
+loop on the same server), import, restart (stop, start on the same data dir,
+time until ready with the index rebuilt), a county preview, and planning.
 Everything runs on loopback and stops by itself (--timeout).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -79,8 +85,11 @@ Everything runs on loopback and stops by itself (--timeout).`,
 	f.BoolVar(&o.OneHost, "one-host", false, "put every webhook subscription on one host:port (Herald then posts at most webhooks.max_in_flight at a time)")
 	f.BoolVar(&quick, "quick", false, "small run (20k residents, 50 latency samples, 50 x 20 webhooks, 4 s windows)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "show Herald's logs")
+	f.BoolVar(&o.Scale, "scale", false, "scale run instead: floors (bare KV put and JetStream publish loops), import, restart to ready, county preview, planning; memory after each (e.g. --scale --residents 10000000)")
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the run (or of --profile-phase) to this file")
 	f.StringVar(&o.ProfilePhase, "profile-phase", "", "profile only this phase: import, planning, sms, latency, webhooks")
+	f.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile after --profile-phase (or at the end) to this file")
+	_ = f.MarkHidden("memprofile")
 	_ = f.MarkHidden("cpuprofile")
 	_ = f.MarkHidden("profile-phase")
 	return cmd

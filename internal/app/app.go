@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -76,14 +77,16 @@ type App struct {
 
 	metrics    *prometheus.Registry
 	index      *geo.PointIndex
+	indexReady chan struct{} // closed once the index holds every resident stored at start
+	indexOnce  sync.Once
 	residents  *residents.Store
 	hospitals  *hospitals.Store
 	deliveries *deliveries.Store
 	audit      *audit.Log
 	replay     *replay.Guard
 	intake     *intake.Service
-	// social is true when a social account is configured.
-	social bool
+	// socialAccounts are the configured social accounts (recipient ids).
+	socialAccounts []string
 
 	// watched are the durable consumers the watchdog recreates.
 	watched []watchdog.Consumer
@@ -107,6 +110,9 @@ type Options struct {
 	// Notifiers replaces the adapters built from the configuration, per
 	// channel (the demo's local sinks).
 	Notifiers map[channels.Channel]channels.Notifier
+	// SocialAccounts name the accounts a replaced social notifier posts
+	// for (default: mastodon).
+	SocialAccounts []string
 }
 
 // onStop pushes an undo step on the teardown stack.
@@ -114,7 +120,7 @@ func (a *App) onStop(f func(ctx context.Context)) { a.teardown = append(a.teardo
 
 // Start runs Herald until Stop. On error everything started is stopped.
 func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err error) {
-	a := &App{cfg: cfg, logger: opt.Logger, regions: opt.Regions, httpErr: make(chan error, 1), index: geo.NewPointIndex()}
+	a := &App{cfg: cfg, logger: opt.Logger, regions: opt.Regions, httpErr: make(chan error, 1), index: geo.NewPointIndex(), indexReady: make(chan struct{})}
 	if a.logger == nil {
 		a.logger = NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
 	}
@@ -195,13 +201,13 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		return nil, fmt.Errorf("%w; Herald will not start on it: run `herald check` and restore the data_dir from a backup", err)
 	}
 
-	a.social = cfg.Social.Mastodon.Server != "" || opt.Notifiers[channels.Social] != nil
+	a.socialAccounts = socialAccounts(cfg, opt)
 	if err := a.openDelivery(ctx, cfg, replicas); err != nil {
 		return nil, err
 	}
 	stage := recipients.New(recipients.Config{
 		JS: a.js, Regions: a.regions, Index: a.index, Residents: a.residents, Hospitals: a.hospitals,
-		Deliveries: a.deliveries, Social: a.social, Logger: a.logger,
+		Deliveries: a.deliveries, SocialAccounts: a.socialAccounts, Logger: a.logger, Ready: a.indexReady,
 		// The dispatchers' view of an alert's state is at most a second old.
 		Settle: 2 * time.Second,
 	})
@@ -399,7 +405,26 @@ func (a *App) Ready(ctx context.Context) error {
 	if err := a.sweeper.Err(); err != nil {
 		return err
 	}
-	return a.log.Ready(ctx)
+	if err := a.log.Ready(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-a.indexReady:
+		return nil
+	default:
+		return fmt.Errorf("resident index loading: %d residents so far; alerts are accepted and will be planned once it is loaded", a.index.Len())
+	}
+}
+
+// WaitIndex waits until the resident index holds every resident stored
+// when Herald started, or ctx ends.
+func (a *App) WaitIndex(ctx context.Context) error {
+	select {
+	case <-a.indexReady:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("load residents: %w (%d so far)", ctx.Err(), a.index.Len())
+	}
 }
 
 // HTTPURL is the address the API listens on (useful with port 0).

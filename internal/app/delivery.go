@@ -17,6 +17,7 @@ import (
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/channels/sms"
 	"github.com/herald-alerts/herald/channels/social"
+	"github.com/herald-alerts/herald/channels/social/bluesky"
 	"github.com/herald-alerts/herald/channels/webhook"
 	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/internal/compose"
@@ -114,12 +115,23 @@ func notifiers(cfg *config.Config, logger *slog.Logger) (map[channels.Channel]ch
 		n[channels.SMS] = sms.NewLog(sms.LogConfig{Logger: logger})
 	}
 	n[channels.Webhook] = webhook.New(webhook.Config{AllowPrivate: cfg.Webhooks.AllowPrivateAddresses, Timeout: 10 * time.Second, UserAgent: "Herald"})
+	accounts := social.Router{}
 	if cfg.Social.Mastodon.Server != "" {
 		m, err := social.New(social.Config{Server: cfg.Social.Mastodon.Server, AccessToken: cfg.Social.Mastodon.AccessToken})
 		if err != nil {
 			return nil, err
 		}
-		n[channels.Social] = m
+		accounts[compose.Mastodon] = m
+	}
+	if b := cfg.Social.Bluesky; b.PDS != "" {
+		bs, err := bluesky.New(bluesky.Config{PDS: b.PDS, Handle: b.Handle, AppPassword: b.AppPassword})
+		if err != nil {
+			return nil, err
+		}
+		accounts[compose.Bluesky] = bs
+	}
+	if len(accounts) > 0 {
+		n[channels.Social] = accounts
 	}
 	return n, nil
 }
@@ -150,18 +162,19 @@ func (a *App) openDelivery(ctx context.Context, cfg *config.Config, replicas int
 	}
 
 	// The planner must see every resident before it plans: follow the
-	// bucket into the point index and wait for the initial load.
+	// bucket into the point index; indexReady closes once the initial load
+	// is done. Start does not wait for it: HTTP answers meanwhile (/readyz
+	// says what is loading) and alerts are accepted into the log; planning
+	// and previews wait.
 	fctx, stopFollow := context.WithCancel(context.WithoutCancel(ctx))
 	a.onStop(func(context.Context) { stopFollow() })
-	ready := make(chan struct{})
 	go func() {
 		for fctx.Err() == nil {
 			err := a.residents.Follow(fctx, a.index, func() {
-				select {
-				case <-ready:
-				default:
-					close(ready)
-				}
+				a.indexOnce.Do(func() {
+					a.logger.Info("resident index loaded", "residents", a.index.Len())
+					close(a.indexReady)
+				})
 			})
 			if fctx.Err() == nil {
 				a.logger.Warn("resident watch ended; restarting", "error", err)
@@ -169,12 +182,7 @@ func (a *App) openDelivery(ctx context.Context, cfg *config.Config, replicas int
 			}
 		}
 	}()
-	select {
-	case <-ready:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("load residents: %w", ctx.Err())
-	}
+	return nil
 }
 
 // startDispatch starts a dispatcher per configured channel.
@@ -190,7 +198,7 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 	links := compose.Links{PublicURL: cfg.HTTP.PublicURL}
 	smsComposer := compose.NewSMS(compose.SMSConfig{Alerts: alerts, Residents: a.residents, Links: links,
 		Segments: struct{ GSM7, UCS2 int }{cfg.SMS.MaxSegments.GSM7, cfg.SMS.MaxSegments.UCS2}})
-	socialComposer := compose.NewSocial(compose.SocialConfig{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Links: links, Posts: a.deliveries})
+	socialComposer := compose.NewSocial(compose.SocialConfig{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Languages: cfg.Social.Languages, Links: links, Posts: a.deliveries})
 	composers := map[channels.Channel]dispatch.Composer{
 		channels.SMS:     smsComposer,
 		channels.Webhook: compose.NewWebhook(compose.WebhookConfig{Alerts: alerts, Subscriptions: a.hospitals}),
@@ -198,7 +206,7 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 	}
 	pc := compose.PreviewerConfig{SMS: smsComposer}
 	if ns[channels.Social] != nil {
-		pc.Social = socialComposer
+		pc.Social, pc.Accounts = socialComposer, a.socialAccounts
 	}
 	a.previewer = compose.NewPreviewer(pc)
 	hooks := map[channels.Channel]dispatch.PermanentHook{
@@ -281,4 +289,25 @@ func hostOf(raw string) string {
 		return u.Host
 	}
 	return raw
+}
+
+// socialAccounts are the social accounts the configuration (or a test's
+// notifier) gives, in a fixed order.
+func socialAccounts(cfg *config.Config, opt Options) []string {
+	var out []string
+	if cfg.Social.Mastodon.Server != "" {
+		out = append(out, compose.Mastodon)
+	}
+	if cfg.Social.Bluesky.PDS != "" {
+		out = append(out, compose.Bluesky)
+	}
+	if opt.Notifiers[channels.Social] != nil {
+		switch {
+		case len(opt.SocialAccounts) > 0:
+			out = opt.SocialAccounts
+		case len(out) == 0:
+			out = []string{compose.Mastodon}
+		}
+	}
+	return out
 }

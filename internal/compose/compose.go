@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -208,12 +209,20 @@ func (c *Webhook) body(ctx context.Context, alertID string) ([]byte, error) {
 	return b, nil
 }
 
+// Social accounts: the recipient id of each, which also names its network.
+const (
+	Mastodon = "mastodon"
+	Bluesky  = "bluesky"
+)
+
 // SocialConfig is what the social composer needs.
 type SocialConfig struct {
 	Alerts   *Alerts
 	Regions  *geo.Registry
 	Hashtags []string // from config social.hashtags
 	Links    Links
+	// Languages are the alert languages posted; empty posts every one.
+	Languages []string
 	// Posts finds the post of an earlier alert, so an Update or Cancel is
 	// a reply to it and followers see the thread.
 	Posts interface {
@@ -221,7 +230,8 @@ type SocialConfig struct {
 	}
 }
 
-// Social composes the public post.
+// Social composes the public posts: one per language of the alert, each
+// within its network's limit as that network counts.
 type Social struct {
 	SocialConfig
 }
@@ -229,30 +239,88 @@ type Social struct {
 // NewSocial builds the social composer.
 func NewSocial(cfg SocialConfig) *Social { return &Social{SocialConfig: cfg} }
 
-// Text is the post for a (also what a preview shows).
-func (c *Social) Text(a Alert) string {
+// Limit is how long a post on account may be and how its network counts.
+func Limit(account string) (max int, length func(string) int) {
+	if account == Bluesky {
+		return render.BlueskyLimit, render.Graphemes
+	}
+	return render.SocialLimit, render.SocialLength
+}
+
+// Languages are the languages of a posted to social accounts: each info's,
+// once, in order, as far as social.languages allows (the first info's
+// when it allows none of them, so that something is posted).
+func (c *Social) Languages(a *cap.Alert) []string {
+	var all, out []string
+	for _, in := range a.Info {
+		if l := in.Lang(); !slices.Contains(all, l) {
+			all = append(all, l)
+		}
+	}
+	for _, l := range all {
+		if len(c.SocialConfig.Languages) == 0 || slices.ContainsFunc(c.SocialConfig.Languages, func(want string) bool {
+			return strings.EqualFold(want, l) || strings.EqualFold(want, primary(l))
+		}) {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 && len(all) > 0 {
+		out = all[:1]
+	}
+	return out
+}
+
+func primary(tag string) string {
+	p, _, _ := strings.Cut(tag, "-")
+	return p
+}
+
+// Thread is a's posts on account, one per language; only each post's
+// link and hashtags are active (render.Inert keeps the alert's own words
+// plain, and Bluesky's facets cover these alone).
+func (c *Social) Thread(a Alert, account string) []channels.Post {
 	var names []string
 	for _, id := range a.Record.Regions {
 		if r, ok := c.Regions.Region(id); ok {
 			names = append(names, r.Name)
 		}
 	}
-	event, lang := "", ""
-	if len(a.CAP.Info) > 0 {
-		event, lang = a.CAP.Info[0].Event, a.CAP.Info[0].Lang()
+	limit, length := Limit(account)
+	var out []channels.Post
+	for _, lang := range c.Languages(a.CAP) {
+		event := ""
+		if in := a.CAP.InfoFor(lang); in != nil {
+			event = in.Event
+		}
+		tags := render.Hashtags(event, names, c.Hashtags)
+		link := c.Links.Page(a.Record.ID, lang)
+		text := render.Social(a.CAP, render.SocialOptions{Link: link, Hashtags: tags, MaxChars: limit, Lang: lang, Length: length})
+		p := channels.Post{Text: text, Lang: lang, Link: link}
+		for _, t := range tags {
+			p.Tags = append(p.Tags, "#"+strings.TrimPrefix(t, "#"))
+		}
+		out = append(out, p)
 	}
-	return render.Social(a.CAP, render.SocialOptions{Link: c.Links.Page(a.Record.ID, lang), Hashtags: render.Hashtags(event, names, c.Hashtags)})
+	return out
 }
 
-// Compose implements dispatch.Composer.
-func (c *Social) Compose(ctx context.Context, j jobs.Delivery) (channels.Message, string, error) {
-	a, err := c.Alerts.Get(ctx, j.AlertID)
+// Compose implements dispatch.Composer: the delivery's recipient is the
+// account.
+func (c *Social) Compose(ctx context.Context, d jobs.Delivery) (channels.Message, string, error) {
+	a, err := c.Alerts.Get(ctx, d.AlertID)
 	if err != nil {
 		return channels.Message{}, "", err
 	}
-	m := channels.Message{Text: c.Text(a)}
+	m := channels.Message{To: d.Recipient, Thread: c.Thread(a, d.Recipient)}
+	if len(m.Thread) == 0 {
+		return channels.Message{}, "alert has no text to post", nil
+	}
+	m.Text = m.Thread[0].Text
+	if sent, err := a.CAP.SentTime(); err == nil {
+		m.Created = sent
+	}
 	for _, ref := range a.Record.References {
-		if r, err := c.Posts.Get(ctx, jobs.Delivery{AlertID: ref, Channel: channels.Social, Recipient: j.Recipient}); err == nil && r.ProviderID != "" {
+		if r, err := c.Posts.Get(ctx, jobs.Delivery{AlertID: ref, Channel: channels.Social, Recipient: d.Recipient}); err == nil && r.ProviderID != "" {
 			m.ReplyTo = r.ProviderID
 			break
 		}

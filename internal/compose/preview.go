@@ -8,7 +8,6 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/internal/alertlog"
-	"github.com/herald-alerts/herald/internal/render"
 )
 
 // PreviewerConfig is what a Previewer needs: the composers whose words it
@@ -16,6 +15,8 @@ import (
 type PreviewerConfig struct {
 	SMS    *SMS
 	Social *Social
+	// Accounts are the social accounts configured (Mastodon, Bluesky).
+	Accounts []string
 }
 
 // Previewer shows an officer, before sending, the exact words each
@@ -50,9 +51,13 @@ func (p *Previewer) Texts(ctx context.Context, rec *alertlog.Record, a *cap.Aler
 		}
 	}
 	if p.Social != nil {
-		t := p.Social.Text(al)
-		out = append(out, api.PreviewText{Channel: string(channels.Social), Language: langs[0], Text: t,
-			Characters: render.SocialLength(t), Limit: render.SocialLimit, Cut: []string{}})
+		for _, account := range p.Accounts {
+			limit, length := Limit(account)
+			for _, post := range p.Social.Thread(al, account) {
+				out = append(out, api.PreviewText{Channel: string(channels.Social), Account: account, Language: post.Lang, Text: post.Text,
+					Characters: length(post.Text), Limit: limit, Cut: []string{}})
+			}
+		}
 	}
 	return out
 }

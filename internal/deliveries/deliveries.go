@@ -159,9 +159,9 @@ func (s *Store) get(ctx context.Context, key string, v any) error {
 	return nil
 }
 
-// Put records a delivery's outcome; a sent delivery with a provider id is
-// also indexed by it, so provider status reports find their delivery, and
-// a failed or skipped one is listed for the status view's failures.
+// Put records a delivery's outcome; a failed or skipped one is also listed
+// for the status view's failures. (Provider reports name their delivery
+// themselves: see ProviderReportFor.)
 func (s *Store) Put(ctx context.Context, d jobs.Delivery, r Record) error {
 	if r.At.IsZero() {
 		r.At = time.Now().UTC()
@@ -173,13 +173,7 @@ func (s *Store) Put(ctx context.Context, d jobs.Delivery, r Record) error {
 	if _, err := s.kv.Put(ctx, recordKey(d), b); err != nil {
 		return fmt.Errorf("record delivery %s: %w", d.Key(), err)
 	}
-	switch {
-	case r.ProviderID != "" && r.State == Sent:
-		jb, _ := json.Marshal(providerEntry{AlertID: d.AlertID, Channel: d.Channel, Recipient: d.Recipient})
-		if _, err := s.kv.Put(ctx, providerKey(d.Channel, r.ProviderID), jb); err != nil {
-			return fmt.Errorf("index provider id of %s: %w", d.Key(), err)
-		}
-	case r.State == Failed || r.State == Skipped:
+	if r.State == Failed || r.State == Skipped {
 		fb, _ := json.Marshal(Failure{Channel: string(d.Channel), Recipient: d.Recipient, State: r.State, Reason: r.Reason})
 		if _, err := s.kv.Put(ctx, failureKey(d), fb); err != nil {
 			return fmt.Errorf("list failure of %s: %w", d.Key(), err)
@@ -228,12 +222,10 @@ func Wait(ctx context.Context, fs []jetstream.PubAckFuture) error {
 	return nil
 }
 
-// ProviderReport applies a provider's later report (e.g. a Twilio status
-// callback) to the delivery it sent as providerID. state is Delivered or
-// Failed. Unknown ids return ErrNotFound.
-//
-// The counters move the delivery from its old state to the new one; each
-// report moves them once however often the provider repeats it.
+// ProviderReport applies a provider's later report to the delivery it
+// sent as providerID, found through the provider-id index that Herald
+// before per-message callback keys wrote. state is Delivered or Failed.
+// Unknown ids return ErrNotFound.
 func (s *Store) ProviderReport(ctx context.Context, channel channels.Channel, providerID, state, reason string) (jobs.Delivery, error) {
 	var e providerEntry
 	if err := s.get(ctx, providerKey(channel, providerID), &e); err != nil {
@@ -244,18 +236,39 @@ func (s *Store) ProviderReport(ctx context.Context, channel channels.Channel, pr
 	if err != nil {
 		return d, err
 	}
+	return d, s.report(ctx, d, r, providerID, state, reason)
+}
+
+// ProviderReportFor applies a provider's later report (e.g. a Twilio
+// status callback) to delivery d, which it must have sent as providerID
+// (else ErrNotFound). state is Delivered or Failed.
+//
+// The counters move the delivery from its old state to the new one; each
+// report moves them once however often the provider repeats it.
+func (s *Store) ProviderReportFor(ctx context.Context, d jobs.Delivery, providerID, state, reason string) error {
+	r, err := s.Get(ctx, d)
+	if err != nil {
+		return err
+	}
+	if r.Outcome != Sent {
+		return ErrNotFound
+	}
+	return s.report(ctx, d, r, providerID, state, reason)
+}
+
+func (s *Store) report(ctx context.Context, d jobs.Delivery, r Record, providerID, state, reason string) error {
+	if r.ProviderID != providerID {
+		return ErrNotFound
+	}
 	// A late "sent" report must not undo "delivered"; a failed report after
 	// delivered is the provider changing its mind and is kept.
 	if r.State == state || r.State == Delivered && state != Failed {
-		return d, nil
+		return nil
 	}
 	old := r.State
 	r.State, r.Reason, r.At = state, reason, time.Now().UTC()
 	if err := s.Put(ctx, d, r); err != nil {
-		return d, err
-	}
-	if !r.Final() || old == Queued {
-		return d, nil
+		return err
 	}
 	id := "r." + sanitize(providerID) + "." + old + "." + state
 	var fs []jetstream.PubAckFuture
@@ -265,11 +278,11 @@ func (s *Store) ProviderReport(ctx context.Context, channel channels.Channel, pr
 	}{{state, 1}, {old, -1}} {
 		f, err := s.incr(counterSubject(d.AlertID, d.Channel, c.state), c.by, id+"."+strconv.Itoa(c.by))
 		if err != nil {
-			return d, err
+			return err
 		}
 		fs = append(fs, f)
 	}
-	return d, Wait(ctx, fs)
+	return Wait(ctx, fs)
 }
 
 // SetPlan records how many deliveries were queued per channel.

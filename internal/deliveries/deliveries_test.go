@@ -2,6 +2,7 @@ package deliveries
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -35,6 +36,9 @@ func job(alert string, channel channels.Channel, recipient string) jobs.Delivery
 func settle(t *testing.T, s *Store, d jobs.Delivery, r Record) {
 	t.Helper()
 	ctx := context.Background()
+	if r.Final() {
+		r.Outcome = r.State
+	}
 	if err := s.Put(ctx, d, r); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +199,7 @@ func TestSummarize(t *testing.T) {
 		t.Run(step.name, func(t *testing.T) {
 			for _, p := range step.puts {
 				if p.report {
-					if _, err := s.ProviderReport(ctx, p.job.Channel, p.rec.ProviderID, p.rec.State, ""); err != nil {
+					if err := s.ProviderReportFor(ctx, p.job, p.rec.ProviderID, p.rec.State, ""); err != nil {
 						t.Fatal(err)
 					}
 					continue
@@ -266,18 +270,26 @@ func TestSummarize(t *testing.T) {
 	})
 }
 
+// TestProviderReport: a report for a delivery recorded by Herald before
+// per-message callback keys finds it through the provider-id index.
 func TestProviderReport(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	sent := job("a1", channels.SMS, "r1")
-	if err := s.Put(ctx, sent, Record{State: Sent, ProviderID: "SM0123456789abcdef", Attempts: 1}); err != nil {
-		t.Fatal(err)
+	// legacy writes what Herald before callback keys wrote for a sent one.
+	legacy := func(d jobs.Delivery, r Record) {
+		if err := s.Put(ctx, d, r); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(providerEntry{AlertID: d.AlertID, Channel: d.Channel, Recipient: d.Recipient})
+		if _, err := s.kv.Put(ctx, providerKey(d.Channel, r.ProviderID), b); err != nil {
+			t.Fatal(err)
+		}
 	}
+	sent := job("a1", channels.SMS, "r1")
+	legacy(sent, Record{State: Sent, ProviderID: "SM0123456789abcdef", Attempts: 1})
 	// A provider id with characters a KV key cannot hold still finds its job.
 	odd := job("a1", channels.SMS, "r2")
-	if err := s.Put(ctx, odd, Record{State: Sent, ProviderID: "109/status.42@x", Attempts: 2}); err != nil {
-		t.Fatal(err)
-	}
+	legacy(odd, Record{State: Sent, ProviderID: "109/status.42@x", Attempts: 2})
 	// A failed delivery with a provider id is not indexed.
 	failed := job("a1", channels.SMS, "r3")
 	if err := s.Put(ctx, failed, Record{State: Failed, ProviderID: "SMfailed", Reason: "21211"}); err != nil {
@@ -404,5 +416,55 @@ func BenchmarkSummarize(b *testing.B) {
 		if c := sum.Channels["sms"]; c.Sent != 990_000 || c.Queued != 1_000_000 || len(sum.Failures) != 1_000 {
 			b.Fatalf("summary %+v with %d failures", c, len(sum.Failures))
 		}
+	}
+}
+
+// TestProviderReportFor: a report names its delivery (the callback key);
+// it applies only to a delivery sent with that provider id, and moves the
+// counters once however often it is repeated.
+func TestProviderReportFor(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if err := s.SetPlan(ctx, "a1", Plan{channels.SMS: 2}); err != nil {
+		t.Fatal(err)
+	}
+	sent, failed := job("a1", channels.SMS, "r1"), job("a1", channels.SMS, "r2")
+	settle(t, s, sent, Record{State: Sent, Outcome: Sent, ProviderID: "SM1", Attempts: 1})
+	settle(t, s, failed, Record{State: Failed, Outcome: Failed, ProviderID: "SM2", Reason: "21211"})
+
+	for _, tc := range []struct {
+		name    string
+		d       jobs.Delivery
+		sid     string
+		state   string
+		wantErr error
+		wantSum Counts
+		wantRec string
+	}{
+		{"other provider id", sent, "SM9", Delivered, ErrNotFound, Counts{Sent: 1, Failed: 1}, Sent},
+		{"delivery not sent", failed, "SM2", Delivered, ErrNotFound, Counts{Sent: 1, Failed: 1}, Failed},
+		{"unknown delivery", job("a1", channels.SMS, "r9"), "SM1", Delivered, ErrNotFound, Counts{Sent: 1, Failed: 1}, ""},
+		{"delivered", sent, "SM1", Delivered, nil, Counts{Delivered: 1, Failed: 1}, Delivered},
+		{"delivered again", sent, "SM1", Delivered, nil, Counts{Delivered: 1, Failed: 1}, Delivered},
+		{"late sent", sent, "SM1", Sent, nil, Counts{Delivered: 1, Failed: 1}, Delivered},
+		{"undelivered after all", sent, "SM1", Failed, nil, Counts{Failed: 2}, Failed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.ProviderReportFor(ctx, tc.d, tc.sid, tc.state, ""); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("ProviderReportFor = %v, want %v", err, tc.wantErr)
+			}
+			sum, err := s.Summarize(ctx, "a1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sum.Channels["sms"]; got != tc.wantSum {
+				t.Errorf("counts %+v, want %+v", got, tc.wantSum)
+			}
+			if tc.wantRec != "" {
+				if r, err := s.Get(ctx, tc.d); err != nil || r.State != tc.wantRec {
+					t.Errorf("record %+v, %v; want state %s", r, err, tc.wantRec)
+				}
+			}
+		})
 	}
 }

@@ -22,8 +22,10 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/channels/phone"
+	"github.com/herald-alerts/herald/channels/social/bluesky"
 	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/internal/alertlog"
+	"github.com/herald-alerts/herald/internal/compose"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/inproc"
 )
@@ -113,8 +115,9 @@ func Run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 			cfg.SMS.RatePerSecond = 100
 			cfg.Webhooks.AllowPrivateAddresses = true // the demo hospital listens on loopback
 		},
-		Logger:    logger,
-		Notifiers: map[channels.Channel]channels.Notifier{channels.SMS: smsSink, channels.Social: socialSink},
+		Logger:         logger,
+		Notifiers:      map[channels.Channel]channels.Notifier{channels.SMS: smsSink, channels.Social: socialSink},
+		SocialAccounts: []string{compose.Mastodon, compose.Bluesky},
 	})
 	if err != nil {
 		return err
@@ -211,9 +214,25 @@ func Run(ctx context.Context, out io.Writer, logger *slog.Logger) error {
 		fmt.Fprintf(out, "  %s\n", r)
 	}
 	hosp.mu.Unlock()
-	fmt.Fprintln(out, "\nSocial post (as it would be posted to Mastodon):")
+	// One thread per account: a post per language, the second a reply to
+	// the first; only the alert's link and the hashtags are active.
 	for _, m := range socialSink.all() {
-		fmt.Fprintf(out, "    %s\n", strings.ReplaceAll(m.Text, "\n", "\n    "))
+		limit, length := compose.Limit(m.To)
+		fmt.Fprintf(out, "\nSocial thread as it would be posted to %s:\n", m.To)
+		for i, p := range m.Thread {
+			role := "post"
+			if i > 0 {
+				role = "reply to the first post"
+			}
+			fmt.Fprintf(out, "  %s, %s (%d of %d):\n    %s\n", role, p.Lang, length(p.Text), limit, strings.ReplaceAll(p.Text, "\n", "\n    "))
+			if m.To == compose.Bluesky {
+				var active []string
+				for _, f := range bluesky.Facets(p) {
+					active = append(active, p.Text[f.Index.ByteStart:f.Index.ByteEnd])
+				}
+				fmt.Fprintf(out, "    facets (bytes of the UTF-8 text): %s\n", strings.Join(active, ", "))
+			}
+		}
 	}
 	fmt.Fprintln(out, "\nDeliveries:")
 	for _, ch := range channels.All {

@@ -268,27 +268,33 @@ func (d *Dispatcher) Stop(ctx context.Context) {
 	d.quit = nil
 }
 
-// feed pulls one job at a time from a lane and hands its deliveries to the
-// workers; it pulls the next only when the last is handed out, so jobs
-// waiting behind a busier lane stay in the stream, free for another
-// process.
+// feed pulls jobs from a lane and hands their deliveries to the workers.
+// It holds at most two jobs of the lane (the one being handed out and the
+// next, fetched meanwhile so workers do not wait for a round trip between
+// jobs); the rest stay in the stream, free for another process, while a
+// busier lane keeps the workers.
 func (d *Dispatcher) feed(pull, work context.Context, cons jetstream.Consumer, out chan<- task) {
 	defer d.feeders.Done()
-	for pull.Err() == nil {
-		wait, cancel := context.WithTimeout(pull, 5*time.Second)
-		m, err := cons.Next(jetstream.FetchContext(wait))
-		cancel()
-		if err != nil {
-			if pull.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
-				d.cfg.Logger.Warn("dispatcher pull failed", "error", err)
-				time.Sleep(100 * time.Millisecond)
+	next := make(chan *batch, 1)
+	go func() {
+		defer close(next)
+		for pull.Err() == nil {
+			wait, cancel := context.WithTimeout(pull, 5*time.Second)
+			m, err := cons.Next(jetstream.FetchContext(wait))
+			cancel()
+			if err != nil {
+				if pull.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+					d.cfg.Logger.Warn("dispatcher pull failed", "error", err)
+					time.Sleep(100 * time.Millisecond)
+				}
+				continue
 			}
-			continue
+			if b := d.open(work, m); b != nil {
+				next <- b
+			}
 		}
-		b := d.open(work, m)
-		if b == nil {
-			continue
-		}
+	}()
+	for b := range next {
 		n := len(b.job.Recipients)
 		for i := range n {
 			select {

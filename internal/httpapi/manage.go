@@ -16,6 +16,7 @@ import (
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
+	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/internal/residents"
 )
 
@@ -209,7 +210,21 @@ func (s *Server) smsStatus(w http.ResponseWriter, r *http.Request) {
 	if code != "" {
 		reason = "twilio error " + code
 	}
-	j, err := s.Deliveries.ProviderReport(r.Context(), channels.SMS, sid, state, reason)
+	// The callback URL names its delivery (Twilio signs the URL); one
+	// without it is for a message sent by Herald before callback keys.
+	var (
+		j   jobs.Delivery
+		err error
+	)
+	if key := r.URL.Query().Get(sms.CallbackKey); key != "" {
+		if j, err = jobs.ParseKey(key); err == nil && j.Channel == channels.SMS {
+			err = s.Deliveries.ProviderReportFor(r.Context(), j, sid, state, reason)
+		} else {
+			err = deliveries.ErrNotFound
+		}
+	} else {
+		j, err = s.Deliveries.ProviderReport(r.Context(), channels.SMS, sid, state, reason)
+	}
 	if err == nil && errors.Is(sms.CallbackError(code), channels.ErrOptedOut) {
 		// The carrier says the number opted out (STOP sent to the carrier):
 		// honour it for every later alert too.

@@ -77,6 +77,9 @@ type Options struct {
 	Regions *geo.Registry
 	// Notifiers replace the configured adapters per channel.
 	Notifiers map[channels.Channel]channels.Notifier
+	// SocialAccounts name the accounts a replaced social notifier posts
+	// for (default: mastodon).
+	SocialAccounts []string
 }
 
 // Herald is a running in-process Herald.
@@ -125,9 +128,15 @@ func Start(ctx context.Context, o Options) (_ *Herald, err error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	a, err := app.Start(ctx, cfg, app.Options{Logger: logger, Regions: o.Regions, Notifiers: o.Notifiers})
+	a, err := app.Start(ctx, cfg, app.Options{Logger: logger, Regions: o.Regions, Notifiers: o.Notifiers, SocialAccounts: o.SocialAccounts})
 	if err != nil {
 		return nil, fmt.Errorf("start herald: %w", err)
+	}
+	// Callers (tests, the demo, the bench) expect residents stored before
+	// to be in the index, as after a restart.
+	if err := a.WaitIndex(ctx); err != nil {
+		a.Stop(context.WithoutCancel(ctx))
+		return nil, err
 	}
 	h.App, h.Config = a, cfg
 	h.Client = client.New(client.Config{Server: a.HTTPURL(), Token: cfg.HTTP.AdminToken})

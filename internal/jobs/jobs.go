@@ -18,6 +18,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -89,6 +91,16 @@ type Delivery struct {
 // Key identifies the delivery: the idempotency record's key and the
 // provider idempotency key. Ids are token-safe, so the key is too.
 func (d Delivery) Key() string { return d.AlertID + "." + string(d.Channel) + "." + d.Recipient }
+
+// ParseKey reads a delivery's Key back.
+func ParseKey(key string) (Delivery, error) {
+	alert, rest, ok1 := strings.Cut(key, ".")
+	ch, recipient, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || alert == "" || recipient == "" || !slices.Contains(channels.All, channels.Channel(ch)) {
+		return Delivery{}, fmt.Errorf("not a delivery key: %q", key)
+	}
+	return Delivery{AlertID: alert, Channel: channels.Channel(ch), Recipient: recipient}, nil
+}
 
 // Job is one alert on one channel for a batch of recipients.
 type Job struct {

@@ -50,6 +50,14 @@ func TestKeyAndSubject(t *testing.T) {
 	if got := d.Key(); got != "a1.webhook.wh_1" {
 		t.Errorf("Key = %q", got)
 	}
+	if back, err := ParseKey(d.Key()); err != nil || back != d {
+		t.Errorf("ParseKey(%q) = %+v, %v", d.Key(), back, err)
+	}
+	for _, bad := range []string{"", "a1", "a1.sms", "a1.sms.", ".sms.r1", "a1.fax.r1"} {
+		if _, err := ParseKey(bad); err == nil {
+			t.Errorf("ParseKey(%q) accepted", bad)
+		}
+	}
 	if got := Subject(channels.SMS, Urgent); got != "herald.jobs.sms.urgent" {
 		t.Errorf("Subject = %q", got)
 	}

@@ -50,12 +50,16 @@ import (
 
 // Targets of issue 6, item 8.
 const (
-	targetPlanRecipients = 1_000_000
-	targetPlanTime       = 1500 * time.Millisecond
-	targetP50            = 5 * time.Millisecond
-	targetP99            = 25 * time.Millisecond
-	targetSMSPerSec      = 2000
-	targetWebhookRatio   = 0.8
+	targetPlanRecipients  = 1_000_000
+	targetPlanTime        = 1500 * time.Millisecond
+	targetP50             = 5 * time.Millisecond
+	targetP99             = 25 * time.Millisecond
+	targetSMSPerSec       = 2000
+	targetWebhookRatio    = 0.8
+	targetRSSResidents    = 1_000_000
+	targetImportResidents = 1_000_000
+	targetImportTime      = 15 * time.Second
+	targetRSS             = 1 << 30
 )
 
 // benchWebhookConcurrency is the webhook dispatcher's concurrency in one
@@ -84,6 +88,12 @@ type Options struct {
 	OneHost       bool
 	CPUProfile    string
 	ProfilePhase  string
+	// MemProfile gets a heap profile after ProfilePhase (or at the end).
+	MemProfile string
+	// Scale runs the scale phases instead: the floors (bare KV put and
+	// JetStream publish loops), import, restart to ready, a county
+	// preview and planning, with memory after each.
+	Scale bool
 }
 
 // Full is the full-size run.
@@ -256,6 +266,11 @@ type bench struct {
 	whG      *gate
 	seq      atomic.Int64
 
+	h         *inproc.Herald
+	startOpts inproc.Options
+	// Floors measured in this run (0: not measured).
+	kvFloor, pubFloor float64
+
 	profFile *os.File
 	failed   []string
 }
@@ -334,7 +349,13 @@ func Run(ctx context.Context, out io.Writer, o Options, logger *slog.Logger) (er
 	fmt.Fprintf(out, "Herald bench: %s, %s/%s, %d CPU (%s), GOMAXPROCS %d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		runtime.NumCPU(), cpuModel(), runtime.GOMAXPROCS(0))
 	start := time.Now()
-	h, err := inproc.Start(ctx, inproc.Options{
+	dir, err := os.MkdirTemp("", "herald-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b.startOpts = inproc.Options{
+		DataDir:  dir,
 		Officers: []inproc.Officer{officer},
 		Edit: func(cfg *config.Config) {
 			cfg.SMS.Provider = "twilio"
@@ -346,45 +367,41 @@ func Run(ctx context.Context, out io.Writer, o Options, logger *slog.Logger) (er
 		},
 		Logger: logger, Regions: b.reg,
 		Notifiers: map[channels.Channel]channels.Notifier{channels.SMS: b.smsG, channels.Webhook: b.whG},
-	})
-	if err != nil {
+	}
+	if err := b.start(ctx); err != nil {
 		return err
 	}
-	b.a = h.App
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		// Nothing may be left waiting at a gate while Herald drains.
 		b.releaseAll()
-		h.Stop(sctx)
+		b.h.Stop(sctx)
 	}()
-	fmt.Fprintf(out, "  embedded NATS + JetStream in %s; fake Twilio %s; webhook receiver %s\n", h.Dir, twURL, rcURL)
+	fmt.Fprintf(out, "  embedded NATS + JetStream in %s; fake Twilio %s; webhook receiver %s\n", dir, twURL, rcURL)
 	fmt.Fprintf(out, "  Herald started in %s (HTTP %s)\n\n", since(start), b.a.HTTPURL())
 
-	b.c = h.Client
-	b.c.HTTP = &http.Client{Timeout: 5 * time.Minute}
-	// Stream and bucket reads go over Herald's own (in-process) connection:
-	// the embedded server's TCP listener needs an account.
-	if b.js, err = jetstream.New(b.a.Conn()); err != nil {
-		return err
-	}
-	if b.jobs, err = b.js.Stream(ctx, jobs.StreamName); err != nil {
-		return err
-	}
-	if b.dkv, err = b.js.KeyValue(ctx, deliveries.Bucket); err != nil {
-		return err
-	}
-
-	phases := []struct {
+	type phase struct {
 		name string
 		run  func(context.Context) error
-	}{
+	}
+	phases := []phase{
 		{"webhooks-setup", b.subscribe},
 		{"import", b.importResidents},
 		{"planning", b.planning},
 		{"sms", b.smsThroughput},
 		{"latency", b.latency},
 		{"webhooks", b.webhookThroughput},
+	}
+	if o.Scale {
+		phases = []phase{
+			{"floors", b.floors},
+			{"webhooks-setup", b.subscribe},
+			{"import", b.importResidents},
+			{"restart", b.restart},
+			{"preview", b.countyPreview},
+			{"planning", b.planning},
+		}
 	}
 	for _, p := range phases {
 		prof := b.profFile != nil && p.name == b.o.ProfilePhase
@@ -400,8 +417,25 @@ func Run(ctx context.Context, out io.Writer, o Options, logger *slog.Logger) (er
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
+		fmt.Fprintf(out, "           memory after %s: %s\n", p.name, memory())
+		if b.o.MemProfile != "" && p.name == b.o.ProfilePhase {
+			if err := writeHeapProfile(b.o.MemProfile); err != nil {
+				return err
+			}
+		}
 	}
-	fmt.Fprintf(out, "\nTotal %s. ", since(start))
+	if b.o.MemProfile != "" && b.o.ProfilePhase == "" {
+		if err := writeHeapProfile(b.o.MemProfile); err != nil {
+			return err
+		}
+	}
+	_, peak := rss()
+	fmt.Fprintf(out, "\nPeak RSS of the whole run (Herald, NATS server, fakes): %s", mb(peak))
+	if b.o.Residents >= targetRSSResidents {
+		fmt.Fprintf(out, "; target with %s residents: < %s  %s", thousands(targetRSSResidents), mb(targetRSS), b.verdict("peak RSS", peak < targetRSS))
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "Total %s. ", since(start))
 	if len(b.failed) == 0 {
 		fmt.Fprintln(out, "Every target met.")
 	} else {
@@ -461,37 +495,42 @@ func (b *bench) importResidents(ctx context.Context) error {
 	}
 	bound := shape.Bound()
 	rng := rand.New(rand.NewPCG(1, 2))
-	rows := make([]string, 0, b.o.Residents)
-	for i := 0; len(rows) < b.o.Residents; {
-		lon := bound.Min[0] + rng.Float64()*(bound.Max[0]-bound.Min[0])
-		lat := bound.Min[1] + rng.Float64()*(bound.Max[1]-bound.Min[1])
-		// Round as the CSV will, then test: the point must be inside as
-		// Herald reads it.
-		lat, _ = strconv.ParseFloat(strconv.FormatFloat(lat, 'f', 6, 64), 64)
-		lon, _ = strconv.ParseFloat(strconv.FormatFloat(lon, 'f', 6, 64), 64)
-		if !shape.Contains(orb.Point{lon, lat}) {
-			continue
-		}
-		rows = append(rows, fmt.Sprintf("%s,%.6f,%.6f\n", benchPhone(i), lat, lon))
-		i++
-	}
-
-	start := time.Now()
-	imported, requests := 0, 0
-	for off := 0; off < len(rows); off += b.o.Chunk {
+	// Rows are made a chunk at a time, so the bench's own memory stays out
+	// of the peak RSS it reports.
+	next := 0
+	chunk := func(n int) []byte {
 		var body bytes.Buffer
 		body.WriteString("phone,lat,lon\n")
-		for _, r := range rows[off:min(off+b.o.Chunk, len(rows))] {
-			body.WriteString(r)
+		for made := 0; made < n; {
+			lon := bound.Min[0] + rng.Float64()*(bound.Max[0]-bound.Min[0])
+			lat := bound.Min[1] + rng.Float64()*(bound.Max[1]-bound.Min[1])
+			// Round as the CSV will, then test: the point must be inside as
+			// Herald reads it.
+			lat, _ = strconv.ParseFloat(strconv.FormatFloat(lat, 'f', 6, 64), 64)
+			lon, _ = strconv.ParseFloat(strconv.FormatFloat(lon, 'f', 6, 64), 64)
+			if !shape.Contains(orb.Point{lon, lat}) {
+				continue
+			}
+			fmt.Fprintf(&body, "%s,%.6f,%.6f\n", benchPhone(next), lat, lon)
+			next++
+			made++
 		}
-		n, err := b.importCSV(ctx, body.Bytes())
+		return body.Bytes()
+	}
+
+	var took time.Duration
+	imported, requests := 0, 0
+	for off := 0; off < b.o.Residents; off += b.o.Chunk {
+		body := chunk(min(b.o.Chunk, b.o.Residents-off))
+		start := time.Now()
+		n, err := b.importCSV(ctx, body)
 		if err != nil {
 			return err
 		}
+		took += time.Since(start)
 		imported += n
 		requests++
 	}
-	took := time.Since(start)
 	// The latency resident, in Pierce County where no hospital subscribes.
 	if _, err := b.importCSV(ctx, fmt.Appendf(nil, "phone,lat,lon\n%s,%.4f,%.4f\n", benchLatPhone, benchLatLat, benchLatLon)); err != nil {
 		return err
@@ -499,8 +538,16 @@ func (b *bench) importResidents(ctx context.Context) error {
 	if imported != b.o.Residents {
 		return fmt.Errorf("imported %d residents of %d", imported, b.o.Residents)
 	}
+	rate := float64(imported) / took.Seconds()
 	fmt.Fprintf(b.out, "Import     %s residents over HTTP CSV in %d requests of <= %s rows: %s = %s rows/s\n",
-		thousands(imported), requests, thousands(b.o.Chunk), since2(took), thousands(int(float64(imported)/took.Seconds())))
+		thousands(imported), requests, thousands(b.o.Chunk), since2(took), thousands(int(rate)))
+	if b.kvFloor > 0 {
+		fmt.Fprintf(b.out, "           %.2f of the KV put floor\n", rate/b.kvFloor)
+	}
+	if b.o.Residents >= targetImportResidents {
+		at1M := time.Duration(float64(targetImportResidents) / rate * float64(time.Second))
+		fmt.Fprintf(b.out, "           1M at this rate: %s; target: <= %s  %s\n", since2(at1M), targetImportTime, b.verdict("import", at1M <= targetImportTime))
+	}
 
 	// The planner sees residents through the index Follow keeps: wait for
 	// it with previews (each a fresh identifier, so no signature repeats).
@@ -691,7 +738,20 @@ func (b *bench) planning(ctx context.Context) error {
 		thousands(total), thousands(plan[channels.SMS]), thousands(plan[channels.Webhook]), thousands(int(stored-base)), since2(took), thousands(int(rate)))
 	fmt.Fprintf(b.out, "           first job queued at %s, plan recorded (every job stored) at %s; 1M recipients at this rate: %s\n",
 		since2(tFirst.Sub(t202)), since2(tPlan.Sub(t202)), since2(at1M))
+	if b.pubFloor > 0 {
+		jobRate := float64(stored-base) / took.Seconds()
+		fmt.Fprintf(b.out, "           %s jobs/s stored = %.2f of the publish floor (each job carries up to %d recipients)\n",
+			thousands(int(jobRate)), jobRate/b.pubFloor, jobs.BatchSize[channels.SMS])
+	}
 	fmt.Fprintf(b.out, "           target: 1M planned in <= %s (>= %s recipients/s)  %s\n", targetPlanTime, thousands(int(need)), b.verdict("planning", rate >= need))
+	if b.o.Scale {
+		// Nothing is sent in a scale run: drop the fan-out.
+		for _, ch := range []channels.Channel{channels.SMS, channels.Webhook} {
+			if err := b.jobs.Purge(ctx, jetstream.WithPurgeSubject(jobs.ChannelSubjects(ch))); err != nil {
+				return fmt.Errorf("purge %s jobs: %w", ch, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -986,4 +1046,188 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// memory is the heap in use and the process's resident set, now and at
+// its peak.
+func memory() string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	now, peak := rss()
+	return fmt.Sprintf("Go heap in use %s, RSS %s (peak so far %s)", mb(int64(ms.HeapInuse)), mb(now), mb(peak))
+}
+
+// rss reads VmRSS and VmHWM from /proc/self/status (zero elsewhere).
+func rss() (now, peak int64) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var v int64
+		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &v); err == nil {
+			now = v << 10
+		}
+		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &v); err == nil {
+			peak = v << 10
+		}
+	}
+	return now, peak
+}
+
+func mb(n int64) string { return fmt.Sprintf("%s MB", thousands(int(n>>20))) }
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// start starts Herald on the bench's data dir and connects to it.
+func (b *bench) start(ctx context.Context) (err error) {
+	if b.h, err = inproc.Start(ctx, b.startOpts); err != nil {
+		return err
+	}
+	b.a = b.h.App
+	b.c = b.h.Client
+	b.c.HTTP = &http.Client{Timeout: 5 * time.Minute}
+	// Stream and bucket reads go over Herald's own (in-process) connection:
+	// the embedded server's TCP listener needs an account.
+	if b.js, err = jetstream.New(b.a.Conn()); err != nil {
+		return err
+	}
+	if b.jobs, err = b.js.Stream(ctx, jobs.StreamName); err != nil {
+		return err
+	}
+	b.dkv, err = b.js.KeyValue(ctx, deliveries.Bucket)
+	return err
+}
+
+// restart stops Herald and starts it again on the same data dir: the time
+// until it is ready, with every resident back in the planner's index.
+func (b *bench) restart(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	b.h.Stop(sctx)
+	cancel()
+	runtime.GC()
+	start := time.Now()
+	if err := b.start(ctx); err != nil {
+		return err
+	}
+	ready := time.Since(start)
+	n := b.a.IndexedResidents()
+	fmt.Fprintf(b.out, "Restart    stopped, then started on the same data dir: ready in %s with %s residents in the index (%s rows/s)\n",
+		since2(ready), thousands(n), thousands(int(float64(n)/ready.Seconds())))
+	if n < b.o.Residents {
+		return fmt.Errorf("index has %d residents after the restart, want %d", n, b.o.Residents)
+	}
+	return nil
+}
+
+// countyPreview times previews of an alert over the whole county (every
+// resident): the median of five.
+func (b *bench) countyPreview(ctx context.Context) error {
+	var took []time.Duration
+	var p client.Preview
+	for range 5 {
+		body, _ := b.alertBody(bigArea(), cap.ScopePublic, "Preview")
+		start := time.Now()
+		var err error
+		if p, _, err = b.c.Preview(ctx, b.kp, body); err != nil {
+			return err
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	fmt.Fprintf(b.out, "Preview    county alert (%s SMS recipients counted, texts rendered): median %s of 5, max %s\n",
+		thousands(p.Recipients[string(channels.SMS)]), ms(took[2]), ms(took[4]))
+	return nil
+}
+
+// floors measures what the NATS server itself does on this machine, on a
+// scratch bucket and stream: a KV put loop (64 goroutines, one put each
+// at a time, values the size of a resident record) and an async
+// JetStream publish loop (a window of 4,096). Herald's figures are read
+// against them.
+func (b *bench) floors(ctx context.Context) error {
+	n := min(b.o.Residents, 200_000)
+	value := bytes.Repeat([]byte("x"), 230) // about a resident record
+	kv, err := b.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "BENCH_FLOOR", Storage: jetstream.FileStorage, History: 1})
+	if err != nil {
+		return err
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	start := time.Now()
+	for range 64 {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				if _, err := kv.Put(ctx, fmt.Sprintf("k%09d", i), value); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	kvTook := time.Since(start)
+	if err, _ := failed.Load().(error); err != nil {
+		return err
+	}
+	if err := b.js.DeleteKeyValue(ctx, "BENCH_FLOOR"); err != nil {
+		return err
+	}
+	b.kvFloor = float64(n) / kvTook.Seconds()
+
+	st, err := b.js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCH_FLOOR", Subjects: []string{"bench.floor"}, Storage: jetstream.FileStorage})
+	if err != nil {
+		return err
+	}
+	pending := make([]jetstream.PubAckFuture, 0, 4096)
+	wait := func() error {
+		for _, f := range pending {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return err
+			}
+		}
+		pending = pending[:0]
+		return nil
+	}
+	start = time.Now()
+	for range n {
+		f, err := b.js.PublishAsync("bench.floor", value)
+		if err != nil {
+			return err
+		}
+		if pending = append(pending, f); len(pending) == 4096 {
+			if err := wait(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := wait(); err != nil {
+		return err
+	}
+	pubTook := time.Since(start)
+	if err := b.js.DeleteStream(ctx, st.CachedInfo().Config.Name); err != nil {
+		return err
+	}
+	b.pubFloor = float64(n) / pubTook.Seconds()
+	fmt.Fprintf(b.out, "Floors     KV put loop (64 goroutines, %d-byte values): %s puts/s; JetStream async publish loop: %s msgs/s (%s each)\n",
+		len(value), thousands(int(b.kvFloor)), thousands(int(b.pubFloor)), thousands(n))
+	return nil
 }

@@ -36,6 +36,8 @@ func TestQuick(t *testing.T) {
 		`through Herald .* = ` + num + ` webhooks/s`,
 		`bare net/http loop .* = ` + num + ` posts/s`,
 		`ratio ` + num + `%; target: >= 80% of the bare loop +(PASS|MISS)`,
+		`memory after import: Go heap in use ` + num + ` MB, RSS ` + num + ` MB`,
+		`Peak RSS of the whole run \(Herald, NATS server, fakes\): ` + num + ` MB`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("output lacks %q", want)

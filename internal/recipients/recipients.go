@@ -2,7 +2,7 @@
 // accepted alert on each channel and queues its deliveries, many recipients
 // per job, in the alert's priority lane:
 // residents inside the alert's area (SMS), hospital subscriptions for its
-// regions (webhooks) and the social account.
+// regions (webhooks) and the social accounts.
 //
 // Each recipient gets one job per alert however many areas, infos or
 // regions overlap. Status rules apply here: Draft and System alerts reach
@@ -44,9 +44,6 @@ type Hospitals interface {
 	Matching(ctx context.Context, regions []string, severity cap.Severity, exercise bool) ([]hospitals.Subscription, error)
 }
 
-// SocialAccount is the id of the configured social account's recipient.
-const SocialAccount = "mastodon"
-
 // Config is what the stage needs.
 type Config struct {
 	JS         jetstream.JetStream
@@ -55,8 +52,12 @@ type Config struct {
 	Residents  Residents
 	Hospitals  Hospitals
 	Deliveries *deliveries.Store
-	// Social is true when a social account is configured.
-	Social bool
+	// SocialAccounts are the configured social accounts (recipient ids:
+	// "mastodon", "bluesky").
+	SocialAccounts []string
+	// Ready, when set, closes once the index holds every resident: Plan
+	// waits for it, and Count refuses with ErrIndexLoading before.
+	Ready <-chan struct{}
 	// Settle is how long a Cancel waits, after its alert is marked
 	// cancelled, for sends already in flight to be recorded, so that
 	// everyone the original reached hears of the Cancel.
@@ -108,8 +109,36 @@ func AudienceOf(a *cap.Alert) Audience {
 	return Audience{None: true}
 }
 
-// Plan queues the alert's jobs and records how many per channel.
+// ErrIndexLoading means the resident index is still loading, so a count
+// would miss residents.
+var ErrIndexLoading = errors.New("the resident index is still loading; try again shortly")
+
+func (s *Stage) indexLoaded(ctx context.Context, wait bool) error {
+	if s.Ready == nil {
+		return nil
+	}
+	if !wait {
+		select {
+		case <-s.Ready:
+			return nil
+		default:
+			return ErrIndexLoading
+		}
+	}
+	select {
+	case <-s.Ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the resident index: %w", ctx.Err())
+	}
+}
+
+// Plan queues the alert's jobs and records how many per channel. It waits
+// for the resident index to be loaded.
 func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ []byte) error {
+	if err := s.indexLoaded(ctx, true); err != nil {
+		return err
+	}
 	// An alert already dispatching is planned again after a crash: some of
 	// its deliveries may have records already.
 	replanned := rec.State == lifecycle.Dispatching
@@ -137,6 +166,9 @@ func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ 
 // Count says how many deliveries Plan would queue per channel, queueing
 // nothing (previews).
 func (s *Stage) Count(ctx context.Context, rec *alertlog.Record, a *cap.Alert) (deliveries.Plan, error) {
+	if err := s.indexLoaded(ctx, false); err != nil {
+		return nil, err
+	}
 	plan := emptyPlan()
 	count := func(j jobs.Delivery) error {
 		plan[j.Channel]++
@@ -229,7 +261,7 @@ func (s *Stage) each(ctx context.Context, rec *alertlog.Record, a *cap.Alert, se
 // reached, on the channels aud allows, each once; it returns their keys.
 func (s *Stage) reached(ctx context.Context, rec *alertlog.Record, aud Audience, fn func(jobs.Delivery) error) (map[string]bool, error) {
 	seen := map[string]bool{}
-	allowed := map[channels.Channel]bool{channels.SMS: aud.Residents, channels.Webhook: aud.Hospitals, channels.Social: aud.Social && s.Social}
+	allowed := map[channels.Channel]bool{channels.SMS: aud.Residents, channels.Webhook: aud.Hospitals, channels.Social: aud.Social && len(s.SocialAccounts) > 0}
 	for _, ref := range rec.References {
 		for _, ch := range channels.All {
 			if !allowed[ch] {
@@ -274,8 +306,12 @@ func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Ale
 			}
 		}
 	}
-	if aud.Social && s.Social && a.Status == cap.StatusActual {
-		return fn(jobs.Delivery{AlertID: rec.ID, Channel: channels.Social, Recipient: SocialAccount})
+	if aud.Social && a.Status == cap.StatusActual {
+		for _, account := range s.SocialAccounts {
+			if err := fn(jobs.Delivery{AlertID: rec.ID, Channel: channels.Social, Recipient: account}); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

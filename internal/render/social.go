@@ -6,6 +6,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rivo/uniseg"
+
 	"github.com/herald-alerts/herald/broadcaster/cap"
 )
 
@@ -70,14 +72,27 @@ type SocialOptions struct {
 	Link     string   // URL of the alert; never cut
 	Hashtags []string // as returned by Hashtags
 	MaxChars int      // 0 means 500, Mastodon's default limit
+	// Lang picks the info (and the marker's language); "" the first.
+	Lang string
+	// Length measures a post as the network counts it against MaxChars;
+	// nil is Mastodon's count (SocialLength). Bluesky counts Graphemes.
+	Length func(string) int
 }
 
-// Social returns a status about a for a social network, from its first info:
+// BlueskyLimit is the longest Bluesky post, in graphemes.
+const BlueskyLimit = 300
+
+// Graphemes is text's length as Bluesky counts it: user-perceived
+// characters (a flag or a family emoji is one).
+func Graphemes(text string) int { return uniseg.GraphemeClusterCount(text) }
+
+// Social returns a status about a for a social network, from its info in
+// opt.Lang (the first when "" or absent):
 // the marker and headline, the area descriptions, the instruction, the
 // sender, the link and, on the last line, the hashtags.
 //
-// It fits opt.MaxChars as Mastodon counts them: in characters, with every URL
-// counting 23. The instruction and then the area are cut first, at word
+// It fits opt.MaxChars as opt.Length counts (by default as Mastodon does:
+// characters, with every URL counting 23). The instruction and then the area are cut first, at word
 // boundaries with an ellipsis, then trailing hashtags are dropped; the link
 // is never cut.
 func Social(a *cap.Alert, opt SocialOptions) string {
@@ -88,7 +103,7 @@ func Social(a *cap.Alert, opt SocialOptions) string {
 	// Text from the alert is made inert: only the alert's own link and the
 	// hashtags Herald adds are active on the network.
 	var in *cap.Info
-	if src := a.InfoFor(""); src != nil {
+	if src := a.InfoFor(opt.Lang); src != nil {
 		c := *src
 		c.Headline, c.Event, c.Instruction, c.SenderName = Inert(c.Headline), Inert(c.Event), Inert(c.Instruction), Inert(c.SenderName)
 		c.Area = append([]cap.Area(nil), c.Area...)
@@ -97,7 +112,7 @@ func Social(a *cap.Alert, opt SocialOptions) string {
 		}
 		in = &c
 	}
-	m := newMessage(a, in, "", opt.Link)
+	m := newMessage(a, in, opt.Lang, opt.Link)
 	var tags []string
 	for _, t := range opt.Hashtags {
 		if t != "" && !strings.HasPrefix(t, "#") {
@@ -107,7 +122,11 @@ func Social(a *cap.Alert, opt SocialOptions) string {
 	}
 	m.p[pTags] = piece{words: tags, keep: len(tags), plain: true}
 	render := func() string { return m.text("…") }
-	fits := func(t string) bool { return socialLen(t) <= limit }
+	length := opt.Length
+	if length == nil {
+		length = socialLen
+	}
+	fits := func(t string) bool { return length(t) <= limit }
 	return m.fit([]int{pInstruction, pArea, pTags, pHeadline, pSender, pPrefix}, render, fits)
 }
 
