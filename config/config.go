@@ -60,6 +60,7 @@ type Config struct {
 	SMS             SMS            `mapstructure:"sms" yaml:"sms"`
 	Twilio          Twilio         `mapstructure:"twilio" yaml:"twilio"`
 	Webhooks        Webhooks       `mapstructure:"webhooks" yaml:"webhooks"`
+	Deliveries      Deliveries     `mapstructure:"deliveries" yaml:"deliveries"`
 	Social          Social         `mapstructure:"social" yaml:"social"`
 	Approval        Approval       `mapstructure:"approval" yaml:"approval"`
 	Jurisdiction    Jurisdiction   `mapstructure:"jurisdiction" yaml:"jurisdiction"`
@@ -180,6 +181,11 @@ type Social struct {
 	Languages []string `mapstructure:"languages" yaml:"languages"`
 }
 
+// Deliveries says how long delivery records are kept.
+type Deliveries struct {
+	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
+}
+
 // Bluesky is a Bluesky (AT Protocol) account; empty means off.
 type Bluesky struct {
 	PDS         string `mapstructure:"pds" yaml:"pds"`
@@ -278,6 +284,7 @@ var keys = []setting{
 	{"twilio.api_base_url", "https://api.twilio.com", "Twilio API base URL, for compatible gateways and tests"},
 	{"webhooks.allow_private_addresses", false, "allow webhook URLs that resolve to loopback or private addresses"},
 	{"webhooks.max_in_flight", 4, "concurrent webhook posts to one host"},
+	{"deliveries.retention", 7 * 24 * time.Hour, "how long delivery records, failure lists and plans are kept after their alert expires, and counters after an alert's last delivery (0 = forever)"},
 	{"webhooks.breaker_threshold", 5, "consecutive transient failures that pause posts to a host"},
 	{"webhooks.breaker_cooldown", 30 * time.Second, "first pause of a failing host (doubles up to 10m)"},
 	{"social.mastodon.server", "", "Mastodon server URL"},

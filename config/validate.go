@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/text/language"
 
@@ -149,6 +150,11 @@ func (c *Config) Validate() error {
 		fail("social.mastodon.server", "is required when social.mastodon.access_token is set")
 	case m.Server != "":
 		webURL("social.mastodon.server", m.Server)
+	}
+	if c.Deliveries.Retention < 0 {
+		fail("deliveries.retention", "%v must be 0 (keep forever) or more", c.Deliveries.Retention)
+	} else if c.Deliveries.Retention > 0 && c.Deliveries.Retention < time.Hour {
+		fail("deliveries.retention", "%v is shorter than an hour: a job still retrying could find no record and send again", c.Deliveries.Retention)
 	}
 	b := c.Social.Bluesky
 	if b != (Bluesky{}) {

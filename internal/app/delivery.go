@@ -142,7 +142,7 @@ func (a *App) openDelivery(ctx context.Context, cfg *config.Config, replicas int
 	if _, err = jobs.Open(ctx, jobs.Config{JS: a.js, Replicas: replicas}); err != nil {
 		return err
 	}
-	if a.deliveries, err = deliveries.Open(ctx, deliveries.Config{JS: a.js, Replicas: replicas}); err != nil {
+	if a.deliveries, err = deliveries.Open(ctx, deliveries.Config{JS: a.js, Replicas: replicas, Retention: cfg.Deliveries.Retention}); err != nil {
 		return err
 	}
 	key, err := residentKey(cfg.DataDir)

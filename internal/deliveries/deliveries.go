@@ -59,6 +59,9 @@ type Record struct {
 	At         time.Time `json:"at"`
 	// RetryAt is when a queued delivery is due again.
 	RetryAt time.Time `json:"retry_at,omitzero"`
+	// Expires is when the alert expires (zero: it does not): the record
+	// is kept Retention after that.
+	Expires time.Time `json:"expires,omitzero"`
 	// Outcome is the state the dispatcher settled the delivery in (a
 	// provider's later report changes State, not Outcome): what the
 	// counters counted it as.
@@ -77,15 +80,21 @@ type Plan map[channels.Channel]int
 
 // Store is the bucket and the counters.
 type Store struct {
-	js     jetstream.JetStream
-	kv     jetstream.KeyValue
-	counts jetstream.Stream
+	js        jetstream.JetStream
+	kv        jetstream.KeyValue
+	counts    jetstream.Stream
+	retention time.Duration
 }
 
 // Config is what Open needs.
 type Config struct {
 	JS       jetstream.JetStream
 	Replicas int // JetStream replicas of the stream or bucket (1 on one server)
+	// Retention is how long records, failure lists and plans are kept
+	// after their alert expires (after they are written, for alerts that
+	// do not expire), and counters after an alert's last settled
+	// delivery; 0 keeps them forever.
+	Retention time.Duration
 }
 
 // countDedup is the counter stream's duplicate window: a delivery's count
@@ -108,6 +117,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
 		History:     1,
+		// Allows per-entry TTLs (Nats-TTL): entries expire Retention after
+		// their alert.
+		LimitMarkerTTL: time.Minute,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", Bucket, err)
@@ -120,13 +132,23 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		Replicas:          replicas,
 		AllowMsgCounter:   true,
 		MaxMsgsPerSubject: 1, // each counter message carries the running total
+		MaxAge:            counterAge(cfg.Retention),
 		Duplicates:        countDedup,
 		AllowDirect:       true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", CountsStream, err)
 	}
-	return &Store{js: js, kv: kv, counts: counts}, nil
+	return &Store{js: js, kv: kv, counts: counts, retention: cfg.Retention}, nil
+}
+
+// counterAge keeps counters retention after their last change, and never
+// less than the duplicate window (the server requires it).
+func counterAge(retention time.Duration) time.Duration {
+	if retention <= 0 {
+		return 0
+	}
+	return max(retention, countDedup)
 }
 
 func recordKey(d jobs.Delivery) string  { return "d." + d.Key() }
@@ -170,16 +192,30 @@ func (s *Store) Put(ctx context.Context, d jobs.Delivery, r Record) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.kv.Put(ctx, recordKey(d), b); err != nil {
+	if err := s.put(ctx, recordKey(d), b, r.Expires); err != nil {
 		return fmt.Errorf("record delivery %s: %w", d.Key(), err)
 	}
 	if r.State == Failed || r.State == Skipped {
 		fb, _ := json.Marshal(Failure{Channel: string(d.Channel), Recipient: d.Recipient, State: r.State, Reason: r.Reason})
-		if _, err := s.kv.Put(ctx, failureKey(d), fb); err != nil {
+		if err := s.put(ctx, failureKey(d), fb, r.Expires); err != nil {
 			return fmt.Errorf("list failure of %s: %w", d.Key(), err)
 		}
 	}
 	return nil
+}
+
+// put writes a bucket entry that expires Retention after expires (after
+// now when expires is zero or past).
+func (s *Store) put(ctx context.Context, key string, value []byte, expires time.Time) error {
+	if s.retention <= 0 {
+		_, err := s.kv.Put(ctx, key, value)
+		return err
+	}
+	ttl := s.retention + max(time.Until(expires), 0)
+	m := nats.NewMsg("$KV." + Bucket + "." + key)
+	m.Data = value
+	_, err := s.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(ttl.Round(time.Second)))
+	return err
 }
 
 // providerEntry is the provider-id index's value: the delivery.
@@ -285,13 +321,14 @@ func (s *Store) report(ctx context.Context, d jobs.Delivery, r Record, providerI
 	return Wait(ctx, fs)
 }
 
-// SetPlan records how many deliveries were queued per channel.
-func (s *Store) SetPlan(ctx context.Context, alertID string, p Plan) error {
+// SetPlan records how many deliveries were queued per channel for an
+// alert that expires at expires (zero: never).
+func (s *Store) SetPlan(ctx context.Context, alertID string, p Plan, expires time.Time) error {
 	b, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	if _, err := s.kv.Put(ctx, planKey(alertID), b); err != nil {
+	if err := s.put(ctx, planKey(alertID), b, expires); err != nil {
 		return fmt.Errorf("record plan %s: %w", alertID, err)
 	}
 	return nil

@@ -131,12 +131,12 @@ func TestSummarize(t *testing.T) {
 	s := openStore(t)
 
 	const alert = "a1"
-	if err := s.SetPlan(ctx, alert, Plan{channels.SMS: 4, channels.Webhook: 2, channels.Social: 1}); err != nil {
+	if err := s.SetPlan(ctx, alert, Plan{channels.SMS: 4, channels.Webhook: 2, channels.Social: 1}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	// Deliveries of other alerts (one whose id extends a1's) must not count.
 	for _, other := range []string{"a10", "a2"} {
-		if err := s.SetPlan(ctx, other, Plan{channels.SMS: 1}); err != nil {
+		if err := s.SetPlan(ctx, other, Plan{channels.SMS: 1}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		settle(t, s, job(other, channels.SMS, "r1"), Record{State: Failed, Reason: "not a1"})
@@ -257,7 +257,7 @@ func TestSummarize(t *testing.T) {
 	})
 
 	t.Run("empty plan is done at once", func(t *testing.T) {
-		if err := s.SetPlan(ctx, "a8", Plan{channels.SMS: 0, channels.Webhook: 0, channels.Social: 0}); err != nil {
+		if err := s.SetPlan(ctx, "a8", Plan{channels.SMS: 0, channels.Webhook: 0, channels.Social: 0}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		sum, err := s.Summarize(ctx, "a8")
@@ -349,7 +349,7 @@ func TestProviderReport(t *testing.T) {
 func TestSummarizeRebuild(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	if err := s.SetPlan(ctx, "old", Plan{channels.SMS: 3}); err != nil {
+	if err := s.SetPlan(ctx, "old", Plan{channels.SMS: 3}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	put := func(r string, rec Record) {
@@ -389,7 +389,7 @@ func BenchmarkSummarize(b *testing.B) {
 	ctx := context.Background()
 	s := openStore(b)
 	const alert = "abig"
-	if err := s.SetPlan(ctx, alert, Plan{channels.SMS: 2_000_000, channels.Webhook: 200}); err != nil {
+	if err := s.SetPlan(ctx, alert, Plan{channels.SMS: 2_000_000, channels.Webhook: 200}, time.Time{}); err != nil {
 		b.Fatal(err)
 	}
 	var fs []jetstream.PubAckFuture
@@ -425,7 +425,7 @@ func BenchmarkSummarize(b *testing.B) {
 func TestProviderReportFor(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	if err := s.SetPlan(ctx, "a1", Plan{channels.SMS: 2}); err != nil {
+	if err := s.SetPlan(ctx, "a1", Plan{channels.SMS: 2}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	sent, failed := job("a1", channels.SMS, "r1"), job("a1", channels.SMS, "r2")
@@ -466,5 +466,64 @@ func TestProviderReportFor(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRetention: records, failure lists and plans expire Retention after
+// their alert does (here 1 s, and an alert that expired already); one of
+// an alert still running is kept.
+func TestRetention(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, Config{JS: natstest.JetStream(t), Replicas: 1, Retention: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	old, running := job("aold", channels.SMS, "r1"), job("anew", channels.SMS, "r1")
+	if err := s.Put(ctx, old, Record{State: Failed, Reason: "21211", Expires: past}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, running, Record{State: Sent, Expires: future}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPlan(ctx, "aold", Plan{channels.SMS: 1}, past); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, old); err != nil {
+		t.Fatalf("fresh record: %v", err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if _, err := s.Get(ctx, old); !errors.Is(err, ErrNotFound) {
+		t.Errorf("record of an expired alert after its retention: %v, want ErrNotFound", err)
+	}
+	if sum, err := s.Summarize(ctx, "aold"); err != nil || sum.Planned || len(sum.Failures) != 0 {
+		t.Errorf("summary after retention: %+v, %v; want no plan, no failures", sum, err)
+	}
+	if _, err := s.Get(ctx, running); err != nil {
+		t.Errorf("record of a running alert: %v", err)
+	}
+}
+
+// TestOpenUpgradesBucket: a bucket made by Herald before retention (no
+// per-entry TTLs) is updated in place on start.
+func TestOpenUpgradesBucket(t *testing.T) {
+	ctx := context.Background()
+	js := natstest.JetStream(t)
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, Storage: jetstream.FileStorage, History: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "d.a1.sms.r1", []byte(`{"state":"sent"}`)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, Config{JS: js, Replicas: 1, Retention: time.Hour})
+	if err != nil {
+		t.Fatalf("Open on an old bucket: %v", err)
+	}
+	if r, err := s.Get(ctx, job("a1", channels.SMS, "r1")); err != nil || r.State != Sent {
+		t.Errorf("old record after the upgrade: %+v, %v", r, err)
+	}
+	if err := s.Put(ctx, job("a1", channels.SMS, "r2"), Record{State: Sent}); err != nil {
+		t.Errorf("Put with a TTL after the upgrade: %v", err)
 	}
 }

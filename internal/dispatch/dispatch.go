@@ -484,7 +484,7 @@ func (d *Dispatcher) handle(ctx context.Context, t task) {
 		return
 	}
 	if skip != "" {
-		d.skip(ctx, b, dl, rec, skip, log)
+		d.skip(ctx, b, dl, rec, until, skip, log)
 		return
 	}
 	msg, skip, err := d.cfg.Composer.Compose(ctx, dl)
@@ -493,7 +493,7 @@ func (d *Dispatcher) handle(ctx context.Context, t task) {
 		return
 	}
 	if skip != "" {
-		d.skip(ctx, b, dl, rec, skip, log)
+		d.skip(ctx, b, dl, rec, until, skip, log)
 		return
 	}
 	msg.Key = dl.Key()
@@ -504,14 +504,14 @@ func (d *Dispatcher) handle(ctx context.Context, t task) {
 		return
 	}
 	if skip != "" {
-		d.skip(ctx, b, dl, rec, skip, log)
+		d.skip(ctx, b, dl, rec, until, skip, log)
 		return
 	}
 	receipt, err := d.send(ctx, msg)
 	release(err)
 
 	v := d.cfg.Retry.Decide(Attempt{N: attempt, Err: err, Age: time.Since(b.queued), Until: until, Now: time.Now(), Jitter: rand.Float64()})
-	d.settleDelivery(ctx, b, dl, attempt, receipt, err, v, log)
+	d.settleDelivery(ctx, b, dl, attempt, receipt, err, v, until, log)
 }
 
 // acquire waits for the destination (isolation gate) and the rate limiter.
@@ -567,20 +567,20 @@ func (d *Dispatcher) send(ctx context.Context, msg channels.Message) (channels.R
 
 // settleDelivery carries out the verdict: record a final outcome, or
 // record the attempt and hand the delivery back for a retry.
-func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Delivery, attempt int, receipt channels.Receipt, err error, v Verdict, log *slog.Logger) {
+func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Delivery, attempt int, receipt channels.Receipt, err error, v Verdict, until time.Time, log *slog.Logger) {
 	switch v.State {
 	case deliveries.Sent:
 		state := deliveries.Sent
 		if receipt.Logged {
 			state = deliveries.Logged
 		}
-		d.finish(ctx, b, dl, deliveries.Record{State: state, ProviderID: receipt.ProviderID, Attempts: attempt}, log)
+		d.finish(ctx, b, dl, deliveries.Record{State: state, ProviderID: receipt.ProviderID, Attempts: attempt, Expires: until}, log)
 	case deliveries.Queued:
 		d.cfg.Metrics.retried(d.cfg.Channel)
 		// Remember the attempt, its error and when it is due again: the
 		// count survives redeliveries and restarts, and the status view
 		// shows why the delivery is still queued.
-		r := deliveries.Record{State: deliveries.Queued, Reason: v.Reason, Attempts: attempt, RetryAt: time.Now().Add(v.Delay)}
+		r := deliveries.Record{State: deliveries.Queued, Reason: v.Reason, Attempts: attempt, RetryAt: time.Now().Add(v.Delay), Expires: until}
 		if perr := d.cfg.Store.Put(ctx, dl, r); perr != nil {
 			log.Warn("could not record the failed attempt", "error", perr)
 		}
@@ -590,7 +590,7 @@ func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Deliv
 			_, _, code := channels.Classify(err)
 			log.Warn("delivery failed permanently", "code", code, "error", err)
 		}
-		d.finish(ctx, b, dl, deliveries.Record{State: v.State, Reason: v.Reason, Attempts: attempt}, log)
+		d.finish(ctx, b, dl, deliveries.Record{State: v.State, Reason: v.Reason, Attempts: attempt, Expires: until}, log)
 		if v.Permanent && d.cfg.OnPermanent != nil {
 			if herr := d.cfg.OnPermanent(ctx, dl, err); herr != nil {
 				log.Warn("permanent-failure hook failed", "error", herr)
@@ -601,8 +601,8 @@ func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Deliv
 
 // skip records that the delivery is not sent, and why; it was not an
 // attempt.
-func (d *Dispatcher) skip(ctx context.Context, b *batch, dl jobs.Delivery, rec deliveries.Record, reason string, log *slog.Logger) {
-	d.finish(ctx, b, dl, deliveries.Record{State: deliveries.Skipped, Reason: reason, Attempts: rec.Attempts}, log)
+func (d *Dispatcher) skip(ctx context.Context, b *batch, dl jobs.Delivery, rec deliveries.Record, until time.Time, reason string, log *slog.Logger) {
+	d.finish(ctx, b, dl, deliveries.Record{State: deliveries.Skipped, Reason: reason, Attempts: rec.Attempts, Expires: until}, log)
 }
 
 func (d *Dispatcher) retryLater(b *batch, log *slog.Logger, delay time.Duration, err error) {

@@ -465,7 +465,7 @@ func TestLanes(t *testing.T) {
 	}
 
 	for alert, n := range map[string]int{"big": routine, "now": 1} {
-		if err := store.SetPlan(ctx, alert, deliveries.Plan{channels.SMS: n}); err != nil {
+		if err := store.SetPlan(ctx, alert, deliveries.Plan{channels.SMS: n}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		var sum *deliveries.Summary

@@ -156,7 +156,7 @@ func (s *Stage) Plan(ctx context.Context, rec *alertlog.Record, a *cap.Alert, _ 
 	}
 	// The plan is recorded once every job is stored: until then the status
 	// view cannot call the alert done.
-	if err := s.Deliveries.SetPlan(ctx, rec.ID, plan); err != nil {
+	if err := s.Deliveries.SetPlan(ctx, rec.ID, plan, rec.ExpiresAt()); err != nil {
 		return err
 	}
 	s.Logger.Info("deliveries planned", "id", rec.ID, "lane", jobs.LaneOf(a), "sms", plan[channels.SMS], "webhook", plan[channels.Webhook], "social", plan[channels.Social])
