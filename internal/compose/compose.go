@@ -258,8 +258,9 @@ func (c *Social) Languages(a *cap.Alert) []string {
 		}
 	}
 	for _, l := range all {
+		base, _, _ := strings.Cut(l, "-")
 		if len(c.SocialConfig.Languages) == 0 || slices.ContainsFunc(c.SocialConfig.Languages, func(want string) bool {
-			return strings.EqualFold(want, l) || strings.EqualFold(want, primary(l))
+			return strings.EqualFold(want, l) || strings.EqualFold(want, base)
 		}) {
 			out = append(out, l)
 		}
@@ -268,11 +269,6 @@ func (c *Social) Languages(a *cap.Alert) []string {
 		out = all[:1]
 	}
 	return out
-}
-
-func primary(tag string) string {
-	p, _, _ := strings.Cut(tag, "-")
-	return p
 }
 
 // Thread is a's posts on account, one per language; only each post's

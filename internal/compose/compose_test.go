@@ -125,3 +125,49 @@ func TestDeliverable(t *testing.T) {
 		}
 	}
 }
+
+// TestSocialThread: a post per language as social.languages allows (the
+// first info's when it allows none), each within its network's limit as
+// that network counts, with the page link in its language and the tags
+// as written.
+func TestSocialThread(t *testing.T) {
+	a := testAlert("social-1", cap.StatusActual, time.Now().Add(time.Hour))
+	a.Info[0].Instruction = strings.Repeat("Boil tap water for one minute before drinking or cooking. ", 12)
+	al := Alert{CAP: a, Record: &alertlog.Record{ID: "a1"}}
+	for _, tt := range []struct {
+		langs []string
+		want  string
+	}{
+		{nil, "en-US es-US"},
+		{[]string{"es"}, "es-US"},
+		{[]string{"ES-us", "en-US"}, "en-US es-US"},
+		{[]string{"fr"}, "en-US"},
+	} {
+		c := NewSocial(SocialConfig{Languages: tt.langs, Links: Links{PublicURL: "https://h.example"}, Hashtags: []string{"HealthAlert"}})
+		if got := strings.Join(c.Languages(a), " "); got != tt.want {
+			t.Errorf("social.languages %v: posts %q, want %q", tt.langs, got, tt.want)
+		}
+	}
+	c := NewSocial(SocialConfig{Links: Links{PublicURL: "https://h.example"}, Hashtags: []string{"HealthAlert"}})
+	for _, account := range []string{Mastodon, Bluesky} {
+		limit, length := Limit(account)
+		posts := c.Thread(al, account)
+		if len(posts) != 2 {
+			t.Fatalf("%s: %d posts", account, len(posts))
+		}
+		for _, p := range posts {
+			if n := length(p.Text); n > limit {
+				t.Errorf("%s %s post is %d long, limit %d", account, p.Lang, n, limit)
+			}
+			if p.Link != "https://h.example/a/a1?lang="+strings.ToLower(p.Lang[:2]) || !strings.Contains(p.Text, p.Link) {
+				t.Errorf("%s %s link %q not in %q", account, p.Lang, p.Link, p.Text)
+			}
+			if len(p.Tags) == 0 || p.Tags[0] != "#HealthAlert" {
+				t.Errorf("%s %s tags %v", account, p.Lang, p.Tags)
+			}
+		}
+	}
+	if en, es := c.Thread(al, Bluesky)[0].Text, c.Thread(al, Bluesky)[1].Text; !strings.Contains(en, "Boil water") || !strings.Contains(es, "Hierva el agua") {
+		t.Errorf("texts:\n%s\n%s", en, es)
+	}
+}
