@@ -25,14 +25,14 @@ import (
 
 // startPDS runs a real Bluesky PDS (npm's @atproto/pds on Node 22, with an
 // in-memory PLC directory) on loopback for the test, installing it first
-// when needed (test/pds/setup.sh, into HERALD_TEST_PDS_DIR or the user
+// when needed (test/pds/setup.sh, into BLUESKY_TEST_PDS_DIR or the user
 // cache). It skips only when Node is absent.
 func startPDS(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("Node is absent: this test runs a real Bluesky PDS (npm @atproto/pds), which needs Node and npm")
 	}
-	dir := os.Getenv("HERALD_TEST_PDS_DIR")
+	dir := os.Getenv("BLUESKY_TEST_PDS_DIR")
 	if dir == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {

@@ -27,7 +27,10 @@ func TestRun(t *testing.T) {
 		"Hierva el agua",
 		"sms      sent 0, logged 4, delivered 0, failed 0, skipped 0, queued 0",
 		"webhook  sent 1,",
-		"social   sent 0, logged 1,",
+		"social   sent 0, logged 2,", // Mastodon and Bluesky
+		"Social thread as it would be posted to bluesky:",
+		"reply to the first post, es-US",
+		"facets (bytes of the UTF-8 text): http",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, got)
