@@ -2,9 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -13,39 +13,26 @@ func newSubscriberCmd() *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{Use: "subscriber", Short: "Manage residents who receive SMS alerts (needs the admin token)"}
 	f.bind(cmd)
-	cmd.AddCommand(&cobra.Command{
+	o := importOptions{chunk: 50_000}
+	imp := &cobra.Command{
 		Use:   "import FILE.csv",
 		Short: "Import residents from CSV (header phone,lat,lon,language,exercise); bad rows are reported by line and skipped",
-		Args:  cobra.ExactArgs(1),
+		Long: `import sends the file in chunks of --chunk rows, each its own request, showing
+progress on a terminal. Bad rows are reported by their line in the file and skipped.
+If it stops (an error, Ctrl-C), the rows before the line it names are stored: run it
+again with --from-line to go on. Importing a row twice updates the resident (keeping
+its opt-out), so running the whole file again is safe too.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body, err := os.ReadFile(args[0])
-			if err != nil {
-				return err
+			if o.chunk < 1 {
+				return errors.New("--chunk must be at least 1")
 			}
-			raw, err := f.client().Upload(cmd.Context(), "/v1/subscribers/import", "text/csv", body)
-			if err != nil {
-				return refused(cmd, &f, err)
-			}
-			if f.json {
-				return printJSON(cmd.OutOrStdout(), raw)
-			}
-			var res struct {
-				Imported int `json:"imported"`
-				Rejected []struct {
-					Line    int    `json:"line"`
-					Message string `json:"message"`
-				} `json:"rejected"`
-			}
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return fmt.Errorf("server answer: %w", err)
-			}
-			for _, r := range res.Rejected {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s:%d: %s\n", args[0], r.Line, r.Message)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d residents, skipped %d rows\n", res.Imported, len(res.Rejected))
-			return nil
+			return importCSV(cmd.Context(), cmd, &f, args[0], o)
 		},
-	})
+	}
+	imp.Flags().IntVar(&o.chunk, "chunk", o.chunk, "rows per request")
+	imp.Flags().IntVar(&o.fromLine, "from-line", 0, "start at this line of the file (to go on after an interrupted import)")
+	cmd.AddCommand(imp)
 	return cmd
 }
 
