@@ -84,6 +84,10 @@ type Receipt struct {
 	// ProviderID is the provider's id of the accepted message (Twilio
 	// message SID, Mastodon status id); empty when the provider gives none.
 	ProviderID string
+	// Delivered is true when the recipient itself confirmed receipt (a
+	// webhook endpoint answered 2xx): the delivery is recorded as
+	// delivered, not sent.
+	Delivered bool
 	// Logged is true when nothing was sent: the adapter only wrote the
 	// message to the log (a development set-up). The delivery is then
 	// recorded as logged, never as sent.

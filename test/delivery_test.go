@@ -190,8 +190,8 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		if c := s.Channels["sms"]; c.Sent != 2 || c.Failed != 0 || c.Queued != 0 {
 			t.Errorf("sms counts %+v, want 2 sent", c)
 		}
-		if c := s.Channels["webhook"]; c.Sent != 1 {
-			t.Errorf("webhook counts %+v, want 1 sent", c)
+		if c := s.Channels["webhook"]; c.Delivered != 1 || c.Sent != 0 {
+			t.Errorf("webhook counts %+v, want 1 delivered (the endpoint answered 2xx)", c)
 		}
 		if c := s.Channels["social"]; c.Sent != 1 {
 			t.Errorf("social counts %+v, want 1 sent", c)
@@ -297,7 +297,7 @@ func TestWebhookRetriesKeepTheSameID(t *testing.T) {
 	if len(ids) != 3 || ids[0] != ids[1] || ids[1] != ids[2] || ids[0] == "" {
 		t.Fatalf("webhook-ids over the attempts = %v, want the same id three times", ids)
 	}
-	if len(delivered) != 1 || s.Channels["webhook"].Sent != 1 {
+	if len(delivered) != 1 || s.Channels["webhook"].Delivered != 1 {
 		t.Fatalf("delivered %d, counts %+v", len(delivered), s.Channels["webhook"])
 	}
 }
@@ -561,4 +561,42 @@ func keys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestUnreachableHospitalDoesNotHoldAlert: a hospital whose host name does
+// not resolve is shown failing, with the DNS error, while its retries go
+// on; the alert is done for the public once residents are texted; a
+// hospital that answers 2xx counts as delivered.
+func TestUnreachableHospitalDoesNotHoldAlert(t *testing.T) {
+	f := startDelivering(t, func(c *config.Config) {
+		c.Retry.Webhook = config.Retry{Base: 200 * time.Millisecond, Max: time.Second, MaxAttempts: 1000, MaxAge: time.Hour}
+	})
+	f.importResidents(t, []resident{{"+12065550101", "en", 47.55, -122.31}}, "")
+	rx := newReceiver(t)
+	_, rx.secret = f.addWebhook(t, rx.URL, king)
+	deadID, _ := f.addWebhook(t, "https://hospital-that-does-not-exist.invalid/herald", king)
+	acc, _, err := f.Client.Publish(ctxT(t), f.King.Key, newAlert(t, alertSpec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, 15*time.Second, "alert done for the public", func() bool {
+		a, _, err := f.Client.Alert(ctxT(t), acc.ID)
+		return err == nil && a.State == "done"
+	})
+	s := f.deliveries(t, acc.ID)
+	if c := s.Channels["webhook"]; c.Delivered != 1 || c.Queued != 1 || c.Sent != 0 {
+		t.Errorf("webhook counts %+v, want 1 delivered (2xx) and 1 queued (retrying); failures %+v", c, s.Failures)
+	}
+	var listed bool
+	for _, fl := range s.Failures {
+		if fl.Recipient == deadID && fl.State == "queued" && (strings.Contains(fl.Reason, "no such host") || strings.Contains(fl.Reason, "lookup")) {
+			listed = true
+		}
+	}
+	if !listed {
+		t.Errorf("the unreachable hospital is not listed with its DNS error: %+v", s.Failures)
+	}
+	if s.Done {
+		t.Error("summary says done while a hospital's delivery is still retrying")
+	}
 }

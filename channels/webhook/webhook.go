@@ -166,7 +166,8 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 
 	switch st := resp.StatusCode; {
 	case st >= 200 && st < 300:
-		return channels.Receipt{}, nil
+		// The hospital's own endpoint took it: that is delivery.
+		return channels.Receipt{Delivered: true}, nil
 	case st == http.StatusGone:
 		return channels.Receipt{}, channels.Permanent(httpx.StatusCode(st),
 			fmt.Errorf("webhook: receiver answered http %d: %w", st, channels.ErrGone))

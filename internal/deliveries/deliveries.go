@@ -195,11 +195,22 @@ func (s *Store) Put(ctx context.Context, d jobs.Delivery, r Record) error {
 	if err := s.put(ctx, recordKey(d), b, r.Expires); err != nil {
 		return fmt.Errorf("record delivery %s: %w", d.Key(), err)
 	}
-	if r.State == Failed || r.State == Skipped {
+	// Failures are listed, and so are deliveries waiting for a retry after
+	// an error (a hospital whose name does not resolve, say), with the
+	// last error, while their retries go on.
+	if r.State == Failed || r.State == Skipped || r.State == Queued && r.Reason != "" {
 		fb, _ := json.Marshal(Failure{Channel: string(d.Channel), Recipient: d.Recipient, State: r.State, Reason: r.Reason})
 		if err := s.put(ctx, failureKey(d), fb, r.Expires); err != nil {
 			return fmt.Errorf("list failure of %s: %w", d.Key(), err)
 		}
+	}
+	return nil
+}
+
+// Unlist takes a delivery off the failure list (a retry succeeded).
+func (s *Store) Unlist(ctx context.Context, d jobs.Delivery) error {
+	if err := s.kv.Delete(ctx, failureKey(d)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("unlist failure of %s: %w", d.Key(), err)
 	}
 	return nil
 }

@@ -571,8 +571,11 @@ func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Deliv
 	switch v.State {
 	case deliveries.Sent:
 		state := deliveries.Sent
-		if receipt.Logged {
+		switch {
+		case receipt.Logged:
 			state = deliveries.Logged
+		case receipt.Delivered:
+			state = deliveries.Delivered
 		}
 		d.finish(ctx, b, dl, deliveries.Record{State: state, ProviderID: receipt.ProviderID, Attempts: attempt, Expires: until}, log)
 	case deliveries.Queued:
@@ -632,6 +635,12 @@ func (d *Dispatcher) finish(ctx context.Context, b *batch, dl jobs.Delivery, r d
 	}
 	d.cfg.Metrics.count(d.cfg.Channel, r.State)
 	d.count(b, dl, r.State, log)
+	if r.Attempts > 1 && (r.State == deliveries.Sent || r.State == deliveries.Delivered || r.State == deliveries.Logged) {
+		// An earlier attempt's error was listed among the failures.
+		if err := d.cfg.Store.Unlist(ctx, dl); err != nil {
+			log.Warn("could not take the delivery off the failure list", "error", err)
+		}
+	}
 	b.settle(1, 0)
 }
 

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-alerts/herald/channels"
+
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/lifecycle"
@@ -205,15 +207,29 @@ func (s *Sweeper) expire(ctx context.Context, rec *alertlog.Record) {
 	}
 }
 
+// PublicDone is when an alert is done: every resident's SMS and every
+// social post is settled. A hospital endpoint that is down does not hold
+// the alert in dispatching: its deliveries go on retrying, shown queued
+// with their last error in the summary's failures.
+func PublicDone(sum *deliveries.Summary) bool {
+	for ch, c := range sum.Channels {
+		if channels.Channel(ch) != channels.Webhook && c.Queued > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Sweeper) finish(ctx context.Context, rec *alertlog.Record, now time.Time) {
 	c := s.next[rec.ID]
 	if now.Before(c.at) {
 		return
 	}
 	sum, err := s.cfg.Deliveries.Summarize(ctx, rec.ID)
-	if err == nil && sum.Planned && sum.Done {
+	if err == nil && sum.Planned && PublicDone(sum) {
 		if _, ok, err := s.cfg.Alerts.Apply(ctx, rec.ID, lifecycle.Finish); err == nil && ok {
-			s.cfg.Logger.Info("alert done: every delivery settled", "id", rec.ID)
+			s.cfg.Logger.Info("alert done for the public: residents and social posts settled", "id", rec.ID,
+				"webhooks_retrying", sum.Channels[string(channels.Webhook)].Queued)
 		}
 		delete(s.next, rec.ID)
 		return

@@ -53,19 +53,32 @@ type fakeSummaries struct {
 	calls map[string]int
 }
 
+// Summarize: a done alert has nothing queued; any other has SMS queued,
+// but "hospital-down", whose residents are settled and whose webhooks are
+// still retrying.
 func (f *fakeSummaries) Summarize(_ context.Context, id string) (*deliveries.Summary, error) {
 	f.calls[id]++
-	return &deliveries.Summary{AlertID: id, Planned: true, Done: f.done[id]}, nil
+	sum := &deliveries.Summary{AlertID: id, Planned: true, Done: f.done[id], Channels: map[string]deliveries.Counts{
+		"sms": {Sent: 10}, "webhook": {Sent: 1}, "social": {Sent: 1},
+	}}
+	switch {
+	case id == "hospital-down":
+		sum.Channels["webhook"] = deliveries.Counts{Queued: 3}
+	case !f.done[id]:
+		sum.Channels["sms"] = deliveries.Counts{Queued: 5, Sent: 5}
+	}
+	return sum, nil
 }
 
 func TestSweep(t *testing.T) {
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	alerts := &fakeAlerts{recs: map[string]*alertlog.Record{
-		"held-long":  {ID: "held-long", State: lifecycle.PendingApproval, AcceptedAt: now.Add(-2 * time.Hour)},
-		"held-short": {ID: "held-short", State: lifecycle.PendingApproval, AcceptedAt: now.Add(-time.Minute)},
-		"settled":    {ID: "settled", State: lifecycle.Dispatching},
-		"sending":    {ID: "sending", State: lifecycle.Dispatching},
-		"cancelled":  {ID: "cancelled", State: lifecycle.Cancelled},
+		"held-long":     {ID: "held-long", State: lifecycle.PendingApproval, AcceptedAt: now.Add(-2 * time.Hour)},
+		"held-short":    {ID: "held-short", State: lifecycle.PendingApproval, AcceptedAt: now.Add(-time.Minute)},
+		"settled":       {ID: "settled", State: lifecycle.Dispatching},
+		"sending":       {ID: "sending", State: lifecycle.Dispatching},
+		"hospital-down": {ID: "hospital-down", State: lifecycle.Dispatching},
+		"cancelled":     {ID: "cancelled", State: lifecycle.Cancelled},
 	}}
 	sums := &fakeSummaries{done: map[string]bool{"settled": true}, calls: map[string]int{}}
 	var expired []string
@@ -82,6 +95,8 @@ func TestSweep(t *testing.T) {
 	for id, want := range map[string]lifecycle.State{
 		"held-long": lifecycle.Expired, "held-short": lifecycle.PendingApproval,
 		"settled": lifecycle.Done, "sending": lifecycle.Dispatching, "cancelled": lifecycle.Cancelled,
+		// A hospital that cannot be reached does not hold the alert.
+		"hospital-down": lifecycle.Done,
 	} {
 		if got := alerts.state(id); got != want {
 			t.Errorf("%s: %s, want %s", id, got, want)
