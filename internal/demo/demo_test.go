@@ -27,7 +27,7 @@ func TestRun(t *testing.T) {
 		"Hierva el agua",
 		"sms      sent 0, logged 4, delivered 0, failed 0, skipped 0, queued 0",
 		"webhook  sent 0, logged 0, delivered 1,", // the hospital answered 2xx
-		"social   sent 0, logged 2,", // Mastodon and Bluesky
+		"social   sent 0, logged 2,",              // Mastodon and Bluesky
 		"Social thread as it would be posted to bluesky:",
 		"reply to the first post, es-US",
 		"facets (bytes of the UTF-8 text): http",
