@@ -55,6 +55,9 @@ type Message struct {
 	Body []byte
 	// Secret signs Body (webhook signing secret, "whsec_...").
 	Secret string
+	// PreviousSecret, during a rotation's grace period, signs Body too: the
+	// receiver may verify with either.
+	PreviousSecret string
 	// ReplyTo is the provider id of an earlier message this one follows
 	// (a social reply that threads an Update under the original post).
 	ReplyTo string

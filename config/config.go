@@ -169,6 +169,8 @@ type Webhooks struct {
 	// for BreakerCooldown (doubling while it stays down, up to 10m).
 	BreakerThreshold int           `mapstructure:"breaker_threshold" yaml:"breaker_threshold"`
 	BreakerCooldown  time.Duration `mapstructure:"breaker_cooldown" yaml:"breaker_cooldown"`
+	// RotationGrace is how long a rotated secret keeps signing.
+	RotationGrace time.Duration `mapstructure:"rotation_grace" yaml:"rotation_grace"`
 }
 
 // Social configures social-media posting.
@@ -284,6 +286,7 @@ var keys = []setting{
 	{"twilio.api_base_url", "https://api.twilio.com", "Twilio API base URL, for compatible gateways and tests"},
 	{"webhooks.allow_private_addresses", false, "allow webhook URLs that resolve to loopback or private addresses"},
 	{"webhooks.max_in_flight", 4, "concurrent webhook posts to one host"},
+	{"webhooks.rotation_grace", 24 * time.Hour, "after herald webhook rotate, how long the old secret keeps signing beside the new one"},
 	{"deliveries.retention", 7 * 24 * time.Hour, "how long delivery records, failure lists and plans are kept after their alert expires, and counters after an alert's last delivery (0 = forever)"},
 	{"webhooks.breaker_threshold", 5, "consecutive transient failures that pause posts to a host"},
 	{"webhooks.breaker_cooldown", 30 * time.Second, "first pause of a failing host (doubles up to 10m)"},

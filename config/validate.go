@@ -151,6 +151,9 @@ func (c *Config) Validate() error {
 	case m.Server != "":
 		webURL("social.mastodon.server", m.Server)
 	}
+	if c.Webhooks.RotationGrace < 0 {
+		fail("webhooks.rotation_grace", "%v must not be negative", c.Webhooks.RotationGrace)
+	}
 	if c.Deliveries.Retention < 0 {
 		fail("deliveries.retention", "%v must be 0 (keep forever) or more", c.Deliveries.Retention)
 	} else if c.Deliveries.Retention > 0 && c.Deliveries.Retention < time.Hour {

@@ -7,7 +7,11 @@
 // any of these values, nor how requests are signed (package signing).
 package api
 
-import "github.com/herald-alerts/herald/broadcaster/cap"
+import (
+	"time"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
+)
 
 // Accepted is the answer to a submission or an approval (202).
 type Accepted struct {
@@ -144,6 +148,30 @@ type Webhook struct {
 	Regions     []string `json:"regions"`
 	MinSeverity string   `json:"min_severity"`
 	Exercise    bool     `json:"exercise"`
+}
+
+// WebhookInfo is a webhook subscription as GET /v1/webhooks shows it:
+// never its secrets.
+type WebhookInfo struct {
+	ID             string    `json:"id"`
+	URL            string    `json:"url"`
+	Regions        []string  `json:"regions"`
+	MinSeverity    string    `json:"min_severity"`
+	Exercise       bool      `json:"exercise"`
+	Disabled       bool      `json:"disabled"`
+	DisabledReason string    `json:"disabled_reason,omitempty"`
+	Created        time.Time `json:"created"`
+	// PreviousSecretUntil is when the secret replaced by the last
+	// rotation stops signing; absent when none is in its grace period.
+	PreviousSecretUntil *time.Time `json:"previous_secret_until,omitempty"`
+}
+
+// WebhookRotated is the answer to POST /v1/webhooks/{id}/rotate: the new
+// secret, shown this once, and until when the old one signs too.
+type WebhookRotated struct {
+	ID                  string    `json:"id"`
+	Secret              string    `json:"secret"`
+	PreviousSecretUntil time.Time `json:"previous_secret_until"`
 }
 
 // WebhookCreated is the answer to POST /v1/webhooks; the secret is shown

@@ -113,7 +113,8 @@ func New(cfg Config) *Sender {
 	}
 }
 
-// Send POSTs m.Body as application/json to m.To, signed with m.Secret,
+// Send POSTs m.Body as application/json to m.To, signed with m.Secret (and
+// m.PreviousSecret during a rotation),
 // with webhook-id m.Key. Any 2xx is success (the Receipt has no
 // ProviderID). Failures: 408, 429 and 5xx answers (with their Retry-After,
 // seconds or HTTP-date), timeouts and network errors are retryable; 410 is
@@ -140,6 +141,19 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	sig, err := wh.Sign(m.Key, ts, m.Body)
 	if err != nil {
 		return channels.Receipt{}, channels.Permanent("invalid message", errors.New("webhook: signing failed"))
+	}
+	if m.PreviousSecret != "" {
+		// Standard Webhooks: several space-separated signatures, any of
+		// which verifies; a rotation signs with the old and the new secret.
+		old, err := signer(m.PreviousSecret)
+		if err != nil {
+			return channels.Receipt{}, channels.Permanent("invalid message", err)
+		}
+		oldSig, err := old.Sign(m.Key, ts, m.Body)
+		if err != nil {
+			return channels.Receipt{}, channels.Permanent("invalid message", errors.New("webhook: signing failed"))
+		}
+		sig += " " + oldSig
 	}
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(m.Body))

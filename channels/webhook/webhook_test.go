@@ -328,3 +328,28 @@ func TestValidateURL(t *testing.T) {
 		}
 	}
 }
+
+// TestRotationSignsWithBoth: during a rotation a delivery carries both
+// signatures, so a receiver verifying with the old secret and one that
+// moved to the new one both accept it; a third secret does not.
+func TestRotationSignsWithBoth(t *testing.T) {
+	oldSecret, newSecret := mustSecret(t), mustSecret(t)
+	s := New(Config{AllowPrivate: true})
+	for _, tc := range []struct {
+		name   string
+		secret string
+		ok     bool
+	}{{"old secret", oldSecret, true}, {"new secret", newSecret, true}, {"other secret", mustSecret(t), false}} {
+		rc := newReceiver(t, tc.secret, nil)
+		m := channels.Message{Key: "k", To: rc.URL, Body: []byte(body), Secret: newSecret, PreviousSecret: oldSecret}
+		if _, err := s.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.verifyErr[0]; (err == nil) != tc.ok {
+			t.Errorf("%s: Verify = %v", tc.name, err)
+		}
+		if n := len(strings.Fields(rc.headers[0].Get("webhook-signature"))); n != 2 {
+			t.Errorf("%s: %d signatures, want 2", tc.name, n)
+		}
+	}
+}

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
+	"time"
 
+	"github.com/herald-alerts/herald/broadcaster/api"
 	"github.com/spf13/cobra"
 )
 
@@ -41,16 +47,16 @@ func newWebhookCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "webhook", Short: "Manage hospital webhook subscriptions (needs the admin token)"}
 	f.bind(cmd)
 	var (
-		url, minSeverity string
-		regions          []string
-		exercise         bool
+		endpoint, minSeverity string
+		regions               []string
+		exercise              bool
 	)
 	add := &cobra.Command{
 		Use:   "add --url URL --regions ID,... [--min-severity S] [--exercise]",
 		Short: "Subscribe a hospital endpoint to regions; prints its id and signing secret (whsec_...)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in := map[string]any{"url": url, "regions": regions, "min_severity": minSeverity, "exercise": exercise}
+			in := map[string]any{"url": endpoint, "regions": regions, "min_severity": minSeverity, "exercise": exercise}
 			raw, err := f.client().Send(cmd.Context(), http.MethodPost, "/v1/webhooks", in)
 			if err != nil {
 				return refused(cmd, &f, err)
@@ -67,12 +73,102 @@ func newWebhookCmd() *cobra.Command {
 			return nil
 		},
 	}
-	add.Flags().StringVar(&url, "url", "", "endpoint URL (https)")
+	add.Flags().StringVar(&endpoint, "url", "", "endpoint URL (https)")
 	add.Flags().StringSliceVar(&regions, "regions", nil, "region ids, comma-separated (e.g. us-county-53033)")
 	add.Flags().StringVar(&minSeverity, "min-severity", "", "least CAP severity delivered: Minor, Moderate, Severe or Extreme")
 	add.Flags().BoolVar(&exercise, "exercise", false, "also receive Exercise and Test alerts")
 	_ = add.MarkFlagRequired("url")
 	_ = add.MarkFlagRequired("regions")
 	cmd.AddCommand(add)
+
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List webhook subscriptions (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			raw, err := f.client().Get(cmd.Context(), "/v1/webhooks")
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			var subs []api.WebhookInfo
+			if err := json.Unmarshal(raw, &subs); err != nil {
+				return fmt.Errorf("server answer: %w", err)
+			}
+			for _, sub := range subs {
+				printWebhook(cmd.OutOrStdout(), sub)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d subscriptions\n", len(subs))
+			return nil
+		},
+	})
+	for _, a := range []struct{ use, short, method, path string }{
+		{"show ID", "Show one webhook subscription", http.MethodGet, ""},
+		{"pause ID", "Stop deliveries to a subscription until resume (alerts published meanwhile leave it out; deliveries already queued for it are skipped)", http.MethodPost, "/pause"},
+		{"resume ID", "Deliver to a paused or disabled subscription again", http.MethodPost, "/resume"},
+	} {
+		cmd.AddCommand(&cobra.Command{
+			Use: a.use, Short: a.short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				raw, err := f.client().Send(cmd.Context(), a.method, "/v1/webhooks/"+url.PathEscape(args[0])+a.path, nil)
+				if err != nil {
+					return refused(cmd, &f, err)
+				}
+				if f.json {
+					return printJSON(cmd.OutOrStdout(), raw)
+				}
+				var sub api.WebhookInfo
+				if err := json.Unmarshal(raw, &sub); err != nil {
+					return fmt.Errorf("server answer: %w", err)
+				}
+				printWebhook(cmd.OutOrStdout(), sub)
+				return nil
+			},
+		})
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use: "delete ID", Short: "Remove a webhook subscription", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := f.client().Send(cmd.Context(), http.MethodDelete, "/v1/webhooks/"+url.PathEscape(args[0]), nil); err != nil {
+				return refused(cmd, &f, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "rotate ID",
+		Short: "Give a subscription a new signing secret; the old one keeps signing for webhooks.rotation_grace",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, err := f.client().Send(cmd.Context(), http.MethodPost, "/v1/webhooks/"+url.PathEscape(args[0])+"/rotate", nil)
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			var res api.WebhookRotated
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return fmt.Errorf("server answer: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "id:     %s\nsecret: %s\nold secret signs too until %s\n", res.ID, res.Secret, res.PreviousSecretUntil.Format(time.RFC3339))
+			fmt.Fprintln(cmd.ErrOrStderr(), "Keep the secret: it is not shown again. Move the hospital's verifier to it before the old one stops.")
+			return nil
+		},
+	})
 	return cmd
+}
+
+func printWebhook(w io.Writer, sub api.WebhookInfo) {
+	state := "active"
+	if sub.Disabled {
+		state = "disabled: " + sub.DisabledReason
+	}
+	fmt.Fprintf(w, "%s  %s  regions %s  min severity %s  exercise %v  %s\n", sub.ID, sub.URL, strings.Join(sub.Regions, ","), cmp.Or(sub.MinSeverity, "any"), sub.Exercise, state)
+	if sub.PreviousSecretUntil != nil {
+		fmt.Fprintf(w, "    rotating: the previous secret signs too until %s\n", sub.PreviousSecretUntil.Format(time.RFC3339))
+	}
 }

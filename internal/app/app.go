@@ -304,7 +304,7 @@ func (a *App) startHTTP(cfg *config.Config, stage *recipients.Stage) error {
 		Inbound:    &httpapi.Inbound{Residents: a.residents, ZIPs: zipTable, Texts: texts, Sender: cfg.SMS.SenderName, Contact: cfg.SMS.HelpContact, Seen: a.replay},
 		Audit:      a.audit,
 		PublicURL:  cfg.HTTP.PublicURL,
-		ClientRate: cfg.HTTP.ClientRate, ClientBurst: cfg.HTTP.ClientBurst, Started: time.Now(), Texts: a.previewer, SMSRate: cfg.SMS.SegmentRate(),
+		ClientRate: cfg.HTTP.ClientRate, ClientBurst: cfg.HTTP.ClientBurst, Started: time.Now(), Texts: a.previewer, SMSRate: cfg.SMS.SegmentRate(), RotationGrace: cfg.Webhooks.RotationGrace,
 		VerifyTwilio: func(r *http.Request) error {
 			if cfg.Twilio.AuthToken == "" {
 				// Without a token any signature would "verify".

@@ -162,7 +162,11 @@ func (c *Webhook) Compose(ctx context.Context, j jobs.Delivery) (channels.Messag
 	if err != nil {
 		return channels.Message{}, "", err
 	}
-	return channels.Message{To: sub.URL, Body: body, Secret: sub.Secret}, "", nil
+	m := channels.Message{To: sub.URL, Body: body, Secret: sub.Secret}
+	if secrets := sub.Secrets(time.Now()); len(secrets) > 1 {
+		m.PreviousSecret = secrets[1]
+	}
+	return m, "", nil
 }
 
 func (c *Webhook) subscription(ctx context.Context, id string) (hospitals.Subscription, error) {

@@ -55,6 +55,11 @@ type Subscription struct {
 	// Exercise subscriptions also receive Exercise and Test alerts.
 	Exercise bool   `json:"exercise"`
 	Secret   string `json:"secret"` // "whsec_..."
+	// PreviousSecret, after a rotation, also signs deliveries until
+	// PreviousUntil, so the hospital can switch its verifier without
+	// missing an alert (Standard Webhooks allows several signatures).
+	PreviousSecret string    `json:"previous_secret,omitempty"`
+	PreviousUntil  time.Time `json:"previous_until,omitzero"`
 	// Disabled subscriptions receive nothing; DisabledReason says why
 	// (e.g. the receiver answered HTTP 410 Gone).
 	Disabled       bool      `json:"disabled,omitempty"`
@@ -240,32 +245,90 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// maxCASRetries bounds Disable's read-modify-write loop.
+// maxCASRetries bounds the read-modify-write loop of update.
 const maxCASRetries = 8
 
-// Disable stops deliveries to the subscription, recording why (e.g. "HTTP
-// 410 Gone"). It returns ErrNotFound for an unknown id.
-func (s *Store) Disable(ctx context.Context, id, reason string) error {
+// update changes a subscription with compare-and-set: change is applied
+// to the latest version, again if another writer got there first. It
+// returns ErrNotFound for an unknown id.
+func (s *Store) update(ctx context.Context, id string, change func(*Subscription) error) (Subscription, error) {
 	for range maxCASRetries {
 		sub, rev, err := s.get(ctx, id)
 		if err != nil {
-			return err
+			return Subscription{}, err
 		}
-		sub.Disabled, sub.DisabledReason = true, truncate(reason, 256)
+		if err := change(&sub); err != nil {
+			return Subscription{}, err
+		}
 		b, err := json.Marshal(sub)
 		if err != nil {
-			return fmt.Errorf("hospitals: encode %s: %w", sub, err)
+			return Subscription{}, fmt.Errorf("hospitals: encode %s: %w", sub, err)
 		}
 		_, err = s.kv.Update(ctx, id, b, rev)
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			continue // changed meanwhile: read it again
 		}
 		if err != nil {
-			return fmt.Errorf("hospitals: disable %s: %w", id, err)
+			return Subscription{}, fmt.Errorf("hospitals: update %s: %w", id, err)
 		}
-		return nil
+		return sub, nil
 	}
-	return fmt.Errorf("hospitals: disable %s: too many concurrent updates", id)
+	return Subscription{}, fmt.Errorf("hospitals: update %s: too many concurrent updates", id)
+}
+
+// Disable stops deliveries to the subscription, recording why (e.g. "HTTP
+// 410 Gone"). It returns ErrNotFound for an unknown id.
+func (s *Store) Disable(ctx context.Context, id, reason string) error {
+	_, err := s.update(ctx, id, func(sub *Subscription) error {
+		sub.Disabled, sub.DisabledReason = true, truncate(reason, 256)
+		return nil
+	})
+	return err
+}
+
+// Pause stops deliveries until Resume (an operator's choice: a hospital's
+// maintenance window, say). Alerts published meanwhile leave it out, and
+// deliveries already queued for it are skipped.
+func (s *Store) Pause(ctx context.Context, id string) (Subscription, error) {
+	return s.update(ctx, id, func(sub *Subscription) error {
+		sub.Disabled, sub.DisabledReason = true, "paused by an operator"
+		return nil
+	})
+}
+
+// Resume turns a paused or disabled subscription back on.
+func (s *Store) Resume(ctx context.Context, id string) (Subscription, error) {
+	return s.update(ctx, id, func(sub *Subscription) error {
+		sub.Disabled, sub.DisabledReason = false, ""
+		return nil
+	})
+}
+
+// Rotate gives the subscription a new signing secret; the old one keeps
+// signing too for grace, so a hospital can move its verifier to the new
+// secret without a gap.
+func (s *Store) Rotate(ctx context.Context, id string, grace time.Duration) (Subscription, error) {
+	if s.policy.NewSecret == nil {
+		return Subscription{}, errors.New("hospitals: no secret generator configured")
+	}
+	secret, err := s.policy.NewSecret()
+	if err != nil {
+		return Subscription{}, fmt.Errorf("hospitals: new secret: %w", err)
+	}
+	return s.update(ctx, id, func(sub *Subscription) error {
+		sub.PreviousSecret, sub.PreviousUntil = sub.Secret, time.Now().Add(grace).UTC()
+		sub.Secret = secret
+		return nil
+	})
+}
+
+// Secrets are the secrets that sign a delivery at now: the current one,
+// and the previous one during its grace period.
+func (s Subscription) Secrets(now time.Time) []string {
+	if s.PreviousSecret != "" && now.Before(s.PreviousUntil) {
+		return []string{s.Secret, s.PreviousSecret}
+	}
+	return []string{s.Secret}
 }
 
 // List returns every subscription, oldest first. It reads the bucket in

@@ -257,3 +257,25 @@ func TestListScale(t *testing.T) {
 		t.Logf("Matching over %d subscriptions took %v", n, d)
 	}
 }
+
+// TestSecretsDuringRotation: the old secret signs beside the new one until
+// the grace period ends, then only the new one.
+func TestSecretsDuringRotation(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	sub := Subscription{Secret: "whsec_new", PreviousSecret: "whsec_old", PreviousUntil: now.Add(time.Hour)}
+	for _, tt := range []struct {
+		at   time.Time
+		want string
+	}{
+		{now, "whsec_new whsec_old"},
+		{now.Add(59 * time.Minute), "whsec_new whsec_old"},
+		{now.Add(time.Hour), "whsec_new"},
+	} {
+		if got := strings.Join(sub.Secrets(tt.at), " "); got != tt.want {
+			t.Errorf("Secrets(%s) = %q, want %q", tt.at, got, tt.want)
+		}
+	}
+	if got := (Subscription{Secret: "whsec_only"}).Secrets(now); len(got) != 1 {
+		t.Errorf("without rotation: %v", got)
+	}
+}

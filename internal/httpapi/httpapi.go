@@ -28,6 +28,7 @@ import (
 	"github.com/herald-alerts/herald/geo"
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/deliveries"
+	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/intake"
 	"github.com/herald-alerts/herald/internal/lifecycle"
 )
@@ -69,6 +70,8 @@ type Config struct {
 	Texts interface {
 		Texts(ctx context.Context, rec *alertlog.Record, a *cap.Alert) []api.PreviewText
 	}
+	// RotationGrace is how long a rotated webhook secret still signs.
+	RotationGrace time.Duration
 	// SMSRate is the SMS send rate in segments per second, for the
 	// estimates of how long a fan-out takes; 0 gives none.
 	SMSRate float64
@@ -131,6 +134,16 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/subscribers/import", s.importSubscribers)
 	mux.HandleFunc("DELETE /v1/subscribers/{id}", s.deleteSubscriber)
 	mux.HandleFunc("POST /v1/webhooks", s.addWebhook)
+	mux.HandleFunc("GET /v1/webhooks", s.listWebhooks)
+	mux.HandleFunc("GET /v1/webhooks/{id}", s.webhookAction(func(ctx context.Context, id string) (hospitals.Subscription, error) { return s.Hospitals.Get(ctx, id) }))
+	mux.HandleFunc("DELETE /v1/webhooks/{id}", s.deleteWebhook)
+	mux.HandleFunc("POST /v1/webhooks/{id}/pause", s.webhookAction(func(ctx context.Context, id string) (hospitals.Subscription, error) {
+		return s.Hospitals.Pause(ctx, id)
+	}))
+	mux.HandleFunc("POST /v1/webhooks/{id}/resume", s.webhookAction(func(ctx context.Context, id string) (hospitals.Subscription, error) {
+		return s.Hospitals.Resume(ctx, id)
+	}))
+	mux.HandleFunc("POST /v1/webhooks/{id}/rotate", s.rotateWebhook)
 	mux.HandleFunc("POST /v1/sms/status", s.smsStatus)
 	mux.HandleFunc("POST /v1/sms/inbound", s.smsInbound)
 	mux.HandleFunc("GET /v1/feeds/{file}", s.feed)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/herald-alerts/herald/broadcaster/api"
 	"github.com/herald-alerts/herald/broadcaster/cap"
@@ -31,6 +32,12 @@ type Residents interface {
 // Hospitals is what the API needs of the webhook subscriptions.
 type Hospitals interface {
 	Add(ctx context.Context, s hospitals.Subscription) (hospitals.Subscription, error)
+	Get(ctx context.Context, id string) (hospitals.Subscription, error)
+	List(ctx context.Context) ([]hospitals.Subscription, error)
+	Delete(ctx context.Context, id string) error
+	Pause(ctx context.Context, id string) (hospitals.Subscription, error)
+	Resume(ctx context.Context, id string) (hospitals.Subscription, error)
+	Rotate(ctx context.Context, id string, grace time.Duration) (hospitals.Subscription, error)
 }
 
 // maxImportBytes bounds a CSV import body.
@@ -139,6 +146,84 @@ func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, api.WebhookCreated{ID: sub.ID, Secret: sub.Secret})
+}
+
+// webhookInfo is what the management API shows of a subscription.
+func webhookInfo(sub hospitals.Subscription, now time.Time) api.WebhookInfo {
+	info := api.WebhookInfo{ID: sub.ID, URL: sub.URL, Regions: sub.Regions, MinSeverity: string(sub.MinSeverity), Exercise: sub.Exercise,
+		Disabled: sub.Disabled, DisabledReason: sub.DisabledReason, Created: sub.Created}
+	if info.Regions == nil {
+		info.Regions = []string{}
+	}
+	if len(sub.Secrets(now)) > 1 {
+		until := sub.PreviousUntil
+		info.PreviousSecretUntil = &until
+	}
+	return info
+}
+
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	subs, err := s.Hospitals.List(r.Context())
+	if err != nil {
+		s.unavailable(w, err)
+		return
+	}
+	out := make([]api.WebhookInfo, 0, len(subs))
+	for _, sub := range subs {
+		out = append(out, webhookInfo(sub, time.Now()))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// webhookAction runs one change on the subscription named in the path
+// and answers with what it is now.
+func (s *Server) webhookAction(change func(ctx context.Context, id string) (hospitals.Subscription, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.requireAdmin(w, r) {
+			return
+		}
+		sub, err := change(r.Context(), r.PathValue("id"))
+		switch {
+		case errors.Is(err, hospitals.ErrNotFound):
+			writeProblem(w, http.StatusNotFound, "Webhook subscription not found", "no subscription with id "+strconv.Quote(r.PathValue("id")), nil)
+		case err != nil:
+			s.unavailable(w, err)
+		default:
+			writeJSON(w, http.StatusOK, webhookInfo(sub, time.Now()))
+		}
+	}
+}
+
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	switch err := s.Hospitals.Delete(r.Context(), r.PathValue("id")); {
+	case errors.Is(err, hospitals.ErrNotFound):
+		writeProblem(w, http.StatusNotFound, "Webhook subscription not found", "no subscription with id "+strconv.Quote(r.PathValue("id")), nil)
+	case err != nil:
+		s.unavailable(w, err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (s *Server) rotateWebhook(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	sub, err := s.Hospitals.Rotate(r.Context(), r.PathValue("id"), s.RotationGrace)
+	switch {
+	case errors.Is(err, hospitals.ErrNotFound):
+		writeProblem(w, http.StatusNotFound, "Webhook subscription not found", "no subscription with id "+strconv.Quote(r.PathValue("id")), nil)
+	case err != nil:
+		s.unavailable(w, err)
+	default:
+		writeJSON(w, http.StatusOK, api.WebhookRotated{ID: sub.ID, Secret: sub.Secret, PreviousSecretUntil: sub.PreviousUntil})
+	}
 }
 
 // storeError answers a store failure: validation errors are 400 with their
