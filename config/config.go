@@ -190,7 +190,7 @@ type Deliveries struct {
 
 // Bluesky is a Bluesky (AT Protocol) account; empty means off.
 type Bluesky struct {
-	PDS         string `mapstructure:"pds" yaml:"pds"`
+	Server      string `mapstructure:"server" yaml:"server"`
 	Handle      string `mapstructure:"handle" yaml:"handle"`
 	AppPassword string `mapstructure:"app_password" yaml:"app_password"`
 }
@@ -292,7 +292,7 @@ var keys = []setting{
 	{"webhooks.breaker_cooldown", 30 * time.Second, "first pause of a failing host (doubles up to 10m)"},
 	{"social.mastodon.server", "", "Mastodon server URL"},
 	{"social.mastodon.access_token", "", "Mastodon access token; prefer HERALD_SOCIAL_MASTODON_ACCESS_TOKEN, flags show in ps"},
-	{"social.bluesky.pds", "", "Bluesky: the account's PDS URL (https://bsky.social for most accounts)"},
+	{"social.bluesky.server", "", "Bluesky: the account's PDS URL (https://bsky.social for most accounts)"},
 	{"social.bluesky.handle", "", "Bluesky: the account's handle (health.example.org) or DID"},
 	{"social.bluesky.app_password", "", "Bluesky: an app password (Settings > App passwords); prefer HERALD_SOCIAL_BLUESKY_APP_PASSWORD"},
 	{"social.hashtags", []string{"HealthAlert"}, "hashtags added to every social post"},

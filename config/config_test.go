@@ -229,7 +229,7 @@ func TestLoadErrors(t *testing.T) {
 		{"sms.rate_per_second", source{args: []string{"--sms-rate-per-second=-1"}}, []string{"config: sms.rate_per_second:"}},
 		{"sms.sender_type", source{args: []string{"--sms-sender-type=pager"}}, []string{"config: sms.sender_type:"}},
 		{"deliveries.retention", source{args: []string{"--deliveries-retention=10m"}}, []string{"config: deliveries.retention:"}},
-		{"social.bluesky", source{env: map[string]string{"HERALD_SOCIAL_BLUESKY_HANDLE": "health.test"}}, []string{"config: social.bluesky.pds:", "config: social.bluesky.app_password:"}},
+		{"social.bluesky", source{env: map[string]string{"HERALD_SOCIAL_BLUESKY_HANDLE": "health.test"}}, []string{"config: social.bluesky.server:", "config: social.bluesky.app_password:"}},
 		{"social.languages", source{args: []string{"--social-languages=en,not a tag"}}, []string{"config: social.languages:"}},
 		{"twilio.api_base_url", source{args: []string{"--twilio-api-base-url=ftp://x"}}, []string{"config: twilio.api_base_url:"}},
 		{"social.mastodon.access_token", source{args: []string{"--social-mastodon-server=https://m.example"}}, []string{"config: social.mastodon.access_token:"}},

@@ -161,13 +161,13 @@ func (c *Config) Validate() error {
 	}
 	b := c.Social.Bluesky
 	if b != (Bluesky{}) {
-		for key, v := range map[string]string{"social.bluesky.pds": b.PDS, "social.bluesky.handle": b.Handle, "social.bluesky.app_password": b.AppPassword} {
+		for key, v := range map[string]string{"social.bluesky.server": b.Server, "social.bluesky.handle": b.Handle, "social.bluesky.app_password": b.AppPassword} {
 			if v == "" {
 				fail(key, "is required when a social.bluesky account is configured")
 			}
 		}
-		if b.PDS != "" {
-			webURL("social.bluesky.pds", b.PDS)
+		if b.Server != "" {
+			webURL("social.bluesky.server", b.Server)
 		}
 	}
 	for _, l := range c.Social.Languages {

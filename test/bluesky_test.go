@@ -137,7 +137,7 @@ func TestBlueskyRealPDS(t *testing.T) {
 	}
 
 	f := startDelivering(t, func(c *config.Config) {
-		c.Social.Bluesky = config.Bluesky{PDS: url, Handle: "health.test", AppPassword: app.Password}
+		c.Social.Bluesky = config.Bluesky{Server: url, Handle: "health.test", AppPassword: app.Password}
 	})
 	a := baseAlert(t)
 	a.Info[0].Description = "Questions: @mayor.bsky.social or https://evil.example #fake"

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-alerts/herald/broadcaster/cap"
+
 	"github.com/herald-alerts/herald/broadcaster/api"
 	"github.com/herald-alerts/herald/broadcaster/client"
 )
@@ -122,5 +124,56 @@ func TestWebhookManagement(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Status != http.StatusNotFound {
 			t.Errorf("GET %s: %v, want 404", path, err)
 		}
+	}
+}
+
+// TestHANTypes: an alert carrying a CDC HAN type (CAP parameter HANType)
+// reaches the hospitals that subscribed to that type or to all, with
+// han_type in the webhook payload, a category in the Atom feed and a line
+// on the alert's page; an unknown type is refused with its path.
+func TestHANTypes(t *testing.T) {
+	f := startDelivering(t, nil)
+	all, alertsOnly := newReceiver(t), newReceiver(t)
+	_, all.secret = f.addWebhook(t, all.URL, king)
+	raw, err := f.Client.Send(ctxT(t), http.MethodPost, "/v1/webhooks", map[string]any{"url": alertsOnly.URL, "regions": []string{king}, "han_types": []string{"health alert"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created api.WebhookCreated
+	_ = json.Unmarshal(raw, &created)
+	alertsOnly.secret = created.Secret
+	if info, err := f.Client.Get(ctxT(t), "/v1/webhooks/"+created.ID); err != nil || !strings.Contains(string(info), `"han_types":["Health Alert"]`) {
+		t.Errorf("subscription with a HAN filter: %s %v", info, err)
+	}
+	if _, err := f.Client.Send(ctxT(t), http.MethodPost, "/v1/webhooks", map[string]any{"url": all.URL, "regions": []string{king}, "han_types": []string{"Health Rumour"}}); err == nil || !strings.Contains(err.Error(), "not a HAN type") {
+		t.Errorf("unknown HAN type in a subscription: %v", err)
+	}
+
+	a := baseAlert(t)
+	a.Info[0].Parameter = append(a.Info[0].Parameter, cap.NamedValue{ValueName: cap.HANParameter, Value: "Health Advisory"})
+	acc := publishCAP(t, f, a)
+	within(t, 10*time.Second, "webhook", func() bool { d, _, _ := all.got(); return len(d) == 1 })
+	delivered, _, _ := all.got()
+	if got := delivered[0].Payload["han_type"]; got != "Health Advisory" {
+		t.Errorf("payload han_type = %v", got)
+	}
+	f.waitDone(t, acc.ID)
+	if d, _, _ := alertsOnly.got(); len(d) != 0 {
+		t.Errorf("a Health Alert-only subscription got a Health Advisory")
+	}
+	feed, err := f.Client.Get(ctxT(t), "/v1/feeds/"+king+".atom")
+	if err != nil || !strings.Contains(string(feed), `<category scheme="https://emergency.cdc.gov/han/" term="Health Advisory"></category>`) {
+		t.Errorf("Atom feed lacks the HAN category: %v\n%s", err, feed)
+	}
+	page, err := f.Client.Get(ctxT(t), "/a/"+acc.ID)
+	if err != nil || !strings.Contains(string(page), "CDC Health Alert Network: Health Advisory") {
+		t.Errorf("page lacks the HAN type: %v", err)
+	}
+
+	bad := baseAlert(t)
+	bad.Info[0].Parameter = []cap.NamedValue{{ValueName: cap.HANParameter, Value: "Health Warning"}}
+	b, _ := cap.Marshal(bad)
+	if code, _, err := publishStatus(t, f, b); code != http.StatusBadRequest || !strings.Contains(err.Error(), "parameter[0]/value") {
+		t.Errorf("unknown HAN type: %d %v", code, err)
 	}
 }

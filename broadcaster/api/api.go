@@ -148,6 +148,10 @@ type Webhook struct {
 	Regions     []string `json:"regions"`
 	MinSeverity string   `json:"min_severity"`
 	Exercise    bool     `json:"exercise"`
+	// HANTypes limits deliveries to alerts of these CDC HAN types
+	// ("Health Alert", "Health Advisory", "Health Update", "Info
+	// Service"); empty takes every alert.
+	HANTypes []string `json:"han_types,omitempty"`
 }
 
 // WebhookInfo is a webhook subscription as GET /v1/webhooks shows it:
@@ -158,6 +162,7 @@ type WebhookInfo struct {
 	Regions        []string  `json:"regions"`
 	MinSeverity    string    `json:"min_severity"`
 	Exercise       bool      `json:"exercise"`
+	HANTypes       []string  `json:"han_types"`
 	Disabled       bool      `json:"disabled"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
 	Created        time.Time `json:"created"`

@@ -171,6 +171,13 @@ func (v *validator) info(path string, in *Info, sent time.Time) {
 	}
 
 	v.valueNames(path+"/parameter", in.Parameter)
+	for j, nv := range in.Parameter {
+		if nv.ValueName == HANParameter {
+			if _, err := ParseHANType(nv.Value); err != nil {
+				v.add(fmt.Sprintf("%s/parameter[%d]/value", path, j), err.Error())
+			}
+		}
+	}
 	for j := range in.Resource {
 		v.resource(fmt.Sprintf("%s/resource[%d]", path, j), &in.Resource[j])
 	}

@@ -89,6 +89,7 @@ func TestValidateRules(t *testing.T) {
 			a.MsgType, a.References = "Cancel", "s@herald.example,ID-0,2026-11-25T10:00:00-08:00 s@herald.example,ID-00,2026-11-25"
 		}, "alert/references", "reference 1"},
 		{"language tag", info(func(i *Info) { i.Language = "en_US" }), "alert/info[0]/language", "not a language tag"},
+		{"HAN type", info(func(i *Info) { i.Parameter = []NamedValue{{ValueName: HANParameter, Value: "Health Warning"}} }), "alert/info[0]/parameter[0]/value", "not a HAN type"},
 		{"category required", info(func(i *Info) { i.Category = nil }), "alert/info[0]/category", "at least one category"},
 		{"category enumeration", info(func(i *Info) { i.Category = []string{"Health", "Medical"} }), "alert/info[0]/category[1]", "Geo, Met, Safety, Security, Rescue, Fire, Health, Env, Transport, Infra, CBRNE, Other"},
 		{"event required", info(func(i *Info) { i.Event = "" }), "alert/info[0]/event", "required"},

@@ -48,15 +48,15 @@ func newWebhookCmd() *cobra.Command {
 	f.bind(cmd)
 	var (
 		endpoint, minSeverity string
-		regions               []string
+		regions, han          []string
 		exercise              bool
 	)
 	add := &cobra.Command{
-		Use:   "add --url URL --regions ID,... [--min-severity S] [--exercise]",
+		Use:   "add --url URL --regions ID,... [--min-severity S] [--han-types T,...] [--exercise]",
 		Short: "Subscribe a hospital endpoint to regions; prints its id and signing secret (whsec_...)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in := map[string]any{"url": endpoint, "regions": regions, "min_severity": minSeverity, "exercise": exercise}
+			in := map[string]any{"url": endpoint, "regions": regions, "min_severity": minSeverity, "exercise": exercise, "han_types": han}
 			raw, err := f.client().Send(cmd.Context(), http.MethodPost, "/v1/webhooks", in)
 			if err != nil {
 				return refused(cmd, &f, err)
@@ -77,6 +77,7 @@ func newWebhookCmd() *cobra.Command {
 	add.Flags().StringSliceVar(&regions, "regions", nil, "region ids, comma-separated (e.g. us-county-53033)")
 	add.Flags().StringVar(&minSeverity, "min-severity", "", "least CAP severity delivered: Minor, Moderate, Severe or Extreme")
 	add.Flags().BoolVar(&exercise, "exercise", false, "also receive Exercise and Test alerts")
+	add.Flags().StringSliceVar(&han, "han-types", nil, `only alerts of these CDC HAN types, comma-separated ("Health Alert,Health Advisory,Health Update,Info Service"); default every alert`)
 	_ = add.MarkFlagRequired("url")
 	_ = add.MarkFlagRequired("regions")
 	cmd.AddCommand(add)
@@ -167,7 +168,8 @@ func printWebhook(w io.Writer, sub api.WebhookInfo) {
 	if sub.Disabled {
 		state = "disabled: " + sub.DisabledReason
 	}
-	fmt.Fprintf(w, "%s  %s  regions %s  min severity %s  exercise %v  %s\n", sub.ID, sub.URL, strings.Join(sub.Regions, ","), cmp.Or(sub.MinSeverity, "any"), sub.Exercise, state)
+	fmt.Fprintf(w, "%s  %s  regions %s  min severity %s  HAN types %s  exercise %v  %s\n", sub.ID, sub.URL, strings.Join(sub.Regions, ","),
+		cmp.Or(sub.MinSeverity, "any"), cmp.Or(strings.Join(sub.HANTypes, ","), "any"), sub.Exercise, state)
 	if sub.PreviousSecretUntil != nil {
 		fmt.Fprintf(w, "    rotating: the previous secret signs too until %s\n", sub.PreviousSecretUntil.Format(time.RFC3339))
 	}

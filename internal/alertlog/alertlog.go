@@ -50,6 +50,9 @@ const (
 	HeaderUrgency    = "Cap-Urgency"
 	HeaderCertainty  = "Cap-Certainty"
 	HeaderStatus     = "Cap-Status"
+	// HeaderHANType is the CDC HAN type (Health Alert, Health Advisory,
+	// Health Update, Info Service) when the alert carries one.
+	HeaderHANType = "Herald-HAN-Type"
 	// HeaderRegions lists the overlapped region ids on the log message, so
 	// the state record can be rebuilt from the log alone.
 	HeaderRegions = "Herald-Regions"
@@ -76,9 +79,11 @@ type Record struct {
 	Status     cap.Status      `json:"status"`
 	Scope      cap.Scope       `json:"scope"`
 	Severity   cap.Severity    `json:"severity"`
-	Urgency    cap.Urgency     `json:"urgency,omitempty"`
-	Certainty  cap.Certainty   `json:"certainty,omitempty"`
-	Headline   string          `json:"headline,omitempty"`
+	// HANType is the CDC HAN message type the alert carries, if any.
+	HANType   cap.HANType   `json:"han_type,omitempty"`
+	Urgency   cap.Urgency   `json:"urgency,omitempty"`
+	Certainty cap.Certainty `json:"certainty,omitempty"`
+	Headline  string        `json:"headline,omitempty"`
 	// SenderName is the first info's <senderName>: who people are told
 	// the alert is from.
 	SenderName string `json:"sender_name,omitempty"`
@@ -128,8 +133,14 @@ func (l *Log) NewRecord(a *cap.Alert, originator string, regions []string, accep
 		Sender: a.Sender, Identifier: a.Identifier, MsgType: a.MsgType, Status: a.Status, Scope: a.Scope,
 		// Every <info> counts: the most serious values across them.
 		Severity: a.MostSevere(), Urgency: a.MostUrgent(), Certainty: a.MostCertain(), Headline: info.Headline, SenderName: info.SenderName,
-		Regions: regions, Sent: a.Sent, Expires: expires, AcceptedAt: acceptedAt.UTC(),
+		Regions: regions, Sent: a.Sent, Expires: expires, AcceptedAt: acceptedAt.UTC(), HANType: hanType(a),
 	}
+}
+
+// hanType is a's HAN type; intake validated it, so an unknown one is none.
+func hanType(a *cap.Alert) cap.HANType {
+	t, _ := a.HANType()
+	return t
 }
 
 // RecordFromLog rebuilds the state record of a log message, for when the
@@ -335,6 +346,9 @@ func (l *Log) PublishRegions(ctx context.Context, rec *Record, raw []byte) error
 		msg.Header.Set(HeaderSeverity, string(rec.Severity))
 		msg.Header.Set(HeaderUrgency, string(rec.Urgency))
 		msg.Header.Set(HeaderCertainty, string(rec.Certainty))
+		if rec.HANType != "" {
+			msg.Header.Set(HeaderHANType, string(rec.HANType))
+		}
 		if _, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.ID+"."+region)); err != nil {
 			return fmt.Errorf("publish %s to region %s: %w", rec.ID, region, err)
 		}

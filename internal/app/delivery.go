@@ -123,8 +123,8 @@ func notifiers(cfg *config.Config, logger *slog.Logger) (map[channels.Channel]ch
 		}
 		accounts[compose.Mastodon] = m
 	}
-	if b := cfg.Social.Bluesky; b.PDS != "" {
-		bs, err := bluesky.New(bluesky.Config{PDS: b.PDS, Handle: b.Handle, AppPassword: b.AppPassword})
+	if b := cfg.Social.Bluesky; b.Server != "" {
+		bs, err := bluesky.New(bluesky.Config{PDS: b.Server, Handle: b.Handle, AppPassword: b.AppPassword})
 		if err != nil {
 			return nil, err
 		}
@@ -298,7 +298,7 @@ func socialAccounts(cfg *config.Config, opt Options) []string {
 	if cfg.Social.Mastodon.Server != "" {
 		out = append(out, compose.Mastodon)
 	}
-	if cfg.Social.Bluesky.PDS != "" {
+	if cfg.Social.Bluesky.Server != "" {
 		out = append(out, compose.Bluesky)
 	}
 	if opt.Notifiers[channels.Social] != nil {

@@ -64,6 +64,9 @@ type Entry struct {
 	// it has no expiry (CAP info/expires is optional).
 	Sent, Expires     time.Time
 	Severity, MsgType string
+	// HANType is the CDC HAN type, written as an Atom category (scheme
+	// HANScheme) so feed readers can route by it; "" for none.
+	HANType string
 	// CAPURL is the absolute URL of the alert's CAP XML,
 	// <public_url>/v1/alerts/{id}.cap.
 	CAPURL string
@@ -279,8 +282,17 @@ type (
 		Expires   string   `xml:"cap:expires,omitempty"`
 		MsgType   string   `xml:"cap:msgType,omitempty"`
 		Severity  string   `xml:"cap:severity,omitempty"`
+		Category  *atomCategory
+	}
+	atomCategory struct {
+		XMLName xml.Name `xml:"category"`
+		Scheme  string   `xml:"scheme,attr"`
+		Term    string   `xml:"term,attr"`
 	}
 )
+
+// HANScheme is the Atom category scheme of an entry's CDC HAN type.
+const HANScheme = "https://emergency.cdc.gov/han/"
 
 func build(feed Feed) (*atomFeed, error) {
 	doc := &atomFeed{
@@ -329,9 +341,17 @@ func build(feed Feed) (*atomFeed, error) {
 			Expires:   capDateTime(e.Expires),
 			MsgType:   e.MsgType,
 			Severity:  e.Severity,
+			Category:  hanCategory(e.HANType),
 		})
 	}
 	return doc, nil
+}
+
+func hanCategory(t string) *atomCategory {
+	if t == "" {
+		return nil
+	}
+	return &atomCategory{Scheme: HANScheme, Term: t}
 }
 
 func atomTime(t time.Time) string { return formatTime(t.UTC(), time.RFC3339) }

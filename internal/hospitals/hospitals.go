@@ -53,8 +53,11 @@ type Subscription struct {
 	// MinSeverity is the lowest CAP severity delivered; "" means any.
 	MinSeverity cap.Severity `json:"min_severity"`
 	// Exercise subscriptions also receive Exercise and Test alerts.
-	Exercise bool   `json:"exercise"`
-	Secret   string `json:"secret"` // "whsec_..."
+	Exercise bool `json:"exercise"`
+	// HANTypes, when set, are the CDC HAN types delivered (an alert
+	// without a HAN type is then not); empty means every alert.
+	HANTypes []cap.HANType `json:"han_types,omitempty"`
+	Secret   string        `json:"secret"` // "whsec_..."
 	// PreviousSecret, after a rotation, also signs deliveries until
 	// PreviousUntil, so the hospital can switch its verifier without
 	// missing an alert (Standard Webhooks allows several signatures).
@@ -208,6 +211,13 @@ func (s *Store) check(sub Subscription) (Subscription, error) {
 			return sub, fmt.Errorf("min_severity: want one of %v, or empty for any", cap.Severities)
 		}
 		sub.MinSeverity = minSev
+	}
+	for i, t := range sub.HANTypes {
+		parsed, err := cap.ParseHANType(string(t))
+		if err != nil {
+			return sub, fmt.Errorf("han_types: %w", err)
+		}
+		sub.HANTypes[i] = parsed
 	}
 	sub.Secret, sub.Disabled, sub.DisabledReason = "", false, ""
 	return sub, nil
@@ -381,21 +391,25 @@ func (s *Store) List(ctx context.Context) ([]Subscription, error) {
 
 // Matching returns the enabled subscriptions an alert goes to: those
 // sharing at least one region with regions, whose MinSeverity severity
-// reaches (see SeverityAtLeast) and, for an exercise (CAP status Exercise
+// reaches (see SeverityAtLeast), whose HAN types (if any) include han,
+// and, for an exercise (CAP status Exercise
 // or Test), only those with Exercise set. Draft alerts are the caller's to
 // keep back.
-func (s *Store) Matching(ctx context.Context, regions []string, severity cap.Severity, exercise bool) ([]Subscription, error) {
+func (s *Store) Matching(ctx context.Context, regions []string, severity cap.Severity, han cap.HANType, exercise bool) ([]Subscription, error) {
 	subs, err := s.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return match(subs, regions, severity, exercise), nil
+	return match(subs, regions, severity, han, exercise), nil
 }
 
-func match(subs []Subscription, regions []string, severity cap.Severity, exercise bool) []Subscription {
+func match(subs []Subscription, regions []string, severity cap.Severity, han cap.HANType, exercise bool) []Subscription {
 	var out []Subscription
 	for _, sub := range subs {
 		if sub.Disabled || (exercise && !sub.Exercise) || !SeverityAtLeast(severity, sub.MinSeverity) {
+			continue
+		}
+		if len(sub.HANTypes) > 0 && !slices.Contains(sub.HANTypes, han) {
 			continue
 		}
 		if slices.ContainsFunc(regions, func(r string) bool { return slices.Contains(sub.Regions, r) }) {

@@ -80,27 +80,33 @@ func TestMatch(t *testing.T) {
 		{ID: "exercise", Regions: []string{"b"}, Exercise: true},
 		{ID: "disabled", Regions: []string{"a"}, Disabled: true},
 		{ID: "elsewhere", Regions: []string{"c"}},
+		{ID: "han-alerts", Regions: []string{"e"}, HANTypes: []cap.HANType{cap.HANAlert, cap.HANAdvisory}},
+		{ID: "all-e", Regions: []string{"e"}},
 	}
 	tests := []struct {
 		name     string
 		regions  []string
 		severity string
+		han      cap.HANType
 		exercise bool
 		want     []string
 	}{
-		{"moderate in a", []string{"a"}, "Moderate", false, []string{"any"}},
-		{"extreme in a", []string{"a"}, "Extreme", false, []string{"any", "severe"}},
-		{"severe in a and b", []string{"b", "a"}, "Severe", false, []string{"any", "severe", "exercise"}},
-		{"exercise in a and b", []string{"a", "b"}, "Extreme", true, []string{"exercise"}},
-		{"exercise in a", []string{"a"}, "Extreme", true, nil},
-		{"unknown severity", []string{"a"}, "Unknown", false, []string{"any"}},
-		{"no regions", nil, "Extreme", false, nil},
-		{"other region", []string{"d"}, "Extreme", false, nil},
+		{"moderate in a", []string{"a"}, "Moderate", "", false, []string{"any"}},
+		{"extreme in a", []string{"a"}, "Extreme", "", false, []string{"any", "severe"}},
+		{"severe in a and b", []string{"b", "a"}, "Severe", "", false, []string{"any", "severe", "exercise"}},
+		{"exercise in a and b", []string{"a", "b"}, "Extreme", "", true, []string{"exercise"}},
+		{"exercise in a", []string{"a"}, "Extreme", "", true, nil},
+		{"unknown severity", []string{"a"}, "Unknown", "", false, []string{"any"}},
+		{"no regions", nil, "Extreme", "", false, nil},
+		{"other region", []string{"d"}, "Extreme", "", false, nil},
+		{"HAN advisory", []string{"e"}, "Severe", cap.HANAdvisory, false, []string{"han-alerts", "all-e"}},
+		{"HAN update", []string{"e"}, "Severe", cap.HANUpdate, false, []string{"all-e"}},
+		{"no HAN type", []string{"e"}, "Severe", "", false, []string{"all-e"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for _, s := range match(subs, tt.regions, cap.Severity(tt.severity), tt.exercise) {
+			for _, s := range match(subs, tt.regions, cap.Severity(tt.severity), tt.han, tt.exercise) {
 				got = append(got, s.ID)
 			}
 			if !slices.Equal(got, tt.want) {
@@ -178,7 +184,7 @@ func TestStore(t *testing.T) {
 		t.Fatalf("List = %v, %v", list, err)
 	}
 
-	m, err := s.Matching(ctx, []string{"us-county-53033", "us-county-53053"}, "Extreme", false)
+	m, err := s.Matching(ctx, []string{"us-county-53033", "us-county-53053"}, "Extreme", "", false)
 	if err != nil || len(m) != 2 {
 		t.Fatalf("Matching = %v, %v", m, err)
 	}
@@ -189,7 +195,7 @@ func TestStore(t *testing.T) {
 	if got, _ := s.Get(ctx, a.ID); !got.Disabled || got.DisabledReason != "HTTP 410 Gone" {
 		t.Fatalf("after Disable: %+v", got)
 	}
-	m, err = s.Matching(ctx, []string{"us-county-53033", "us-county-53053"}, "Extreme", false)
+	m, err = s.Matching(ctx, []string{"us-county-53033", "us-county-53053"}, "Extreme", "", false)
 	if err != nil || len(m) != 1 || m[0].ID != b.ID {
 		t.Fatalf("Matching after Disable = %v, %v", m, err)
 	}
@@ -247,7 +253,7 @@ func TestListScale(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	m, err := s.Matching(ctx, []string{"us-county-53033"}, "Severe", false)
+	m, err := s.Matching(ctx, []string{"us-county-53033"}, "Severe", "", false)
 	if err != nil || len(m) != n {
 		t.Fatalf("Matching = %d, %v", len(m), err)
 	}

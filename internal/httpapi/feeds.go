@@ -68,7 +68,7 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 		msgs = append(msgs, feeds.Message{
 			Entry: feeds.Entry{
 				ID: rec.ID, Title: entryTitle(rec), Updated: rec.AcceptedAt, Sent: sent, Expires: expires,
-				Severity: string(rec.Severity), MsgType: string(rec.MsgType), CAPURL: s.PublicURL + "/v1/alerts/" + rec.ID + ".cap",
+				Severity: string(rec.Severity), MsgType: string(rec.MsgType), HANType: string(rec.HANType), CAPURL: s.PublicURL + "/v1/alerts/" + rec.ID + ".cap",
 				Summary: fmt.Sprintf("%s %s from %s", rec.Severity, strings.ToLower(string(rec.MsgType)), cmp.Or(rec.SenderName, rec.Sender)),
 			},
 			References: rec.References,

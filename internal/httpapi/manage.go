@@ -140,7 +140,11 @@ func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &in) {
 		return
 	}
-	sub, err := s.Hospitals.Add(r.Context(), hospitals.Subscription{URL: in.URL, Regions: in.Regions, MinSeverity: cap.Severity(in.MinSeverity), Exercise: in.Exercise})
+	han := make([]cap.HANType, len(in.HANTypes))
+	for i, t := range in.HANTypes {
+		han[i] = cap.HANType(t)
+	}
+	sub, err := s.Hospitals.Add(r.Context(), hospitals.Subscription{URL: in.URL, Regions: in.Regions, MinSeverity: cap.Severity(in.MinSeverity), Exercise: in.Exercise, HANTypes: han})
 	if err != nil {
 		s.storeError(w, err)
 		return
@@ -154,6 +158,10 @@ func webhookInfo(sub hospitals.Subscription, now time.Time) api.WebhookInfo {
 		Disabled: sub.Disabled, DisabledReason: sub.DisabledReason, Created: sub.Created}
 	if info.Regions == nil {
 		info.Regions = []string{}
+	}
+	info.HANTypes = []string{}
+	for _, t := range sub.HANTypes {
+		info.HANTypes = append(info.HANTypes, string(t))
 	}
 	if len(sub.Secrets(now)) > 1 {
 		until := sub.PreviousUntil

@@ -69,6 +69,7 @@ var words = map[string]map[string]string{
 		"cancelled": "This alert has been cancelled.", "expired": "This alert has expired.",
 		"exercise": "EXERCISE: this is not a real alert.", "test": "TEST: this is not a real alert.",
 		"Extreme": "Extreme threat", "Severe": "Severe threat", "Moderate": "Moderate threat", "Minor": "Minor threat", "Unknown": "Alert",
+		"han": "CDC Health Alert Network",
 	},
 	"es": {
 		"todo": "Qué hacer", "what": "Qué pasó", "where": "Dónde", "from": "De", "contact": "Contacto",
@@ -77,6 +78,7 @@ var words = map[string]map[string]string{
 		"cancelled": "Esta alerta ha sido cancelada.", "expired": "Esta alerta ha vencido.",
 		"exercise": "SIMULACRO: esta no es una alerta real.", "test": "PRUEBA: esta no es una alerta real.",
 		"Extreme": "Amenaza extrema", "Severe": "Amenaza grave", "Moderate": "Amenaza moderada", "Minor": "Amenaza menor", "Unknown": "Alerta",
+		"han": "Red de Alertas de Salud de los CDC",
 	},
 }
 
@@ -95,6 +97,7 @@ type view struct {
 	Lang, Dir                   string
 	Title, Banner, BannerColour string
 	Marker                      string
+	HANType                     string // the CDC HAN message type, as CDC names it
 	StatusText, NewerText       string
 	NewerURL                    string
 	Headline, Event             string
@@ -135,6 +138,9 @@ func Render(w io.Writer, d Data) error {
 		Banner: l[string(sev)], BannerColour: Banner[sev],
 		NewerURL: d.NewerURL, Languages: d.Languages, Active: d.Status == Active,
 		MapLabel: l["map"],
+	}
+	if t, err := a.HANType(); err == nil {
+		v.HANType = string(t)
 	}
 	if v.Lang == "" {
 		v.Lang = "en"

@@ -41,7 +41,7 @@ type Residents interface {
 
 // Hospitals finds the subscriptions an alert matches.
 type Hospitals interface {
-	Matching(ctx context.Context, regions []string, severity cap.Severity, exercise bool) ([]hospitals.Subscription, error)
+	Matching(ctx context.Context, regions []string, severity cap.Severity, han cap.HANType, exercise bool) ([]hospitals.Subscription, error)
 }
 
 // Config is what the stage needs.
@@ -296,7 +296,7 @@ func (s *Stage) recipients(ctx context.Context, rec *alertlog.Record, a *cap.Ale
 		}
 	}
 	if aud.Hospitals && s.Hospitals != nil {
-		subs, err := s.Hospitals.Matching(ctx, rec.Regions, rec.Severity, aud.Exercise)
+		subs, err := s.Hospitals.Matching(ctx, rec.Regions, rec.Severity, rec.HANType, aud.Exercise)
 		if err != nil {
 			return fmt.Errorf("match webhook subscriptions: %w", err)
 		}

@@ -30,6 +30,8 @@ type WebhookEvent struct {
 	Urgency  *cap.Urgency  `json:"urgency"`
 	Sent     string        `json:"sent"`
 	Expires  *string       `json:"expires"`
+	// HANType is the CDC HAN message type (null when the alert has none).
+	HANType *cap.HANType `json:"han_type"`
 }
 
 // EventType is the webhook event type for a's msgType: Alert is published,
@@ -70,6 +72,9 @@ func Webhook(alertID string, a *cap.Alert, capXML []byte, regions []string) ([]b
 		// hospitals filter by them.
 		headline, severity, urgency := cmp.Or(in.Headline, in.Event), a.MostSevere(), a.MostUrgent()
 		ev.Headline, ev.Severity, ev.Urgency = &headline, &severity, &urgency
+	}
+	if t, err := a.HANType(); err == nil && t != "" {
+		ev.HANType = &t
 	}
 	for _, in := range a.Info {
 		if in.Expires != "" {

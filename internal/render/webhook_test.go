@@ -46,8 +46,8 @@ func TestWebhookKeysMatchContract(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	// CONTRACT.md, Webhooks.
-	want := []string{"alert_id", "cap_xml", "expires", "headline", "regions", "sent", "severity", "type", "urgency"}
+	// CONTRACT.md, Webhooks, and han_type (issue 15; null without one).
+	want := []string{"alert_id", "cap_xml", "expires", "han_type", "headline", "regions", "sent", "severity", "type", "urgency"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("keys %q, want %q", keys, want)
 	}
