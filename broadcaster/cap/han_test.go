@@ -6,7 +6,9 @@ import (
 )
 
 func TestHANType(t *testing.T) {
-	param := func(v string) []NamedValue { return []NamedValue{{ValueName: "other", Value: "x"}, {ValueName: HANParameter, Value: v}} }
+	param := func(v string) []NamedValue {
+		return []NamedValue{{ValueName: "other", Value: "x"}, {ValueName: HANParameter, Value: v}}
+	}
 	tests := []struct {
 		name  string
 		infos []Info
