@@ -431,7 +431,7 @@ func Run(ctx context.Context, out io.Writer, o Options, logger *slog.Logger) (er
 	}
 	_, peak := rss()
 	fmt.Fprintf(out, "\nPeak RSS of the whole run (Herald, NATS server, fakes): %s", mb(peak))
-	if b.o.Residents >= targetRSSResidents {
+	if b.o.Residents == targetRSSResidents {
 		fmt.Fprintf(out, "; target with %s residents: < %s  %s", thousands(targetRSSResidents), mb(targetRSS), b.verdict("peak RSS", peak < targetRSS))
 	}
 	fmt.Fprintln(out)
