@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/broadcaster/client"
 	"github.com/herald-alerts/herald/broadcaster/signing"
 	"github.com/herald-alerts/herald/internal/alertlog"
@@ -406,5 +407,37 @@ func TestSwappedLatLonExplained(t *testing.T) {
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || !strings.Contains(ce.Error(), "swapped") {
 		t.Fatalf("swapped polygon: %v, want 400 saying latitude and longitude look swapped", err)
+	}
+}
+
+// TestRegionalFeedCarriesHANType: a hospital following its region's NATS
+// subject sees the alert's CDC HAN type in a header, and none when the
+// alert has none.
+func TestRegionalFeedCarriesHANType(t *testing.T) {
+	h := startHerald(t, setup{})
+	hosp := newHospital(t, h.NATSURL())
+	a, err := cap.Parse(newAlert(t, alertSpec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Info[0].Parameter = []cap.NamedValue{{ValueName: cap.HANParameter, Value: "Health Update"}}
+	withHAN, err := cap.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range [][]byte{withHAN, newAlert(t, alertSpec{})} {
+		if _, _, err := h.Client.Publish(ctxT(t), h.King.Key, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := hosp.collect(1500 * time.Millisecond)
+	if len(got) != 2 {
+		t.Fatalf("hospital got %d messages, want 2", len(got))
+	}
+	if v := got[0].Header.Get(alertlog.HeaderHANType); v != "Health Update" {
+		t.Errorf("%s = %q on the HAN alert, want Health Update", alertlog.HeaderHANType, v)
+	}
+	if v, ok := got[1].Header[alertlog.HeaderHANType]; ok {
+		t.Errorf("%s = %q on an alert without a HAN type", alertlog.HeaderHANType, v)
 	}
 }
