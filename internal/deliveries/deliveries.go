@@ -317,6 +317,11 @@ func (s *Store) report(ctx context.Context, d jobs.Delivery, r Record, providerI
 	if err := s.Put(ctx, d, r); err != nil {
 		return err
 	}
+	if r.Outcome == "" {
+		// Recorded by a Herald before counters: its alert is counted from
+		// the records (rebuild), which this write already changed.
+		return nil
+	}
 	id := "r." + sanitize(providerID) + "." + old + "." + state
 	var fs []jetstream.PubAckFuture
 	for _, c := range []struct {
