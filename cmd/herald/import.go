@@ -13,23 +13,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/herald-alerts/herald/broadcaster/api"
 )
 
 // importOptions shape `herald subscriber import`.
 type importOptions struct {
 	chunk    int // rows per request
 	fromLine int // file line to start at (resume)
-}
-
-// importResult is POST /v1/subscribers/import's answer.
-type importResult struct {
-	Imported int         `json:"imported"`
-	Rejected []rowReject `json:"rejected"`
-}
-
-type rowReject struct {
-	Line    int    `json:"line"`
-	Message string `json:"message"`
 }
 
 // importCSV streams a residents file to the server in chunks of rows (each
@@ -60,7 +51,7 @@ func importCSV(ctx context.Context, cmd *cobra.Command, f *clientFlags, path str
 	}
 	var (
 		imported, rejected int
-		all                importResult // for --json, lines in the file
+		all                api.Imported // for --json, lines in the file
 		body               bytes.Buffer
 		lines              []int // file line of each row of the chunk
 		start              = time.Now()
@@ -77,7 +68,7 @@ func importCSV(ctx context.Context, cmd *cobra.Command, f *clientFlags, path str
 			}
 			return fmt.Errorf("%w\nrows before line %d are imported; run again with --from-line %d to go on (importing a row twice is safe)", refused(cmd, f, err), lines[0], lines[0])
 		}
-		var res importResult
+		var res api.Imported
 		if err := json.Unmarshal(raw, &res); err != nil {
 			return fmt.Errorf("server answer: %w", err)
 		}
@@ -111,7 +102,7 @@ func importCSV(ctx context.Context, cmd *cobra.Command, f *clientFlags, path str
 		var perr *csv.ParseError
 		if errors.As(err, &perr) {
 			msg := "not valid CSV: " + perr.Err.Error()
-			all.Rejected = append(all.Rejected, rowReject{perr.StartLine, msg})
+			all.Rejected = append(all.Rejected, api.RowError{Line: perr.StartLine, Message: msg})
 			if !f.json {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s:%d: %s\n", path, perr.StartLine, msg)
 			}
@@ -149,7 +140,7 @@ func importCSV(ctx context.Context, cmd *cobra.Command, f *clientFlags, path str
 	if f.json {
 		all.Imported = imported
 		if all.Rejected == nil {
-			all.Rejected = []rowReject{}
+			all.Rejected = []api.RowError{}
 		}
 		b, _ := json.Marshal(all)
 		return printJSON(cmd.OutOrStdout(), b)

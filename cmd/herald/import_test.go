@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-alerts/herald/broadcaster/api"
 	"github.com/herald-alerts/herald/internal/inproc"
 )
 
@@ -72,7 +73,7 @@ func TestSubscriberImportChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res importResult
+	var res api.Imported
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Imported != 2 || len(res.Rejected) != 1 || res.Rejected[0].Line != 7 {
 		t.Errorf("--from-line 6 --json: %s (%v)", out, err)
 	}

@@ -194,27 +194,31 @@ func (s *Server) webhookAction(change func(ctx context.Context, id string) (hosp
 			return
 		}
 		sub, err := change(r.Context(), r.PathValue("id"))
-		switch {
-		case errors.Is(err, hospitals.ErrNotFound):
-			writeProblem(w, http.StatusNotFound, "Webhook subscription not found", "no subscription with id "+strconv.Quote(r.PathValue("id")), nil)
-		case err != nil:
-			s.unavailable(w, err)
-		default:
+		if !s.webhookFailed(w, r, err) {
 			writeJSON(w, http.StatusOK, webhookInfo(sub, time.Now()))
 		}
 	}
+}
+
+// webhookFailed answers a failed change of the subscription named in the
+// path (404 for an unknown id, 503 otherwise); false when err is nil.
+func (s *Server) webhookFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case errors.Is(err, hospitals.ErrNotFound):
+		writeProblem(w, http.StatusNotFound, "Webhook subscription not found", "no subscription with id "+strconv.Quote(r.PathValue("id")), nil)
+	case err != nil:
+		s.unavailable(w, err)
+	default:
+		return false
+	}
+	return true
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAdmin(w, r) {
 		return
 	}
-	switch err := s.Hospitals.Delete(r.Context(), r.PathValue("id")); {
-	case errors.Is(err, hospitals.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "Webhook subscription not found", "no subscription with id "+strconv.Quote(r.PathValue("id")), nil)
-	case err != nil:
-		s.unavailable(w, err)
-	default:
+	if !s.webhookFailed(w, r, s.Hospitals.Delete(r.Context(), r.PathValue("id"))) {
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -224,12 +228,7 @@ func (s *Server) rotateWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub, err := s.Hospitals.Rotate(r.Context(), r.PathValue("id"), s.RotationGrace)
-	switch {
-	case errors.Is(err, hospitals.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "Webhook subscription not found", "no subscription with id "+strconv.Quote(r.PathValue("id")), nil)
-	case err != nil:
-		s.unavailable(w, err)
-	default:
+	if !s.webhookFailed(w, r, err) {
 		writeJSON(w, http.StatusOK, api.WebhookRotated{ID: sub.ID, Secret: sub.Secret, PreviousSecretUntil: sub.PreviousUntil})
 	}
 }

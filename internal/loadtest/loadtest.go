@@ -1197,15 +1197,8 @@ func (b *bench) floors(ctx context.Context) error {
 	}
 	pending := make([]jetstream.PubAckFuture, 0, 4096)
 	wait := func() error {
-		for _, f := range pending {
-			select {
-			case <-f.Ok():
-			case err := <-f.Err():
-				return err
-			}
-		}
-		pending = pending[:0]
-		return nil
+		defer func() { pending = pending[:0] }()
+		return deliveries.Wait(ctx, pending)
 	}
 	start = time.Now()
 	for range n {
