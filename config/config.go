@@ -63,6 +63,7 @@ type Config struct {
 	Deliveries      Deliveries     `mapstructure:"deliveries" yaml:"deliveries"`
 	Social          Social         `mapstructure:"social" yaml:"social"`
 	Approval        Approval       `mapstructure:"approval" yaml:"approval"`
+	Console         Console        `mapstructure:"console" yaml:"console"`
 	Jurisdiction    Jurisdiction   `mapstructure:"jurisdiction" yaml:"jurisdiction"`
 	Geo             Geo            `mapstructure:"geo" yaml:"geo"`
 	Log             Log            `mapstructure:"log" yaml:"log"`
@@ -171,6 +172,17 @@ type Webhooks struct {
 	BreakerCooldown  time.Duration `mapstructure:"breaker_cooldown" yaml:"breaker_cooldown"`
 	// RotationGrace is how long a rotated secret keeps signing.
 	RotationGrace time.Duration `mapstructure:"rotation_grace" yaml:"rotation_grace"`
+}
+
+// Console configures the officer console served at /console.
+type Console struct {
+	// TileURL is a base-map tile URL template ({z}/{x}/{y}); empty draws
+	// region outlines only, so the console needs no other origin.
+	TileURL string `mapstructure:"tile_url" yaml:"tile_url"`
+	// TileAttribution is shown under the map when tiles are drawn.
+	TileAttribution string `mapstructure:"tile_attribution" yaml:"tile_attribution"`
+	// SessionTTL is how long a console sign-in lasts.
+	SessionTTL time.Duration `mapstructure:"session_ttl" yaml:"session_ttl"`
 }
 
 // Social configures social-media posting.
@@ -290,6 +302,9 @@ var keys = []setting{
 	{"deliveries.retention", 7 * 24 * time.Hour, "how long delivery records, failure lists and plans are kept after their alert expires, and counters after an alert's last delivery (0 = forever)"},
 	{"webhooks.breaker_threshold", 5, "consecutive transient failures that pause posts to a host"},
 	{"webhooks.breaker_cooldown", 30 * time.Second, "first pause of a failing host (doubles up to 10m)"},
+	{"console.tile_url", "", "officer console base-map tiles, an https URL template with {z}, {x} and {y} (empty: region outlines only, no other origin contacted)"},
+	{"console.tile_attribution", "", "attribution the tile provider requires, shown under the console's map"},
+	{"console.session_ttl", 8 * time.Hour, "how long an officer's console sign-in lasts"},
 	{"social.mastodon.server", "", "Mastodon server URL"},
 	{"social.mastodon.access_token", "", "Mastodon access token; prefer HERALD_SOCIAL_MASTODON_ACCESS_TOKEN, flags show in ps"},
 	{"social.bluesky.server", "", "Bluesky: the account's PDS URL (https://bsky.social for most accounts)"},

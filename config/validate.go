@@ -151,6 +151,15 @@ func (c *Config) Validate() error {
 	case m.Server != "":
 		webURL("social.mastodon.server", m.Server)
 	}
+	if t := c.Console.TileURL; t != "" {
+		webURL("console.tile_url", strings.NewReplacer("{z}", "0", "{x}", "0", "{y}", "0", "{s}", "a").Replace(t))
+		if !strings.Contains(t, "{z}") || !strings.Contains(t, "{x}") || !strings.Contains(t, "{y}") {
+			fail("console.tile_url", "%q must contain {z}, {x} and {y}", t)
+		}
+	}
+	if c.Console.SessionTTL < time.Minute || c.Console.SessionTTL > 7*24*time.Hour {
+		fail("console.session_ttl", "%v must be between 1m and 168h", c.Console.SessionTTL)
+	}
 	if c.Webhooks.RotationGrace < 0 {
 		fail("webhooks.rotation_grace", "%v must not be negative", c.Webhooks.RotationGrace)
 	}

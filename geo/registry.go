@@ -31,6 +31,10 @@ type Region struct {
 	Name     string // for people: "King County, WA"
 	Geometry orb.MultiPolygon
 	Bound    orb.Bound
+	// Geocode is the CAP geocode that names exactly this region ("SAME"
+	// 053033 for a county of a fips source), empty when its source has
+	// none. Maps offer it for picking whole regions.
+	Geocode Geocode
 
 	polys []*ppoly
 }
@@ -115,6 +119,7 @@ func Load(sources []Source) (*Registry, error) {
 				}
 				key := strings.TrimPrefix(g.ID, src.Prefix)
 				r.geocodes[src.Geocode][key] = append(r.geocodes[src.Geocode][key], g)
+				g.Geocode = geocodeFor(src.Geocode, key)
 			}
 		}
 	}

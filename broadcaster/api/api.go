@@ -8,6 +8,7 @@
 package api
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
@@ -71,6 +72,66 @@ type Alert struct {
 	Regions    []string `json:"regions"`
 	Sent       string   `json:"sent"`
 	Expires    string   `json:"expires,omitempty"`
+	// The rest summarizes the alert for lists and the console.
+	Scope        string    `json:"scope,omitempty"`
+	Urgency      string    `json:"urgency,omitempty"`
+	Certainty    string    `json:"certainty,omitempty"`
+	HANType      string    `json:"han_type,omitempty"`
+	Headline     string    `json:"headline,omitempty"`
+	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
+	References   []string  `json:"references,omitempty"`
+	UpdatedBy    string    `json:"updated_by,omitempty"`
+	RejectedBy   string    `json:"rejected_by,omitempty"`
+	RejectReason string    `json:"reject_reason,omitempty"`
+}
+
+// Alerts is GET /v1/alerts: the alerts the caller may see, newest first.
+type Alerts struct {
+	Alerts []Alert `json:"alerts"`
+	// More is true when the limit cut the list.
+	More bool `json:"more"`
+}
+
+// Rejection is the body of POST /v1/alerts/{id}/reject (signed).
+type Rejection struct {
+	Reason string `json:"reason"`
+}
+
+// SessionOriginator is who a console session belongs to.
+type SessionOriginator struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Agency string   `json:"agency"`
+	Roles  []string `json:"roles"`
+	// Senders are the CAP senders the agency configured (may be empty).
+	Senders []string `json:"senders,omitempty"`
+}
+
+// Session is GET/POST /v1/session: the signed-in officer and their
+// jurisdiction, as GeoJSON (a FeatureCollection of its regions and area).
+type Session struct {
+	Originator   SessionOriginator `json:"originator"`
+	Expires      time.Time         `json:"expires"`
+	Jurisdiction json.RawMessage   `json:"jurisdiction"`
+	// Bounds is [minLon, minLat, maxLon, maxLat] of the jurisdiction.
+	Bounds [4]float64 `json:"bounds"`
+	// TileURL and TileAttribution configure the map's base layer (empty:
+	// outlines only).
+	TileURL         string `json:"tile_url,omitempty"`
+	TileAttribution string `json:"tile_attribution,omitempty"`
+	// ApprovalSeverities are the severities that need a second officer.
+	ApprovalSeverities []string `json:"approval_severities"`
+}
+
+// Challenge is GET /v1/session/challenge: what the browser signs to sign in.
+type Challenge struct {
+	Challenge string `json:"challenge"`
+}
+
+// Progress is one server-sent event of GET /v1/alerts/{id}/events.
+type Progress struct {
+	Alert      Alert       `json:"alert"`
+	Deliveries *Deliveries `json:"deliveries,omitempty"`
 }
 
 // Located is GET /v1/regions/locate: the region ids containing a point,

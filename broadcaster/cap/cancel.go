@@ -21,3 +21,18 @@ func CancelOf(orig *Alert, now time.Time) *Alert {
 	}
 	return &c
 }
+
+// UpdateOf starts an Update of orig sent at now: the original's content
+// with a new identifier and <references> to it, for the officer to change
+// before sending. Expiry stays as it was; the officer sets a new one if the
+// original's has passed.
+func UpdateOf(orig *Alert, now time.Time) *Alert {
+	u := *orig
+	u.References = orig.Sender + "," + orig.Identifier + "," + orig.Sent
+	u.Identifier = orig.Identifier + "-update-" + now.UTC().Format("20060102T150405")
+	u.Sent = FormatTime(now)
+	u.MsgType = MsgUpdate
+	u.Note = ""
+	u.Info = append([]Info(nil), orig.Info...)
+	return &u
+}

@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,7 +103,50 @@ func (c *Client) Preview(ctx context.Context, kp nkeys.KeyPair, body []byte) (p 
 	return p, raw, err
 }
 
+// Reject refuses alert id, held for approval, as a second officer, saying
+// why (the issuer reads the reason).
+func (c *Client) Reject(ctx context.Context, kp nkeys.KeyPair, id, reason string) (acc Accepted, raw []byte, err error) {
+	body, err := json.Marshal(api.Rejection{Reason: reason})
+	if err != nil {
+		return acc, nil, err
+	}
+	raw, err = c.signedAs(ctx, kp, signing.ActionReject(id), "/v1/alerts/"+url.PathEscape(id)+"/reject", "application/json", body)
+	if err == nil {
+		err = json.Unmarshal(raw, &acc)
+	}
+	return acc, raw, err
+}
+
+// Alerts is GET /v1/alerts.
+type Alerts = api.Alerts
+
+// List reads the alerts the token may see, newest first; state filters
+// ("" for all, or states separated by commas), limit 0 is the server's
+// default.
+func (c *Client) List(ctx context.Context, state string, limit int) (l Alerts, raw []byte, err error) {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", state)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/alerts"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	raw, err = c.Get(ctx, path)
+	if err == nil {
+		err = json.Unmarshal(raw, &l)
+	}
+	return l, raw, err
+}
+
 func (c *Client) signed(ctx context.Context, kp nkeys.KeyPair, action, path string, body []byte) ([]byte, error) {
+	return c.signedAs(ctx, kp, action, path, "application/cap+xml", body)
+}
+
+func (c *Client) signedAs(ctx context.Context, kp nkeys.KeyPair, action, path, contentType string, body []byte) ([]byte, error) {
 	h, err := signing.Sign(kp, action, c.now(), body)
 	if err != nil {
 		return nil, err
@@ -111,7 +155,7 @@ func (c *Client) signed(ctx context.Context, kp nkeys.KeyPair, action, path stri
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/cap+xml")
+	req.Header.Set("Content-Type", contentType)
 	h.Set(req.Header.Set)
 	return c.do(req)
 }

@@ -44,6 +44,15 @@ const (
 // ActionApprove is the action of approving alert id.
 func ActionApprove(id string) string { return "approve:" + id }
 
+// ActionReject is the action of refusing alert id, held for approval; the
+// body is the JSON {"reason": "..."}.
+func ActionReject(id string) string { return "reject:" + id }
+
+// ActionSession is the action of opening a console session; the body is
+// the challenge the server handed out.
+const ActionSession = "session"
+
+
 // MaxSkew is how far a submission's timestamp may be from Herald's clock.
 const MaxSkew = 5 * time.Minute
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nkeys"
@@ -180,7 +181,69 @@ func newAlertCmd() *cobra.Command {
 	}
 	keyFlag(approve)
 
-	cmd.AddCommand(publish, preview, status, cancel, approve)
+	var reason string
+	reject := &cobra.Command{
+		Use:   "reject ID --key SEEDFILE --reason TEXT",
+		Short: "Reject an alert held for approval, as a second officer with the approver role; the issuer reads the reason",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return fmt.Errorf("--reason is required: say why the alert is rejected")
+			}
+			kp, err := readKey(key)
+			if err != nil {
+				return err
+			}
+			acc, raw, err := f.client().Reject(cmd.Context(), kp, args[0], reason)
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", acc.ID, acc.State)
+			return nil
+		},
+	}
+	keyFlag(reject)
+	reject.Flags().StringVar(&reason, "reason", "", "why the alert is rejected (required)")
+
+	var listState string
+	var listLimit int
+	list := &cobra.Command{
+		Use:   "list [--state S]",
+		Short: "List alerts, newest first (all with the admin token)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, raw, err := f.client().List(cmd.Context(), listState, listLimit)
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tSTATE\tSENT\tTYPE\tSEVERITY\tORIGINATOR\tHEADLINE")
+			for _, a := range l.Alerts {
+				kind := a.MsgType
+				if a.Status != string(cap.StatusActual) {
+					kind += " (" + a.Status + ")"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.State, a.Sent, kind, a.Severity, a.Originator, a.Headline)
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if l.More {
+				fmt.Fprintf(cmd.OutOrStdout(), "(more alerts than --limit %d; raise it or filter by --state)\n", max(listLimit, 50))
+			}
+			return nil
+		},
+	}
+	list.Flags().StringVar(&listState, "state", "", "only alerts in these states (comma-separated): pending_approval, accepted, dispatching, done, cancelled, expired, rejected")
+	list.Flags().IntVar(&listLimit, "limit", 0, "at most this many alerts (server default 50, at most 1000)")
+
+	cmd.AddCommand(publish, preview, status, cancel, approve, reject, list)
 	return cmd
 }
 

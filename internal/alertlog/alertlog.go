@@ -87,6 +87,9 @@ type Record struct {
 	// SenderName is the first info's <senderName>: who people are told
 	// the alert is from.
 	SenderName string `json:"sender_name,omitempty"`
+	// RejectedBy and RejectReason record a second officer's refusal.
+	RejectedBy   string `json:"rejected_by,omitempty"`
+	RejectReason string `json:"reject_reason,omitempty"`
 	// UpdatedBy is the newest planned Update that replaces this alert.
 	UpdatedBy  string    `json:"updated_by,omitempty"`
 	Regions    []string  `json:"regions"`
@@ -317,8 +320,46 @@ var errStateLagging = errors.New("alert stored, state record not yet written")
 // record is late; the alert itself was stored.
 func IsStateLagging(err error) bool { return errors.Is(err, errStateLagging) }
 
-// HeaderApprover names the approving originator on approval messages.
-const HeaderApprover = "Herald-Approver"
+// Headers of approval messages.
+const (
+	// HeaderApprover names the approving (or rejecting) originator.
+	HeaderApprover = "Herald-Approver"
+	// HeaderDecision is "rejected" on a refusal; absent on an approval.
+	HeaderDecision = "Herald-Decision"
+	// HeaderReason is the reason given for a refusal.
+	HeaderReason = "Herald-Reason"
+	// DecisionRejected is HeaderDecision's value on a refusal.
+	DecisionRejected = "rejected"
+)
+
+// Reject records in the log that approver refused alert id, held for
+// approval, for reason; the state moves with Rejected. The log entry comes
+// first so the refusal outlives a crash before the state is written.
+func (l *Log) Reject(ctx context.Context, id, approver, reason string) error {
+	msg := nats.NewMsg(SubjectApproval + id)
+	msg.Header.Set(HeaderAlertID, id)
+	msg.Header.Set(HeaderApprover, approver)
+	msg.Header.Set(HeaderDecision, DecisionRejected)
+	msg.Header.Set(HeaderReason, reason)
+	if _, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID("rejection."+id)); err != nil {
+		return fmt.Errorf("record rejection of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Rejected moves a held alert to rejected, recording who refused it and
+// why. ok is false (and rec the current record) when the alert was no
+// longer held.
+func (l *Log) Rejected(ctx context.Context, id, approver, reason string) (rec *Record, ok bool, err error) {
+	return l.modify(ctx, id, func(r *Record) bool {
+		next, err := lifecycle.Next(r.State, lifecycle.Reject)
+		if err != nil {
+			return false
+		}
+		r.State, r.RejectedBy, r.RejectReason = next, approver, reason
+		return true
+	})
+}
 
 // Approve records in the log that approver released alert id; the planner
 // plans the alert when it reads this.

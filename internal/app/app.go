@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,7 @@ import (
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/audit"
 	"github.com/herald-alerts/herald/internal/compose"
+	"github.com/herald-alerts/herald/internal/console"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/httpapi"
@@ -51,7 +53,9 @@ import (
 	"github.com/herald-alerts/herald/internal/recipients"
 	"github.com/herald-alerts/herald/internal/replay"
 	"github.com/herald-alerts/herald/internal/residents"
+	"github.com/herald-alerts/herald/internal/session"
 	"github.com/herald-alerts/herald/internal/sweep"
+	"github.com/herald-alerts/herald/internal/templates"
 	"github.com/herald-alerts/herald/internal/watchdog"
 )
 
@@ -84,6 +88,8 @@ type App struct {
 	deliveries *deliveries.Store
 	audit      *audit.Log
 	replay     *replay.Guard
+	sessions   *session.Manager
+	templates  []templates.Template
 	intake     *intake.Service
 	// socialAccounts are the configured social accounts (recipient ids).
 	socialAccounts []string
@@ -192,6 +198,12 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	// Remember signatures a little longer than the ±5 min window they are
 	// valid in.
 	if a.replay, err = replay.Open(ctx, replay.Config{JS: a.js, Replicas: replicas, Window: 2*signing.MaxSkew + time.Minute}); err != nil {
+		return nil, err
+	}
+	if a.sessions, err = session.Open(ctx, a.js, replicas, cfg.Console.SessionTTL); err != nil {
+		return nil, err
+	}
+	if a.templates, err = templates.Load(filepath.Join(cfg.DataDir, "templates")); err != nil {
 		return nil, err
 	}
 	if a.audit, err = audit.Open(ctx, audit.Config{JS: a.js, Replicas: replicas}); err != nil {
@@ -305,6 +317,8 @@ func (a *App) startHTTP(cfg *config.Config, stage *recipients.Stage) error {
 		Audit:      a.audit,
 		PublicURL:  cfg.HTTP.PublicURL,
 		ClientRate: cfg.HTTP.ClientRate, ClientBurst: cfg.HTTP.ClientBurst, Started: time.Now(), Texts: a.previewer, SMSRate: cfg.SMS.SegmentRate(), RotationGrace: cfg.Webhooks.RotationGrace,
+		Sessions: a.sessions, Templates: a.templates, ConsoleAssets: console.Handler(cfg.Console.TileURL),
+		Console: httpapi.ConsoleSettings{TileURL: cfg.Console.TileURL, TileAttribution: cfg.Console.TileAttribution, ApprovalSeverities: cfg.Approval.RequiredFor.Severity},
 		VerifyTwilio: func(r *http.Request) error {
 			if cfg.Twilio.AuthToken == "" {
 				// Without a token any signature would "verify".

@@ -77,6 +77,8 @@ const (
 	KindApproval     = "approval"
 	KindCancel       = "cancel"
 	KindConfigReload = "config_reload"
+	// KindSession is an officer's console sign-in.
+	KindSession = "session"
 	// KindRefusals summarizes the submissions refused before a valid
 	// signature over an interval: counted, not stored one by one.
 	KindRefusals = "refusals"
@@ -87,6 +89,7 @@ const (
 	OutcomeAccepted = "accepted"
 	OutcomeRefused  = "refused"
 	OutcomeApproved = "approved"
+	OutcomeRejected = "rejected"
 	OutcomeExpired  = "expired"
 	OutcomeReloaded = "reloaded"
 )

@@ -118,6 +118,8 @@ func (c *Alerts) Deliverable(ctx context.Context, id string) (string, time.Time,
 		return "alert cancelled", time.Time{}, nil
 	case lifecycle.Expired:
 		return "alert expired", until, nil
+	case lifecycle.Rejected:
+		return "alert rejected", time.Time{}, nil
 	}
 	return "", until, nil
 }

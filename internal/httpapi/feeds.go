@@ -72,7 +72,7 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 				Summary: fmt.Sprintf("%s %s from %s", rec.Severity, strings.ToLower(string(rec.MsgType)), cmp.Or(rec.SenderName, rec.Sender)),
 			},
 			References: rec.References,
-			Live:       rec.State != lifecycle.PendingApproval && rec.State != lifecycle.Expired,
+			Live:       rec.State.Released(),
 			Cancelled:  rec.State == lifecycle.Cancelled,
 		})
 	}

@@ -31,6 +31,8 @@ import (
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/intake"
 	"github.com/herald-alerts/herald/internal/lifecycle"
+	"github.com/herald-alerts/herald/internal/session"
+	"github.com/herald-alerts/herald/internal/templates"
 )
 
 // Config is what the handlers need.
@@ -72,9 +74,25 @@ type Config struct {
 	}
 	// RotationGrace is how long a rotated webhook secret still signs.
 	RotationGrace time.Duration
+	// Sessions signs officers in to the console; nil turns sign-in off.
+	Sessions *session.Manager
+	// Templates are the alert templates the console offers.
+	Templates []templates.Template
+	// Console is what the console's map and warnings need.
+	Console ConsoleSettings
+	// ConsoleAssets serves the console's page and files under /console/;
+	// nil serves none.
+	ConsoleAssets http.Handler
 	// SMSRate is the SMS send rate in segments per second, for the
 	// estimates of how long a fan-out takes; 0 gives none.
 	SMSRate float64
+}
+
+// ConsoleSettings are the settings the console reads from its session.
+type ConsoleSettings struct {
+	TileURL, TileAttribution string
+	// ApprovalSeverities are the severities held for a second officer.
+	ApprovalSeverities []string
 }
 
 // smsSeconds estimates how long n SMS with these texts take at the
@@ -129,6 +147,20 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/alerts/{id}", s.getAlert)
 	mux.HandleFunc("GET /v1/alerts/{id}/deliveries", s.getDeliveries)
 	mux.HandleFunc("POST /v1/alerts/{id}/approve", s.approve)
+	mux.HandleFunc("POST /v1/alerts/{id}/reject", s.reject)
+	mux.HandleFunc("GET /v1/alerts", s.listAlerts)
+	mux.HandleFunc("GET /v1/alerts/{id}/events", s.alertEvents)
+	mux.HandleFunc("GET /v1/alerts/{id}/draft", s.draft)
+	mux.HandleFunc("GET /v1/regions/outlines", s.outlines)
+	mux.HandleFunc("GET /v1/templates", s.listTemplates)
+	mux.HandleFunc("GET /v1/session/challenge", s.challenge)
+	mux.HandleFunc("POST /v1/session", s.signIn)
+	mux.HandleFunc("GET /v1/session", s.whoAmI)
+	mux.HandleFunc("DELETE /v1/session", s.signOut)
+	if s.ConsoleAssets != nil {
+		mux.Handle("GET /console/", s.ConsoleAssets)
+		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
+	}
 	mux.HandleFunc("GET /v1/regions/locate", s.locate)
 	mux.HandleFunc("POST /v1/subscribers", s.addSubscriber)
 	mux.HandleFunc("POST /v1/subscribers/import", s.importSubscribers)
@@ -296,7 +328,7 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 	// Public alerts are public (SMS links and hospitals point at them);
 	// Restricted and Private ones are not, and are not even confirmed to
 	// exist without the token.
-	if rec.Scope != cap.ScopePublic && !s.authorized(r) {
+	if rd, ok := s.readerOf(r); rec.Scope != cap.ScopePublic && (!ok || !rd.sees(rec)) {
 		writeProblem(w, http.StatusNotFound, "Alert not found", "no alert with id "+strconv.Quote(id), nil)
 		return
 	}
@@ -316,7 +348,9 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 func view(rec *alertlog.Record, now time.Time) api.Alert {
 	state := lifecycle.Shown(rec.State, rec.ExpiresAt(), now)
 	return api.Alert{ID: rec.ID, State: string(state), Originator: rec.Originator, Sender: rec.Sender, Identifier: rec.Identifier,
-		MsgType: string(rec.MsgType), Status: string(rec.Status), Severity: string(rec.Severity), Regions: rec.Regions, Sent: rec.Sent, Expires: rec.Expires}
+		MsgType: string(rec.MsgType), Status: string(rec.Status), Severity: string(rec.Severity), Regions: rec.Regions, Sent: rec.Sent, Expires: rec.Expires,
+		Scope: string(rec.Scope), Urgency: string(rec.Urgency), Certainty: string(rec.Certainty), HANType: string(rec.HANType), Headline: rec.Headline,
+		AcceptedAt: rec.AcceptedAt, References: rec.References, UpdatedBy: rec.UpdatedBy, RejectedBy: rec.RejectedBy, RejectReason: rec.RejectReason}
 }
 
 func (s *Server) locate(w http.ResponseWriter, r *http.Request) {

@@ -14,7 +14,6 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/channels/sms"
-	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/jobs"
@@ -247,17 +246,12 @@ func (s *Server) getDeliveries(w http.ResponseWriter, r *http.Request) {
 	// Deliveries are management data. Authorization comes first, so the
 	// answer without the token is the same whether the alert exists or
 	// not: nobody learns which ids exist.
-	if !s.requireAdmin(w, r) {
+	rd, ok := s.requireReader(w, r)
+	if !ok {
 		return
 	}
-	id := r.PathValue("id")
-	rec, err := s.Log.Get(r.Context(), id)
-	if errors.Is(err, alertlog.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, "Alert not found", "no alert with id "+strconv.Quote(id), nil)
-		return
-	}
-	if err != nil {
-		s.unavailable(w, err)
+	rec, ok := s.alertFor(w, r, rd, r.PathValue("id"))
+	if !ok {
 		return
 	}
 	sum, err := s.Deliveries.Summarize(r.Context(), rec.ID)

@@ -463,7 +463,7 @@ func (s *Service) authorizeReferences(ctx context.Context, o *originators.Origin
 			}
 			continue
 		}
-		if st := lifecycle.Shown(rec.State, rec.ExpiresAt(), s.now()); st == lifecycle.Cancelled || st == lifecycle.Expired {
+		if st := lifecycle.Shown(rec.State, rec.ExpiresAt(), s.now()); st == lifecycle.Cancelled || st == lifecycle.Expired || st == lifecycle.Rejected {
 			return refuse(Conflict, "Referenced alert no longer in force", nil, "alert %s is %s; an %s of it would reach nobody usefully", id, st, a.MsgType)
 		}
 		if rec.Originator == o.ID {

@@ -38,6 +38,8 @@ const (
 	Done State = "done"
 	// Cancelled: a Cancel referenced it; queued deliveries are skipped.
 	Cancelled State = "cancelled"
+	// Rejected: a second officer refused a held alert; never sent.
+	Rejected State = "rejected"
 	// Expired: never sent, because its approval window lapsed; or, as
 	// shown to readers only, past its CAP expiry (see Shown).
 	Expired State = "expired"
@@ -54,6 +56,8 @@ const (
 	Hold Event = "hold"
 	// Approve: a second officer released a held alert.
 	Approve Event = "approve"
+	// Reject: a second officer refused a held alert.
+	Reject Event = "reject"
 	// Expire: a held alert's approval window lapsed.
 	Expire Event = "expire"
 	// StartDispatch: the planner published the region copies and is
@@ -77,6 +81,7 @@ var moves = map[Event]move{
 	Accept:        {to: Accepted},
 	Hold:          {to: PendingApproval},
 	Approve:       {from: []State{PendingApproval}, to: Accepted},
+	Reject:        {from: []State{PendingApproval}, to: Rejected},
 	Expire:        {from: []State{PendingApproval}, to: Expired},
 	StartDispatch: {from: []State{Accepted}, to: Dispatching},
 	Finish:        {from: []State{Dispatching}, to: Done},
@@ -115,7 +120,15 @@ func Next(s State, e Event) (State, error) {
 
 // Ended reports whether nothing more will be sent for an alert in s
 // (other than the delivery of a Cancel or Update that references it).
-func (s State) Ended() bool { return s == Done || s == Cancelled || s == Expired }
+func (s State) Ended() bool {
+	return s == Done || s == Cancelled || s == Expired || s == Rejected
+}
+
+// Released reports whether an alert stored in s was ever cleared to go
+// out: not one still held, refused or lapsed before approval.
+func (s State) Released() bool {
+	return s != PendingApproval && s != Rejected && s != Expired
+}
 
 // Plannable reports whether the planner acts on an alert in s: accepted,
 // or dispatching after a crash part-way through planning.

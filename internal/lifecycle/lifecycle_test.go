@@ -6,20 +6,21 @@ import (
 	"time"
 )
 
-var allStates = []State{PendingApproval, Accepted, Dispatching, Done, Cancelled, Expired}
+var allStates = []State{PendingApproval, Accepted, Dispatching, Done, Cancelled, Expired, Rejected}
 
 // TestNext lists every (state, event) pair: the allowed moves and, by
 // omission, that everything else is refused.
 func TestNext(t *testing.T) {
 	allowed := map[State]map[Event]State{
-		PendingApproval: {Approve: Accepted, Expire: Expired, Cancel: Cancelled},
+		PendingApproval: {Approve: Accepted, Reject: Rejected, Expire: Expired, Cancel: Cancelled},
 		Accepted:        {StartDispatch: Dispatching, Cancel: Cancelled},
 		Dispatching:     {Finish: Done, Cancel: Cancelled},
 		Done:            {Cancel: Cancelled},
 		Cancelled:       {},
 		Expired:         {},
+		Rejected:        {},
 	}
-	events := []Event{Accept, Hold, Approve, Expire, StartDispatch, Finish, Cancel}
+	events := []Event{Accept, Hold, Approve, Reject, Expire, StartDispatch, Finish, Cancel}
 	for _, from := range allStates {
 		for _, e := range events {
 			want, ok := allowed[from][e]

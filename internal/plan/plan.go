@@ -136,8 +136,17 @@ func (p *Planner) planOne(ctx context.Context, id string, m jetstream.Msg) error
 }
 
 // approved plans an alert released by a second officer, unless it waited
-// longer than the approval timeout.
-func (p *Planner) approved(ctx context.Context, id string, _ jetstream.Msg) error {
+// longer than the approval timeout, and records a refusal.
+func (p *Planner) approved(ctx context.Context, id string, m jetstream.Msg) error {
+	if m.Headers().Get(alertlog.HeaderDecision) == alertlog.DecisionRejected {
+		// A refusal: make sure the state says so (intake may have stopped
+		// between the log and the state); nothing is planned.
+		_, _, err := p.cfg.Log.Rejected(ctx, id, m.Headers().Get(alertlog.HeaderApprover), m.Headers().Get(alertlog.HeaderReason))
+		if errors.Is(err, alertlog.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
 	rec, err := p.cfg.Log.Get(ctx, id)
 	if err != nil {
 		return err

@@ -1,0 +1,301 @@
+package test
+
+import (
+	"context"
+		"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/herald-alerts/herald/broadcaster/cap"
+)
+
+// chromium finds the browser for the console tests: HERALD_CHROMIUM, or
+// Debian's chromium on the PATH. CI installs it and sets
+// HERALD_REQUIRE_BROWSER, so there a missing browser fails the run instead
+// of skipping the tests.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("HERALD_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("HERALD_REQUIRE_BROWSER") != "" {
+		t.Fatal("no Chromium found (apt-get install -y chromium, or set HERALD_CHROMIUM)")
+	}
+	t.Skip("no Chromium: the console's browser tests need it (apt-get install -y chromium)")
+	return ""
+}
+
+// browser is a headless Chromium that records every request it makes.
+type browser struct {
+	ctx    context.Context
+	mu     sync.Mutex
+	sent   []string // URL and body of every request
+	origin string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.WindowSize(1400, 1000),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelC(); cancelA() })
+	b := &browser{ctx: ctx, origin: base}
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, with no timeout
+		t.Fatal(err)
+	}
+	err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			var body strings.Builder
+			for _, entry := range e.Request.PostDataEntries {
+				body.Write(entry.Bytes)
+			}
+			b.mu.Lock()
+			b.sent = append(b.sent, e.Request.URL+"\n"+body.String())
+			b.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (b *browser) run(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// text reads an element's text content (hidden or not).
+func (b *browser) text(t *testing.T, sel string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, textOf(sel))
+	if err != nil {
+		t.Fatalf("read %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func textOf(sel string) chromedp.Action[string] {
+	return chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ""`, sel))
+}
+
+// waitText waits until sel's text satisfies ok.
+func (b *browser) waitText(t *testing.T, sel, what string, d time.Duration, ok func(string) bool) string {
+	t.Helper()
+	var last string
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		got, err := chromedp.Run(ctx, textOf(sel))
+		cancel()
+		last = got
+		if err == nil && ok(strings.TrimSpace(last)) {
+			return strings.TrimSpace(last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s is %q after %s", what, sel, last, d)
+	return ""
+}
+
+// set gives a form control a value as typing would (input and change
+// events).
+func set(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %q;
+		e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value))
+}
+
+// signIn opens the console and signs in with o's seed file.
+func (b *browser) signIn(t *testing.T, o officer) {
+	t.Helper()
+	seed, err := o.Key.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), o.ID+".nk")
+	if err := os.WriteFile(path, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.run(t, "sign in as "+o.ID,
+		chromedp.Navigate(b.origin+"/console/"),
+		chromedp.WaitVisible(chromedp.ID("seed-file")),
+		chromedp.SetUploadFiles(chromedp.ID("seed-file"), []string{path}),
+		chromedp.WaitVisible(chromedp.ID("nav")),
+	)
+}
+
+// screenshot saves the page to $HERALD_CONSOLE_SCREENSHOTS/name.png when
+// that is set (how docs/console-*.png are made).
+func (b *browser) screenshot(t *testing.T, name string) {
+	t.Helper()
+	dir := os.Getenv("HERALD_CONSOLE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	b.run(t, "settle", chromedp.Sleep(500*time.Millisecond))
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// requests returns what the browser sent so far.
+func (b *browser) requests() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.sent...)
+}
+
+// TestConsole drives the officer console in a real Chromium against an
+// in-process Herald: sign in with a seed file, compose from a template with
+// the area typed in, check the live preview against the server's own
+// count, send, follow the alert to done, cancel it; then an approver
+// rejects a held alert. No request may carry a seed, nor go anywhere but
+// Herald.
+func TestConsole(t *testing.T) {
+	f := startDelivering(t, nil)
+	var rs []resident
+	for i := range 24 {
+		lang := "en"
+		if i%3 == 0 {
+			lang = "es"
+		}
+		rs = append(rs, resident{phone: fmt.Sprintf("+1206555%04d", 2000+i), lang: lang, lat: 47.54 + float64(i%6)*0.005, lon: -122.32 + float64(i/6)*0.005})
+	}
+	rs = append(rs, resident{phone: "+12535550100", lang: "en", lat: 47.25, lon: -122.44}) // Tacoma: outside
+	f.importResidents(t, rs, "")
+	hospital := newReceiver(t)
+	_, hospital.secret = f.addWebhook(t, hospital.URL, king)
+
+	b := newBrowser(t, f.Client.Server)
+	b.signIn(t, f.King)
+	if who := b.text(t, "#who"); !strings.Contains(who, f.King.ID) {
+		t.Fatalf("signed in as %q, want %s", who, f.King.ID)
+	}
+
+	// Compose: the boil-water template, the system named, the area typed.
+	b.run(t, "compose",
+		set("#template", "boil-water"),
+		chromedp.WaitVisible(chromedp.ID("field-system")),
+		set("#field-system", "Seattle Public Utilities"),
+		set("#area-desc", "Beacon Hill and Georgetown"),
+		set("#area-coordinates", seattlePoly),
+	)
+	got := b.waitText(t, "#preview-sms", "preview count", 20*time.Second, func(s string) bool { return s == "24" })
+	// The server's truth for the exact XML the console shows.
+	// One more newline: the same bytes signed in the same second by the
+	// same key would be the console's own signature, refused as a replay.
+	xml := b.text(t, "#xml") + "\n\n"
+	p, _, err := f.Client.Preview(ctxT(t), f.King.Key, []byte(xml))
+	if err != nil {
+		t.Fatalf("server preview of the console's XML: %v\n%s", err, xml)
+	}
+	if got != fmt.Sprint(p.Recipients["sms"]) {
+		t.Fatalf("console shows %s SMS recipients, server counts %d", got, p.Recipients["sms"])
+	}
+	if !strings.Contains(xml, "Seattle Public Utilities") || !strings.Contains(xml, "<language>es</language>") {
+		t.Fatalf("the XML lacks the filled field or the Spanish info:\n%s", xml)
+	}
+	b.waitText(t, "#preview-webhook", "hospital count", 5*time.Second, func(s string) bool { return s == "1" })
+	b.screenshot(t, "console-compose")
+
+	b.run(t, "send", chromedp.Click(chromedp.ID("send")), chromedp.WaitVisible(chromedp.ID("confirm")))
+	if c := b.text(t, "#confirm-text"); !strings.Contains(c, "texts 24 residents in 2 languages, notifies 1 hospital, posts to 1 account") {
+		t.Fatalf("confirmation says %q", c)
+	}
+	b.run(t, "confirm", chromedp.Click(chromedp.ID("confirm")))
+	id := b.waitText(t, "#alert-id", "alert id", 10*time.Second, func(s string) bool { return s != "" })
+	b.waitText(t, "#alert-state", "dashboard reaches done", 60*time.Second, func(s string) bool { return s == "done" })
+	b.waitText(t, "#progress-sms td:nth-child(3)", "SMS sent on the dashboard", 10*time.Second, func(s string) bool { return s == "24" })
+	b.waitText(t, "#progress-webhook td:nth-child(5)", "hospital delivered on the dashboard", 10*time.Second, func(s string) bool { return s == "1" })
+	b.screenshot(t, "console-alert")
+	a, _, err := f.Client.Alert(ctxT(t), id)
+	if err != nil || a.State != "done" || a.Originator != f.King.ID {
+		t.Fatalf("server: alert %s = %+v, %v", id, a, err)
+	}
+	if n := len(f.twilio.messages()); n != 24 {
+		t.Fatalf("Twilio got %d messages, want 24", n)
+	}
+
+	// Cancel from the dashboard.
+	b.run(t, "cancel", chromedp.Click(chromedp.ID("cancel")), chromedp.WaitVisible(chromedp.ID("cancel-confirm")),
+		chromedp.Click(chromedp.ID("cancel-confirm")))
+	b.waitText(t, "#alert-id", "the Cancel's page", 10*time.Second, func(s string) bool { return s != id && s != "" })
+	within(t, 20*time.Second, "original cancelled", func() bool {
+		a, _, err := f.Client.Alert(ctxT(t), id)
+		return err == nil && a.State == "cancelled"
+	})
+
+	// The alert list shows both.
+	b.run(t, "list", chromedp.Navigate(f.Client.Server+"/console/#alerts"), chromedp.WaitVisible(chromedp.ID("alerts-table")))
+	b.waitText(t, "#alerts-table tbody", "alert list", 10*time.Second, func(s string) bool { return strings.Contains(s, "cancelled") })
+
+	// An approver rejects a held alert (Extreme needs approval).
+	held, _, err := f.Client.Publish(ctxT(t), f.King.Key, newAlert(t, alertSpec{severity: cap.SeverityExtreme, polygons: []string{seattlePoly}}))
+	if err != nil || held.State != "pending_approval" {
+		t.Fatalf("held alert: %+v, %v", held, err)
+	}
+	ab := newBrowser(t, f.Client.Server)
+	ab.signIn(t, f.Approver)
+	ab.run(t, "approvals", chromedp.Navigate(f.Client.Server+"/console/#approvals"), chromedp.WaitVisible(chromedp.ID("reject-"+held.ID)))
+	ab.screenshot(t, "console-approvals")
+	ab.run(t, "reject", set("#reason-"+held.ID, "Wrong area: the main break is in West Seattle"), chromedp.Click(chromedp.ID("reject-"+held.ID)))
+	within(t, 10*time.Second, "held alert rejected", func() bool {
+		a, _, err := f.Client.Alert(ctxT(t), held.ID)
+		return err == nil && a.State == "rejected" && a.RejectedBy == f.Approver.ID && strings.Contains(a.RejectReason, "West Seattle")
+	})
+	// The Cancel texts everyone once more; the rejected alert nobody.
+	within(t, 20*time.Second, "the Cancel's 24 SMS", func() bool { return len(f.twilio.messages()) >= 48 })
+	time.Sleep(500 * time.Millisecond)
+	if n := len(f.twilio.messages()); n != 48 {
+		t.Fatalf("Twilio got %d messages, want 48 (alert and Cancel)", n)
+	}
+
+	// Keys stay with the officer; nothing leaves for another origin.
+	for _, o := range []officer{f.King, f.Approver} {
+		seed, _ := o.Key.Seed()
+		for _, r := range append(b.requests(), ab.requests()...) {
+			if strings.Contains(r, string(seed)) || strings.Contains(r, string(seed[2:20])) {
+				t.Fatalf("a request carries %s's seed: %.200s", o.ID, r)
+			}
+		}
+	}
+	u, _ := url.Parse(f.Client.Server)
+	for _, r := range append(b.requests(), ab.requests()...) {
+		ru, err := url.Parse(strings.SplitN(r, "\n", 2)[0])
+		if err != nil || (ru.Scheme != "data" && ru.Host != u.Host) {
+			t.Fatalf("the console requested another origin: %.200s", r)
+		}
+	}
+	if n := len(b.requests()); n < 10 {
+		t.Fatalf("recorded only %d requests: the check above proves nothing", n)
+	}
+}
