@@ -2,7 +2,7 @@ package test
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"

@@ -52,7 +52,6 @@ func ActionReject(id string) string { return "reject:" + id }
 // the challenge the server handed out.
 const ActionSession = "session"
 
-
 // MaxSkew is how far a submission's timestamp may be from Herald's clock.
 const MaxSkew = 5 * time.Minute
 
