@@ -88,7 +88,8 @@ func (b *browser) run(t *testing.T, what string, actions ...chromedp.Action[chro
 	}
 }
 
-// text reads an element's text content (hidden or not).
+// text reads an element's text content (hidden or not), or a form
+// control's value.
 func (b *browser) text(t *testing.T, sel string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
@@ -101,7 +102,7 @@ func (b *browser) text(t *testing.T, sel string) string {
 }
 
 func textOf(sel string) chromedp.Action[string] {
-	return chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ""`, sel))
+	return chromedp.Evaluate[string](fmt.Sprintf(`(e => !e ? "" : e.matches("input, textarea, select") ? e.value : e.textContent)(document.querySelector(%q))`, sel))
 }
 
 // waitText waits until sel's text satisfies ok.
@@ -298,4 +299,84 @@ func TestConsole(t *testing.T) {
 	if n := len(b.requests()); n < 10 {
 		t.Fatalf("recorded only %d requests: the check above proves nothing", n)
 	}
+}
+
+// TestConsoleMapAndUpdate draws on the console's map (picks a county,
+// draws a polygon by clicking) and sends an Update of an alert from its
+// dashboard, with its references filled in.
+func TestConsoleMapAndUpdate(t *testing.T) {
+	f := startDelivering(t, nil)
+	f.importResidents(t, []resident{{phone: "+12065550300", lang: "en", lat: 47.55, lon: -122.31}}, "")
+	orig, _, err := f.Client.Publish(ctxT(t), f.King.Key, newAlert(t, alertSpec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.waitDone(t, orig.ID)
+
+	b := newBrowser(t, f.Client.Server)
+	b.signIn(t, f.King)
+	// A visible EXERCISE banner whenever the alert is not Actual.
+	banner := func() bool {
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!document.getElementById("exercise-banner").hidden`))
+		return err == nil && v
+	}
+	b.run(t, "exercise", set("#status", "Exercise"))
+	if !banner() {
+		t.Fatal("no EXERCISE banner for an Exercise alert")
+	}
+	b.run(t, "actual", set("#status", "Actual"))
+	if banner() {
+		t.Fatal("EXERCISE banner on an Actual alert")
+	}
+
+	// Pick King County on the map: it becomes a SAME geocode.
+	b.run(t, "pick a county",
+		set("#template", "extreme-heat"),
+		chromedp.Click(chromedp.ID("mode-pick")),
+		chromedp.WaitVisible(chromedp.CSS("path.region-"+king)),
+		chromedp.Click(chromedp.CSS("path.region-"+king)),
+	)
+	b.waitText(t, "#picked", "picked county", 10*time.Second, func(s string) bool { return strings.Contains(s, "King County") })
+	b.waitText(t, "#xml", "geocode in the XML", 5*time.Second, func(s string) bool {
+		return strings.Contains(s, "<valueName>SAME</valueName>") && strings.Contains(s, "<value>053033</value>")
+	})
+	b.waitText(t, "#preview-regions", "preview regions", 10*time.Second, func(s string) bool { return strings.Contains(s, "King County") })
+	b.waitText(t, "#preview-sms", "county residents", 10*time.Second, func(s string) bool { return s == "1" })
+
+	// Draw a triangle by clicking the map, closing it on its first point.
+	b.run(t, "clear and draw", chromedp.Click(chromedp.ID("area-clear")), chromedp.Click(chromedp.ID("mode-polygon")),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("map").scrollIntoView({block: "center"})`), chromedp.Sleep(200*time.Millisecond))
+	box, err := chromedp.Run(b.ctx, chromedp.Dimensions(chromedp.ID("map")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x0, y0 := box.Content[0], box.Content[1]
+	b.run(t, "click vertices",
+		chromedp.MouseClickXY(x0+300, y0+150), chromedp.MouseClickXY(x0+420, y0+300), chromedp.MouseClickXY(x0+200, y0+300),
+		chromedp.MouseClickXY(x0+300, y0+150))
+	coords := b.waitText(t, "#area-coordinates", "drawn polygon", 5*time.Second, func(s string) bool { return s != "" })
+	if pts := strings.Fields(coords); len(pts) != 4 || pts[0] != pts[3] {
+		t.Fatalf("drawn polygon %q: want 3 points and the closing one", coords)
+	}
+	b.waitText(t, "#xml", "polygon in the XML", 5*time.Second, func(s string) bool { return strings.Contains(s, "<polygon>"+coords+"</polygon>") })
+
+	// Update the first alert from its dashboard.
+	b.run(t, "open alert", chromedp.Navigate(f.Client.Server+"/console/#alert/"+orig.ID), chromedp.WaitVisible(chromedp.ID("update")))
+	b.waitText(t, "#alert-state", "original done", 10*time.Second, func(s string) bool { return s == "done" })
+	b.run(t, "start update", chromedp.Click(chromedp.ID("update")), chromedp.WaitVisible(chromedp.ID("compose-kind")))
+	b.run(t, "edit update", set("#text-en-US-headline", "Boil water notice lifted for Beacon Hill"))
+	b.waitText(t, "#xml", "update XML", 10*time.Second, func(s string) bool {
+		return strings.Contains(s, "<msgType>Update</msgType>") && strings.Contains(s, "<references>"+kingSender+",") && strings.Contains(s, "lifted")
+	})
+	b.waitText(t, "#preview-sms", "update preview", 10*time.Second, func(s string) bool { return s == "1" })
+	b.run(t, "send update", chromedp.Click(chromedp.ID("send")), chromedp.WaitVisible(chromedp.ID("confirm")))
+	if c := b.text(t, "#confirm-text"); !strings.HasPrefix(c, "This Update texts 1 resident in 1 language") {
+		t.Fatalf("update confirmation %q", c)
+	}
+	b.run(t, "confirm update", chromedp.Click(chromedp.ID("confirm")))
+	id := b.waitText(t, "#alert-id", "update's id", 10*time.Second, func(s string) bool { return s != "" && s != orig.ID })
+	within(t, 20*time.Second, "original marked updated", func() bool {
+		a, _, err := f.Client.Alert(ctxT(t), orig.ID)
+		return err == nil && a.UpdatedBy == id
+	})
 }

@@ -27,7 +27,8 @@ export class AreaMap {
     this.map = L.map(el, { zoomControl: true, attributionControl: Boolean(tileURL), keyboard: true });
     if (tileURL) L.tileLayer(tileURL, { attribution: attribution || "", maxZoom: 18 }).addTo(this.map);
     this.outlineLayer = L.geoJSON(null, {
-      style: (f) => (this.isPicked(f) ? STYLE.picked : STYLE.region),
+      // className marks each region's path (region-<id>) for outside tests.
+      style: (f) => ({ ...(this.isPicked(f) ? STYLE.picked : STYLE.region), className: "region-" + f.properties.id }),
       onEachFeature: (f, layer) => {
         layer.bindTooltip(f.properties.name + (f.properties.geocode_value ? "" : " (cannot be picked: no geocode)"), { sticky: true });
         layer.on("click", (e) => {
