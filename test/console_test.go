@@ -159,7 +159,7 @@ func (b *browser) screenshot(t *testing.T, name string) {
 		return
 	}
 	b.run(t, "settle", chromedp.Sleep(500*time.Millisecond))
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -423,22 +424,12 @@ const maxOutlineBound = 400.0
 // the geocode that names each (for picking whole regions).
 func (s *Server) outlines(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var box [4]float64
-	parts := strings.Split(q.Get("bbox"), ",")
-	bad := len(parts) != 4
-	for i := 0; !bad && i < 4; i++ {
-		v, err := strconv.ParseFloat(strings.TrimSpace(parts[i]), 64)
-		bad = err != nil || v != v
-		box[i] = v
-	}
-	if !bad {
-		bad = box[0] < -180 || box[2] > 180 || box[1] < -90 || box[3] > 90 || box[0] > box[2] || box[1] > box[3]
-	}
-	if bad {
+	box, ok := parseBBox(q.Get("bbox"))
+	if !ok {
 		writeProblem(w, http.StatusBadRequest, "Bad bbox", "bbox=minLon,minLat,maxLon,maxLat within [-180,180] and [-90,90]", nil)
 		return
 	}
-	if (box[2]-box[0])*(box[3]-box[1]) > maxOutlineBound {
+	if (box.Max[0]-box.Min[0])*(box.Max[1]-box.Min[1]) > maxOutlineBound {
 		writeProblem(w, http.StatusBadRequest, "Box too large", fmt.Sprintf("ask for at most %.0f square degrees at a time (zoom in)", maxOutlineBound), nil)
 		return
 	}
@@ -451,7 +442,7 @@ func (s *Server) outlines(w http.ResponseWriter, r *http.Request) {
 		}
 		zoom = n
 	}
-	outlines, more := s.Regions.Outlines(orb.Bound{Min: orb.Point{box[0], box[1]}, Max: orb.Point{box[2], box[3]}}, zoom)
+	outlines, more := s.Regions.Outlines(box, zoom)
 	fc := geojson.NewFeatureCollection()
 	for _, ol := range outlines {
 		f := geojson.NewFeature(ol.Geometry)
@@ -472,6 +463,27 @@ func (s *Server) outlines(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/geo+json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	_, _ = w.Write(b)
+}
+
+// parseBBox reads "minLon,minLat,maxLon,maxLat": finite, within the
+// world, min before max.
+func parseBBox(s string) (orb.Bound, bool) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return orb.Bound{}, false
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return orb.Bound{}, false
+		}
+		v[i] = f
+	}
+	if v[0] < -180 || v[2] > 180 || v[1] < -90 || v[3] > 90 || v[0] > v[2] || v[1] > v[3] {
+		return orb.Bound{}, false
+	}
+	return orb.Bound{Min: orb.Point{v[0], v[1]}, Max: orb.Point{v[2], v[3]}}, true
 }
 
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) {
