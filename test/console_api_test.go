@@ -282,7 +282,9 @@ func TestConsoleAPI(t *testing.T) {
 	}
 
 	// Templates and outlines are public; outlines validate their box.
-	var tl struct{ Templates []struct{ ID, HANType string } }
+	var tl struct {
+		Templates []struct{ ID, HANType string }
+	}
 	if code := probe.getJSON(t, "/v1/templates", &tl); code != http.StatusOK || len(tl.Templates) < 9 {
 		t.Fatalf("templates: %d %+v", code, tl)
 	}

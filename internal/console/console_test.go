@@ -55,7 +55,7 @@ func TestServesWithHeaders(t *testing.T) {
 func TestNoInlineCode(t *testing.T) {
 	inline := []*regexp.Regexp{
 		regexp.MustCompile(`<script(?:\s+type="module")?\s*>`), // a script without src
-		regexp.MustCompile(`\son[a-z]+\s*=`),                    // onclick= and friends
+		regexp.MustCompile(`\son[a-z]+\s*=`),                   // onclick= and friends
 		regexp.MustCompile(`\sstyle\s*=`),
 		regexp.MustCompile(`<style`),
 		regexp.MustCompile(`(?i)https?://(?:unpkg|cdn|fonts\.)`), // no other origin
