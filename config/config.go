@@ -64,6 +64,7 @@ type Config struct {
 	Social          Social         `mapstructure:"social" yaml:"social"`
 	Approval        Approval       `mapstructure:"approval" yaml:"approval"`
 	Console         Console        `mapstructure:"console" yaml:"console"`
+	Acks            Acks           `mapstructure:"acks" yaml:"acks"`
 	Jurisdiction    Jurisdiction   `mapstructure:"jurisdiction" yaml:"jurisdiction"`
 	Geo             Geo            `mapstructure:"geo" yaml:"geo"`
 	Log             Log            `mapstructure:"log" yaml:"log"`
@@ -213,6 +214,20 @@ type Mastodon struct {
 	AccessToken string `mapstructure:"access_token" yaml:"access_token"`
 }
 
+// Acks says which alerts ask hospitals to confirm receipt, and how long
+// each escalation tier has to answer.
+type Acks struct {
+	RequiredFor AckRule       `mapstructure:"required_for" yaml:"required_for"`
+	Timeout     time.Duration `mapstructure:"timeout" yaml:"timeout"`
+}
+
+// AckRule lists the severities and CDC HAN types that require
+// acknowledgement (an alert's AckRequired parameter overrides them).
+type AckRule struct {
+	Severity []string `mapstructure:"severity" yaml:"severity"`
+	HANTypes []string `mapstructure:"han_types" yaml:"han_types"`
+}
+
 // Approval says which Actual alerts wait for a second officer.
 type Approval struct {
 	RequiredFor ApprovalRule  `mapstructure:"required_for" yaml:"required_for"`
@@ -302,6 +317,9 @@ var keys = []setting{
 	{"deliveries.retention", 7 * 24 * time.Hour, "how long delivery records, failure lists and plans are kept after their alert expires, and counters after an alert's last delivery (0 = forever)"},
 	{"webhooks.breaker_threshold", 5, "consecutive transient failures that pause posts to a host"},
 	{"webhooks.breaker_cooldown", 30 * time.Second, "first pause of a failing host (doubles up to 10m)"},
+	{"acks.required_for.severity", []string{string(cap.SeverityExtreme)}, "severities of alerts that ask hospitals to confirm receipt (escalating when they do not)"},
+	{"acks.required_for.han_types", []string{string(cap.HANAlert)}, "CDC HAN types of alerts that ask hospitals to confirm receipt"},
+	{"acks.timeout", 15 * time.Minute, "how long a hospital (then each escalation tier) has to confirm before the next tier is texted"},
 	{"console.tile_url", "", "officer console base-map tiles, an https URL template with {z}, {x} and {y} (empty: region outlines only, no other origin contacted)"},
 	{"console.tile_attribution", "", "attribution the tile provider requires, shown under the console's map"},
 	{"console.session_ttl", 8 * time.Hour, "how long an officer's console sign-in lasts"},

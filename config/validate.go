@@ -190,6 +190,17 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	for _, s := range c.Acks.RequiredFor.Severity {
+		oneOf("acks.required_for.severity", s, capSeverities()...)
+	}
+	for _, h := range c.Acks.RequiredFor.HANTypes {
+		if _, err := cap.ParseHANType(h); err != nil {
+			fail("acks.required_for.han_types", "%v", err)
+		}
+	}
+	if c.Acks.Timeout < time.Second {
+		fail("acks.timeout", "%v must be at least 1s", c.Acks.Timeout)
+	}
 	for _, s := range c.Approval.RequiredFor.Severity {
 		// CAP values are case-sensitive, so "extreme" is rejected rather
 		// than never matching.

@@ -85,6 +85,50 @@ type Alert struct {
 	RejectReason string    `json:"reject_reason,omitempty"`
 }
 
+// HospitalToken is POST /v1/webhooks/{id}/token: the hospital's own
+// token, shown once.
+type HospitalToken struct {
+	ID    string `json:"id"`
+	Token string `json:"token"`
+}
+
+// Acks is GET /v1/alerts/{id}/acks.
+type Acks struct {
+	AlertID string `json:"alert_id"`
+	// Required is true when the alert asked hospitals to acknowledge.
+	Required  bool          `json:"required"`
+	Hospitals []HospitalAck `json:"hospitals"`
+}
+
+// HospitalAck is one hospital's acknowledgement of an alert.
+type HospitalAck struct {
+	Subscription string `json:"subscription"`
+	Hospital     string `json:"hospital"`
+	// State is pending, escalated (pending after at least one escalation),
+	// acknowledged or unacknowledged (every tier timed out).
+	State string `json:"state"`
+	// Webhook is the webhook delivery's state (queued, delivered, failed...).
+	Webhook        string     `json:"webhook,omitempty"`
+	Tier           int        `json:"tier"`
+	Escalations    []AckStep  `json:"escalations"`
+	NextEscalation *time.Time `json:"next_escalation,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	// AcknowledgedBy is the subscription (token), "link", or the duty
+	// phone, redacted (SMS).
+	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
+	// Path is link, token or sms.
+	Path string `json:"path,omitempty"`
+}
+
+// AckStep is one escalation of an unacknowledged alert.
+type AckStep struct {
+	Tier     int       `json:"tier"`
+	At       time.Time `json:"at"`
+	Contacts int       `json:"contacts"`
+	Sent     int       `json:"sent"`
+	Error    string    `json:"error,omitempty"`
+}
+
 // Alerts is GET /v1/alerts: the alerts the caller may see, newest first.
 type Alerts struct {
 	Alerts []Alert `json:"alerts"`
@@ -213,6 +257,11 @@ type Webhook struct {
 	// ("Health Alert", "Health Advisory", "Health Update", "Info
 	// Service"); empty takes every alert.
 	HANTypes []string `json:"han_types,omitempty"`
+	// Name is the hospital's name, shown to officers.
+	Name string `json:"name,omitempty"`
+	// Escalation lists, tier by tier, the phone numbers (E.164) texted
+	// when an alert that requires acknowledgement goes unacknowledged.
+	Escalation [][]string `json:"escalation,omitempty"`
 }
 
 // WebhookInfo is a webhook subscription as GET /v1/webhooks shows it:
@@ -230,6 +279,11 @@ type WebhookInfo struct {
 	// PreviousSecretUntil is when the secret replaced by the last
 	// rotation stops signing; absent when none is in its grace period.
 	PreviousSecretUntil *time.Time `json:"previous_secret_until,omitempty"`
+	Name                string     `json:"name,omitempty"`
+	// Escalation shows the tiers' phone numbers redacted.
+	Escalation [][]string `json:"escalation"`
+	// HasToken says whether the hospital was given a token of its own.
+	HasToken bool `json:"has_token"`
 }
 
 // WebhookRotated is the answer to POST /v1/webhooks/{id}/rotate: the new

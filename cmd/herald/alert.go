@@ -243,7 +243,44 @@ func newAlertCmd() *cobra.Command {
 	list.Flags().StringVar(&listState, "state", "", "only alerts in these states (comma-separated): pending_approval, accepted, dispatching, done, cancelled, expired, rejected")
 	list.Flags().IntVar(&listLimit, "limit", 0, "at most this many alerts (server default 50, at most 1000)")
 
-	cmd.AddCommand(publish, preview, status, cancel, approve, reject, list)
+	acksCmd := &cobra.Command{
+		Use:   "acks ID",
+		Short: "Show which hospitals acknowledged an alert: delivered, acknowledged (when, by whom, how), escalated, not reached",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, err := f.client().Get(cmd.Context(), "/v1/alerts/"+url.PathEscape(args[0])+"/acks")
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			var res api.Acks
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return fmt.Errorf("server answer: %w", err)
+			}
+			out := cmd.OutOrStdout()
+			if !res.Required {
+				fmt.Fprintf(out, "alert %s asks no hospital to acknowledge\n", res.AlertID)
+				return nil
+			}
+			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "HOSPITAL\tSUBSCRIPTION\tWEBHOOK\tSTATE\tTIER\tACKNOWLEDGED\tBY\tPATH")
+			for _, h := range res.Hospitals {
+				when := ""
+				if h.AcknowledgedAt != nil {
+					when = h.AcknowledgedAt.Local().Format("15:04:05")
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", h.Hospital, h.Subscription, h.Webhook, h.State, h.Tier, when, h.AcknowledgedBy, h.Path)
+				for _, st := range h.Escalations {
+					fmt.Fprintf(w, "\t  escalated to tier %d at %s: %d of %d texted %s\t\t\t\t\t\t\n", st.Tier, st.At.Local().Format("15:04:05"), st.Sent, st.Contacts, st.Error)
+				}
+			}
+			return w.Flush()
+		},
+	}
+
+	cmd.AddCommand(publish, preview, status, cancel, approve, reject, list, acksCmd)
 	return cmd
 }
 

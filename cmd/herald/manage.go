@@ -47,16 +47,19 @@ func newWebhookCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "webhook", Short: "Manage hospital webhook subscriptions (needs the admin token)"}
 	f.bind(cmd)
 	var (
-		endpoint, minSeverity string
-		regions, han          []string
-		exercise              bool
+		endpoint, minSeverity, name string
+		regions, han, escalation    []string
+		exercise                    bool
 	)
 	add := &cobra.Command{
 		Use:   "add --url URL --regions ID,... [--min-severity S] [--han-types T,...] [--exercise]",
 		Short: "Subscribe a hospital endpoint to regions; prints its id and signing secret (whsec_...)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in := map[string]any{"url": endpoint, "regions": regions, "min_severity": minSeverity, "exercise": exercise, "han_types": han}
+			in := api.Webhook{URL: endpoint, Regions: regions, MinSeverity: minSeverity, Exercise: exercise, HANTypes: han, Name: name}
+			for _, tier := range escalation {
+				in.Escalation = append(in.Escalation, strings.Split(tier, ","))
+			}
 			raw, err := f.client().Send(cmd.Context(), http.MethodPost, "/v1/webhooks", in)
 			if err != nil {
 				return refused(cmd, &f, err)
@@ -78,6 +81,8 @@ func newWebhookCmd() *cobra.Command {
 	add.Flags().StringVar(&minSeverity, "min-severity", "", "least CAP severity delivered: Minor, Moderate, Severe or Extreme")
 	add.Flags().BoolVar(&exercise, "exercise", false, "also receive Exercise and Test alerts")
 	add.Flags().StringSliceVar(&han, "han-types", nil, `only alerts of these CDC HAN types, comma-separated ("Health Alert,Health Advisory,Health Update,Info Service"); default every alert`)
+	add.Flags().StringVar(&name, "name", "", "the hospital's name, shown to officers")
+	add.Flags().StringArrayVar(&escalation, "escalation", nil, "an escalation tier: phone numbers (E.164) texted, comma-separated, when an alert that requires acknowledgement goes unanswered; repeat for the next tiers")
 	_ = add.MarkFlagRequired("url")
 	_ = add.MarkFlagRequired("regions")
 	cmd.AddCommand(add)
@@ -160,6 +165,27 @@ func newWebhookCmd() *cobra.Command {
 			return nil
 		},
 	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "token ID",
+		Short: "Give the hospital a token of its own: it manages this subscription and acknowledges alerts without the admin token (replaces an earlier token)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, err := f.client().Send(cmd.Context(), http.MethodPost, "/v1/webhooks/"+url.PathEscape(args[0])+"/token", nil)
+			if err != nil {
+				return refused(cmd, &f, err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			var res api.HospitalToken
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return fmt.Errorf("server answer: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "id:    %s\ntoken: %s\n", res.ID, res.Token)
+			fmt.Fprintln(cmd.ErrOrStderr(), "Give the token to the hospital over a safe channel: it is not shown again.")
+			return nil
+		},
+	})
 	return cmd
 }
 
@@ -170,6 +196,13 @@ func printWebhook(w io.Writer, sub api.WebhookInfo) {
 	}
 	fmt.Fprintf(w, "%s  %s  regions %s  min severity %s  HAN types %s  exercise %v  %s\n", sub.ID, sub.URL, strings.Join(sub.Regions, ","),
 		cmp.Or(sub.MinSeverity, "any"), cmp.Or(strings.Join(sub.HANTypes, ","), "any"), sub.Exercise, state)
+	if sub.Name != "" || len(sub.Escalation) > 0 || sub.HasToken {
+		var tiers []string
+		for _, t := range sub.Escalation {
+			tiers = append(tiers, strings.Join(t, ","))
+		}
+		fmt.Fprintf(w, "    %s  escalation %s  own token %v\n", cmp.Or(sub.Name, "(no name)"), cmp.Or(strings.Join(tiers, " then "), "none"), sub.HasToken)
+	}
 	if sub.PreviousSecretUntil != nil {
 		fmt.Fprintf(w, "    rotating: the previous secret signs too until %s\n", sub.PreviousSecretUntil.Format(time.RFC3339))
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/geo"
 	"github.com/herald-alerts/herald/geo/zips"
+	"github.com/herald-alerts/herald/internal/acks"
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/audit"
 	"github.com/herald-alerts/herald/internal/compose"
@@ -85,6 +86,7 @@ type App struct {
 	indexOnce  sync.Once
 	residents  *residents.Store
 	hospitals  *hospitals.Store
+	acks       *acks.Store
 	deliveries *deliveries.Store
 	audit      *audit.Log
 	replay     *replay.Guard
@@ -239,7 +241,10 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	if err := a.startDispatch(ctx, cfg, opt, replicas); err != nil {
 		return nil, err
 	}
-	planner := plan.New(plan.Config{JS: a.js, Log: a.log, Stages: []plan.Stage{stage}, ApprovalTimeout: cfg.Approval.Timeout, Logger: a.logger})
+	// Acknowledgement records come first, so every webhook finds its own
+	// and carries the link.
+	ackStage := &acks.Stage{Store: a.acks, Policy: ackPolicy(cfg), Hospitals: a.hospitals}
+	planner := plan.New(plan.Config{JS: a.js, Log: a.log, Stages: []plan.Stage{ackStage, stage}, ApprovalTimeout: cfg.Approval.Timeout, Logger: a.logger})
 	if err := planner.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -313,7 +318,9 @@ func (a *App) startHTTP(cfg *config.Config, stage *recipients.Stage) error {
 		Hospitals:  a.hospitals,
 		Deliveries: a.deliveries,
 		Recipients: stage,
-		Inbound:    &httpapi.Inbound{Residents: a.residents, ZIPs: zipTable, Texts: texts, Sender: cfg.SMS.SenderName, Contact: cfg.SMS.HelpContact, Seen: a.replay},
+		Inbound: &httpapi.Inbound{Residents: a.residents, ZIPs: zipTable, Texts: texts, Sender: cfg.SMS.SenderName, Contact: cfg.SMS.HelpContact, Seen: a.replay,
+			Acks: acks.SMSAcks{Store: a.acks, Subscriptions: a.hospitals}},
+		Acks:       a.acks,
 		Audit:      a.audit,
 		PublicURL:  cfg.HTTP.PublicURL,
 		ClientRate: cfg.HTTP.ClientRate, ClientBurst: cfg.HTTP.ClientBurst, Started: time.Now(), Texts: a.previewer, SMSRate: cfg.SMS.SegmentRate(), RotationGrace: cfg.Webhooks.RotationGrace,
@@ -533,4 +540,16 @@ func (a *App) Stop(ctx context.Context) {
 		a.teardown[i](ctx)
 	}
 	a.teardown = nil
+}
+
+// ackPolicy is the acknowledgement policy of the configuration (validated:
+// every severity and HAN type parses).
+func ackPolicy(cfg *config.Config) acks.Policy {
+	p := acks.Policy{Severities: severities(cfg.Acks.RequiredFor.Severity), Timeout: cfg.Acks.Timeout}
+	for _, h := range cfg.Acks.RequiredFor.HANTypes {
+		if t, err := cap.ParseHANType(h); err == nil {
+			p.HANTypes = append(p.HANTypes, t)
+		}
+	}
+	return p
 }

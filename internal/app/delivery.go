@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/channels/phone"
 	"github.com/herald-alerts/herald/channels/sms"
 	"github.com/herald-alerts/herald/channels/social"
 	"github.com/herald-alerts/herald/channels/social/bluesky"
 	"github.com/herald-alerts/herald/channels/webhook"
 	"github.com/herald-alerts/herald/config"
+	"github.com/herald-alerts/herald/internal/acks"
 	"github.com/herald-alerts/herald/internal/compose"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/dispatch"
@@ -154,10 +156,14 @@ func (a *App) openDelivery(ctx context.Context, cfg *config.Config, replicas int
 	}
 	allowPrivate := cfg.Webhooks.AllowPrivateAddresses
 	if a.hospitals, err = hospitals.Open(ctx, hospitals.Config{JS: a.js, Replicas: replicas, Policy: hospitals.Policy{
-		ValidateURL: func(raw string) error { return webhook.ValidateURL(raw, allowPrivate) },
-		KnownRegion: func(id string) bool { _, ok := a.regions.Region(id); return ok },
-		NewSecret:   webhook.NewSecret,
+		ValidateURL:    func(raw string) error { return webhook.ValidateURL(raw, allowPrivate) },
+		KnownRegion:    func(id string) bool { _, ok := a.regions.Region(id); return ok },
+		NewSecret:      webhook.NewSecret,
+		NormalizePhone: func(raw string) (string, error) { return phone.Normalize(raw, phone.DefaultRegion) },
 	}}); err != nil {
+		return err
+	}
+	if a.acks, err = acks.Open(ctx, acks.Config{JS: a.js, Replicas: replicas, Timeout: cfg.Acks.Timeout, Metrics: a.metrics}); err != nil {
 		return err
 	}
 
@@ -194,6 +200,13 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 	for ch, n := range opt.Notifiers {
 		ns[ch] = n
 	}
+	escalator := acks.NewEscalator(acks.EscalatorConfig{Store: a.acks, JS: a.js, Subscriptions: a.hospitals, Alerts: a.log,
+		SMS: ns[channels.SMS], PublicURL: cfg.HTTP.PublicURL, Logger: a.logger})
+	if err := escalator.Start(ctx); err != nil {
+		return err
+	}
+	a.onStop(func(context.Context) { escalator.Stop() })
+	a.watched = append(a.watched, watchdog.Consumer{Stream: acks.TimerStream, Name: acks.ConsumerName, Restart: escalator.Restart})
 	alerts := compose.NewAlerts(compose.AlertsConfig{Log: a.log, StateTTL: time.Second})
 	links := compose.Links{PublicURL: cfg.HTTP.PublicURL}
 	smsComposer := compose.NewSMS(compose.SMSConfig{Alerts: alerts, Residents: a.residents, Links: links,
@@ -201,7 +214,7 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 	socialComposer := compose.NewSocial(compose.SocialConfig{Alerts: alerts, Regions: a.regions, Hashtags: cfg.Social.Hashtags, Languages: cfg.Social.Languages, Links: links, Posts: a.deliveries})
 	composers := map[channels.Channel]dispatch.Composer{
 		channels.SMS:     smsComposer,
-		channels.Webhook: compose.NewWebhook(compose.WebhookConfig{Alerts: alerts, Subscriptions: a.hospitals}),
+		channels.Webhook: compose.NewWebhook(compose.WebhookConfig{Alerts: alerts, Subscriptions: a.hospitals, Acks: a.acks, AckBase: cfg.HTTP.PublicURL + "/v1/acks/"}),
 		channels.Social:  socialComposer,
 	}
 	pc := compose.PreviewerConfig{SMS: smsComposer}

@@ -13,6 +13,7 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/geo"
+	"github.com/herald-alerts/herald/internal/acks"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/jobs"
@@ -121,6 +122,14 @@ type SubscriptionLookup interface {
 type WebhookConfig struct {
 	Alerts        *Alerts
 	Subscriptions SubscriptionLookup
+	// Acks, when set, finds whether a hospital is asked to acknowledge
+	// an alert and makes its link; AckBase is the link's URL prefix
+	// (<public url>/v1/acks/).
+	Acks interface {
+		Get(ctx context.Context, alertID, sub string) (acks.Record, error)
+		Link(alertID, sub string) string
+	}
+	AckBase string
 }
 
 // Webhook composes the signed JSON posts to hospitals. Every subscription
@@ -158,7 +167,7 @@ func (c *Webhook) Compose(ctx context.Context, j jobs.Delivery) (channels.Messag
 	if sub.Disabled {
 		return channels.Message{}, "subscription disabled: " + sub.DisabledReason, nil
 	}
-	body, err := c.body(ctx, j.AlertID)
+	body, err := c.body(ctx, j.AlertID, sub.ID)
 	if err != nil {
 		return channels.Message{}, "", err
 	}
@@ -190,7 +199,26 @@ func (c *Webhook) subscription(ctx context.Context, id string) (hospitals.Subscr
 	return sub, nil
 }
 
-func (c *Webhook) body(ctx context.Context, alertID string) ([]byte, error) {
+// body is the alert's payload for subscription sub: the shared one, or,
+// when the alert asks sub to acknowledge, one with its own link.
+func (c *Webhook) body(ctx context.Context, alertID, sub string) ([]byte, error) {
+	if c.Acks != nil {
+		_, err := c.Acks.Get(ctx, alertID, sub)
+		switch {
+		case err == nil:
+			a, err := c.Alerts.Get(ctx, alertID)
+			if err != nil {
+				return nil, err
+			}
+			b, err := render.Webhook(alertID, a.CAP, a.Raw, a.Record.Regions, c.AckBase+c.Acks.Link(alertID, sub))
+			if err != nil {
+				return nil, fmt.Errorf("render webhook: %w", err)
+			}
+			return b, nil
+		case !errors.Is(err, acks.ErrNotFound):
+			return nil, err
+		}
+	}
 	c.mu.Lock()
 	b, ok := c.bodies[alertID]
 	c.mu.Unlock()
@@ -201,7 +229,7 @@ func (c *Webhook) body(ctx context.Context, alertID string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b, err = render.Webhook(alertID, a.CAP, a.Raw, a.Record.Regions); err != nil {
+	if b, err = render.Webhook(alertID, a.CAP, a.Raw, a.Record.Regions, ""); err != nil {
 		return nil, fmt.Errorf("render webhook: %w", err)
 	}
 	c.mu.Lock()

@@ -18,6 +18,9 @@ package hospitals
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,7 +71,35 @@ type Subscription struct {
 	Disabled       bool      `json:"disabled,omitempty"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
 	Created        time.Time `json:"created"`
+	// Name is the hospital's name, for officers (acknowledgement views).
+	Name string `json:"name,omitempty"`
+	// Escalation lists who is texted, tier after tier, when an alert that
+	// requires acknowledgement goes unacknowledged: each tier is a list of
+	// E.164 numbers (the duty officer's phone, then the next contacts).
+	Escalation [][]string `json:"escalation,omitempty"`
+	// TokenHash is the SHA-256 (hex) of the hospital's own API token, with
+	// which it manages this subscription and acknowledges alerts.
+	TokenHash string `json:"token_hash,omitempty"`
 }
+
+// DisplayName is the hospital's name, or its URL's host when it gave none.
+func (s Subscription) DisplayName() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return urlHost(s.URL)
+}
+
+// maxTiers and maxTierContacts bound an escalation list.
+const (
+	maxTiers        = 5
+	maxTierContacts = 5
+	maxName         = 200
+)
+
+// NormalizePhone makes an escalation contact E.164; the app passes
+// channels/phone.Normalize with the default region.
+type NormalizePhone func(raw string) (string, error)
 
 // LogValue implements slog.LogValuer: never the secret, and of the URL only
 // the host, since a path or query may carry the receiver's token.
@@ -107,6 +138,8 @@ type Policy struct {
 	KnownRegion func(id string) bool
 	// NewSecret makes a signing secret (channels/webhook.NewSecret).
 	NewSecret func() (string, error)
+	// NormalizePhone checks escalation contacts.
+	NormalizePhone NormalizePhone
 }
 
 // Store reads and writes subscriptions. It is safe for concurrent use.
@@ -219,7 +252,30 @@ func (s *Store) check(sub Subscription) (Subscription, error) {
 		}
 		sub.HANTypes[i] = parsed
 	}
-	sub.Secret, sub.Disabled, sub.DisabledReason = "", false, ""
+	sub.Name = strings.TrimSpace(sub.Name)
+	if len(sub.Name) > maxName {
+		return sub, fmt.Errorf("name: longer than %d bytes", maxName)
+	}
+	if len(sub.Escalation) > maxTiers {
+		return sub, fmt.Errorf("escalation: at most %d tiers", maxTiers)
+	}
+	tiers := make([][]string, 0, len(sub.Escalation))
+	for i, tier := range sub.Escalation {
+		if len(tier) == 0 || len(tier) > maxTierContacts {
+			return sub, fmt.Errorf("escalation[%d]: 1 to %d phone numbers", i, maxTierContacts)
+		}
+		contacts := make([]string, len(tier))
+		for j, raw := range tier {
+			e164, err := s.policy.NormalizePhone(raw)
+			if err != nil {
+				return sub, fmt.Errorf("escalation[%d][%d]: %w", i, j, err)
+			}
+			contacts[j] = e164
+		}
+		tiers = append(tiers, contacts)
+	}
+	sub.Escalation = tiers
+	sub.Secret, sub.Disabled, sub.DisabledReason, sub.TokenHash = "", false, "", ""
 	return sub, nil
 }
 
@@ -284,6 +340,48 @@ func (s *Store) update(ctx context.Context, id string, change func(*Subscription
 		return sub, nil
 	}
 	return Subscription{}, fmt.Errorf("hospitals: update %s: too many concurrent updates", id)
+}
+
+// TokenPrefix starts every hospital token.
+const TokenPrefix = "hk_"
+
+// IssueToken gives the hospital a token of its own (shown once; only its
+// hash is kept), replacing any earlier one. With it the hospital manages
+// this subscription and acknowledges alerts, without the admin token.
+func (s *Store) IssueToken(ctx context.Context, id string) (string, error) {
+	token := TokenPrefix + strings.ToLower(rand.Text()) + strings.ToLower(rand.Text())
+	_, err := s.update(ctx, id, func(sub *Subscription) error {
+		sub.TokenHash = tokenHash(token)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// ByToken returns the subscription a hospital token belongs to, or
+// ErrNotFound. Subscriptions are few (hundreds), so this reads them all.
+func (s *Store) ByToken(ctx context.Context, token string) (Subscription, error) {
+	if !strings.HasPrefix(token, TokenPrefix) {
+		return Subscription{}, ErrNotFound
+	}
+	want := tokenHash(token)
+	subs, err := s.List(ctx)
+	if err != nil {
+		return Subscription{}, err
+	}
+	for _, sub := range subs {
+		if sub.TokenHash != "" && subtle.ConstantTimeCompare([]byte(sub.TokenHash), []byte(want)) == 1 {
+			return sub, nil
+		}
+	}
+	return Subscription{}, ErrNotFound
 }
 
 // Disable stops deliveries to the subscription, recording why (e.g. "HTTP

@@ -34,6 +34,12 @@ var testPolicy = Policy{
 		return id == "us-county-53033" || id == "us-county-53061" || id == "us-county-53053"
 	},
 	NewSecret: func() (string, error) { return "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ==", nil },
+	NormalizePhone: func(raw string) (string, error) {
+		if !strings.HasPrefix(raw, "+1") || len(raw) != 12 {
+			return "", errors.New("not a NANP number in E.164")
+		}
+		return raw, nil
+	},
 }
 
 func openStore(t testing.TB) *Store {
@@ -283,5 +289,62 @@ func TestSecretsDuringRotation(t *testing.T) {
 	}
 	if got := (Subscription{Secret: "whsec_only"}).Secrets(now); len(got) != 1 {
 		t.Errorf("without rotation: %v", got)
+	}
+}
+
+func TestEscalationAndToken(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	base := Subscription{URL: "https://er.example/herald", Regions: []string{"us-county-53033"}, Name: " Harborview "}
+	tests := []struct {
+		name       string
+		escalation [][]string
+		wantErr    string
+	}{
+		{"two tiers", [][]string{{"+12065550100"}, {"+12065550101", "+12065550102"}}, ""},
+		{"bad number", [][]string{{"555-0100"}}, "escalation[0][0]"},
+		{"empty tier", [][]string{{}}, "escalation[0]: 1 to 5"},
+		{"too many tiers", [][]string{{"+12065550100"}, {"+12065550100"}, {"+12065550100"}, {"+12065550100"}, {"+12065550100"}, {"+12065550100"}}, "at most 5 tiers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sub := base
+			sub.Escalation = tt.escalation
+			got, err := s.Add(ctx, sub)
+			if tt.wantErr != "" {
+				if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Add = %v, want ErrInvalid naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got.Name != "Harborview" || got.DisplayName() != "Harborview" || len(got.Escalation) != 2 {
+				t.Fatalf("Add = %+v, %v", got, err)
+			}
+		})
+	}
+
+	a, _ := s.Add(ctx, base)
+	b, _ := s.Add(ctx, Subscription{URL: "https://other.example/h", Regions: []string{"us-county-53033"}})
+	if b.DisplayName() != "other.example" {
+		t.Errorf("DisplayName without a name = %q, want the host", b.DisplayName())
+	}
+	tok, err := s.IssueToken(ctx, a.ID)
+	if err != nil || !strings.HasPrefix(tok, TokenPrefix) {
+		t.Fatalf("IssueToken = %q, %v", tok, err)
+	}
+	if got, err := s.ByToken(ctx, tok); err != nil || got.ID != a.ID {
+		t.Fatalf("ByToken = %v, %v; want %s", got.ID, err, a.ID)
+	}
+	for _, bad := range []string{"", "hk_", tok + "x", strings.TrimPrefix(tok, TokenPrefix)} {
+		if _, err := s.ByToken(ctx, bad); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ByToken(%q) = %v, want ErrNotFound", bad, err)
+		}
+	}
+	again, _ := s.IssueToken(ctx, a.ID)
+	if _, err := s.ByToken(ctx, tok); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the replaced token still works: %v", err)
+	}
+	if got, err := s.ByToken(ctx, again); err != nil || got.ID != a.ID {
+		t.Errorf("new token: %v %v", got.ID, err)
 	}
 }

@@ -74,6 +74,8 @@ type Config struct {
 	}
 	// RotationGrace is how long a rotated webhook secret still signs.
 	RotationGrace time.Duration
+	// Acks are hospitals' acknowledgements of alerts that require one.
+	Acks Acks
 	// Sessions signs officers in to the console; nil turns sign-in off.
 	Sessions *session.Manager
 	// Templates are the alert templates the console offers.
@@ -151,6 +153,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/alerts", s.listAlerts)
 	mux.HandleFunc("GET /v1/alerts/{id}/events", s.alertEvents)
 	mux.HandleFunc("GET /v1/alerts/{id}/draft", s.draft)
+	if s.Acks != nil {
+		mux.HandleFunc("GET /v1/alerts/{id}/acks", s.alertAcks)
+		mux.HandleFunc("POST /v1/alerts/{id}/ack", s.ackByToken)
+		mux.HandleFunc("GET /v1/acks/{token}", s.ackLink)
+		mux.HandleFunc("POST /v1/acks/{token}", s.ackLink)
+	}
+	mux.HandleFunc("POST /v1/webhooks/{id}/token", s.issueToken)
 	mux.HandleFunc("GET /v1/regions/outlines", s.outlines)
 	mux.HandleFunc("GET /v1/templates", s.listTemplates)
 	mux.HandleFunc("GET /v1/session/challenge", s.challenge)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"github.com/herald-alerts/herald/channels/phone"
+	"github.com/herald-alerts/herald/internal/acks"
 	"github.com/herald-alerts/herald/internal/keywords"
 	"github.com/herald-alerts/herald/internal/replay"
 	"github.com/herald-alerts/herald/internal/residents"
@@ -26,6 +28,11 @@ type Inbound struct {
 	// applies every delivery.
 	Seen interface {
 		Use(ctx context.Context, key string) error
+	}
+	// Acks takes hospitals' duty officers' "ACK <code>"; nil answers that
+	// no alert waits for one.
+	Acks interface {
+		Ack(ctx context.Context, from, code string) (acks.Record, error)
 	}
 }
 
@@ -82,6 +89,9 @@ func (s *Server) smsInbound(w http.ResponseWriter, r *http.Request) {
 
 // handle applies one command from the number from and returns the reply.
 func (in *Inbound) handle(ctx context.Context, from string, cmd keywords.Command) (string, error) {
+	if cmd.Kind == keywords.Ack {
+		return in.ack(ctx, from, cmd)
+	}
 	known, err := in.Residents.ByPhone(ctx, from)
 	// Replies are in the resident's language, else in the keyword's
 	// (AYUDA is answered in Spanish), else English.
@@ -161,4 +171,27 @@ func (in *Inbound) handle(ctx context.Context, from string, cmd keywords.Command
 		return say(keywords.MsgJoined), nil
 	}
 	return say(keywords.MsgUnknownCommand), nil
+}
+
+// ack records a duty officer's confirmation. Duty officers are hospital
+// staff, not residents: nothing about residents is read or changed.
+func (in *Inbound) ack(ctx context.Context, from string, cmd keywords.Command) (string, error) {
+	vars := map[string]string{"sender": in.Sender}
+	lang := cmd.Lang
+	if cmd.Arg == "" || in.Acks == nil {
+		return in.Texts.Reply(lang, keywords.MsgAckUnknown, vars), nil
+	}
+	e164, err := phone.Normalize(from, phone.DefaultRegion)
+	if err != nil {
+		return in.Texts.Reply(lang, keywords.MsgAckUnknown, vars), nil
+	}
+	rec, err := in.Acks.Ack(ctx, e164, cmd.Arg)
+	if errors.Is(err, acks.ErrNotFound) {
+		return in.Texts.Reply(lang, keywords.MsgAckUnknown, vars), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	vars["hospital"] = rec.Hospital
+	return in.Texts.Reply(lang, keywords.MsgAckRecorded, vars), nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/api"
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/channels"
+	"github.com/herald-alerts/herald/channels/phone"
 	"github.com/herald-alerts/herald/channels/sms"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
@@ -37,6 +38,8 @@ type Hospitals interface {
 	Pause(ctx context.Context, id string) (hospitals.Subscription, error)
 	Resume(ctx context.Context, id string) (hospitals.Subscription, error)
 	Rotate(ctx context.Context, id string, grace time.Duration) (hospitals.Subscription, error)
+	IssueToken(ctx context.Context, id string) (string, error)
+	ByToken(ctx context.Context, token string) (hospitals.Subscription, error)
 }
 
 // maxImportBytes bounds a CSV import body.
@@ -143,7 +146,8 @@ func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) {
 	for i, t := range in.HANTypes {
 		han[i] = cap.HANType(t)
 	}
-	sub, err := s.Hospitals.Add(r.Context(), hospitals.Subscription{URL: in.URL, Regions: in.Regions, MinSeverity: cap.Severity(in.MinSeverity), Exercise: in.Exercise, HANTypes: han})
+	sub, err := s.Hospitals.Add(r.Context(), hospitals.Subscription{URL: in.URL, Regions: in.Regions, MinSeverity: cap.Severity(in.MinSeverity), Exercise: in.Exercise, HANTypes: han,
+		Name: in.Name, Escalation: in.Escalation})
 	if err != nil {
 		s.storeError(w, err)
 		return
@@ -166,17 +170,32 @@ func webhookInfo(sub hospitals.Subscription, now time.Time) api.WebhookInfo {
 		until := sub.PreviousUntil
 		info.PreviousSecretUntil = &until
 	}
+	info.Name, info.HasToken = sub.Name, sub.TokenHash != ""
+	// Duty phones are staff numbers: shown redacted, like residents'.
+	info.Escalation = [][]string{}
+	for _, tier := range sub.Escalation {
+		var shown []string
+		for _, p := range tier {
+			shown = append(shown, phone.Redact(p))
+		}
+		info.Escalation = append(info.Escalation, shown)
+	}
 	return info
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAdmin(w, r) {
-		return
-	}
-	subs, err := s.Hospitals.List(r.Context())
-	if err != nil {
-		s.unavailable(w, err)
-		return
+	var subs []hospitals.Subscription
+	if own, ok := s.hospitalOf(r); ok && !s.authorized(r) {
+		subs = []hospitals.Subscription{own} // a hospital sees its own
+	} else {
+		if !s.requireAdmin(w, r) {
+			return
+		}
+		var err error
+		if subs, err = s.Hospitals.List(r.Context()); err != nil {
+			s.unavailable(w, err)
+			return
+		}
 	}
 	out := make([]api.WebhookInfo, 0, len(subs))
 	for _, sub := range subs {
@@ -189,7 +208,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 // and answers with what it is now.
 func (s *Server) webhookAction(change func(ctx context.Context, id string) (hospitals.Subscription, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.requireAdmin(w, r) {
+		if !s.requireWebhookOwner(w, r) {
 			return
 		}
 		sub, err := change(r.Context(), r.PathValue("id"))
@@ -214,7 +233,7 @@ func (s *Server) webhookFailed(w http.ResponseWriter, r *http.Request, err error
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAdmin(w, r) {
+	if !s.requireWebhookOwner(w, r) {
 		return
 	}
 	if !s.webhookFailed(w, r, s.Hospitals.Delete(r.Context(), r.PathValue("id"))) {
@@ -223,7 +242,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) rotateWebhook(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAdmin(w, r) {
+	if !s.requireWebhookOwner(w, r) {
 		return
 	}
 	sub, err := s.Hospitals.Rotate(r.Context(), r.PathValue("id"), s.RotationGrace)

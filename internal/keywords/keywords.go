@@ -29,6 +29,7 @@ const (
 	Stop                // opt out of everything from this number
 	Help                // who sends this, how to stop, whom to contact
 	Lang                // set the language of replies and alerts
+	Ack                 // a hospital's duty officer confirms an alert: ACK <code>
 )
 
 func (k Kind) String() string {
@@ -41,6 +42,8 @@ func (k Kind) String() string {
 		return "help"
 	case Lang:
 		return "lang"
+	case Ack:
+		return "ack"
 	}
 	return "unknown"
 }
@@ -59,6 +62,8 @@ var words = map[string]Kind{
 
 	"LANG": Lang, "LANGUAGE": Lang, "IDIOMA": Lang,
 
+	"ACK": Ack, "CONFIRM": Ack, "CONFIRMAR": Ack,
+
 	// Spanish.
 	"INICIO": Join, "ALTA": Join, "COMENZAR": Join, "UNIRSE": Join, "SUSCRIBIR": Join, "SI": Join, "SÍ": Join,
 	"ALTO": Stop, "PARAR": Stop, "CANCELAR": Stop, "BAJA": Stop, "DETENER": Stop, "TERMINAR": Stop,
@@ -69,7 +74,7 @@ var words = map[string]Kind{
 // number Herald does not know yet is then in Spanish.
 var spanish = map[string]bool{
 	"IDIOMA": true, "INICIO": true, "ALTA": true, "COMENZAR": true, "UNIRSE": true, "SUSCRIBIR": true, "SI": true, "SÍ": true,
-	"ALTO": true, "PARAR": true, "CANCELAR": true, "BAJA": true, "DETENER": true, "TERMINAR": true, "AYUDA": true,
+	"CONFIRMAR": true, "ALTO": true, "PARAR": true, "CANCELAR": true, "BAJA": true, "DETENER": true, "TERMINAR": true, "AYUDA": true,
 }
 
 // languageNames lets a resident name a language instead of knowing its code.
@@ -112,7 +117,8 @@ type Command struct {
 	Keyword string
 	// Arg is the argument, normalized: for Join the 5-digit ZIP (ZIP+4 cut
 	// to its first 5 digits) or "" when none or a bad one was given, for
-	// Lang a canonical BCP 47 tag ("es-MX"). Empty for other kinds.
+	// Lang a canonical BCP 47 tag ("es-MX"), for Ack the 6-digit code (""
+	// when none or a malformed one was given). Empty for other kinds.
 	Arg string
 	// Problem is set when an argument was refused: Join with BadZIP, or
 	// Unknown with NoLanguage or BadLanguage.
@@ -168,6 +174,10 @@ func Parse(body string) Command {
 			return Command{Keyword: cmd.Keyword, Problem: BadLanguage, Lang: cmd.Lang}
 		}
 		cmd.Arg = tag
+	case Ack:
+		if len(args) == 1 && len(args[0]) == 6 && strings.Trim(args[0], "0123456789") == "" {
+			cmd.Arg = args[0]
+		}
 	default:
 		return Command{}
 	}

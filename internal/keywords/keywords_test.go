@@ -22,11 +22,20 @@ func TestParse(t *testing.T) {
 	lang := func(kw, tag string) Command { return Command{Kind: Lang, Keyword: kw, Arg: tag} }
 	badLang := func(kw string, p Problem) Command { return Command{Keyword: kw, Problem: p} }
 	unknown := Command{}
+	ack := func(kw, code string) Command { return Command{Kind: Ack, Keyword: kw, Arg: code} }
 
 	tests := []struct {
 		name, body string
 		want       Command
 	}{
+		// A duty officer's confirmation.
+		{"ack with code", "ACK 482913", ack("ACK", "482913")},
+		{"ack lower case, punctuation", "ack: 482913.", ack("ACK", "482913")},
+		{"confirm", "Confirm 000123", ack("CONFIRM", "000123")},
+		{"ack without code", "ACK", ack("ACK", "")},
+		{"ack short code", "ACK 4829", ack("ACK", "")},
+		{"ack letters", "ACK ABCDEF", ack("ACK", "")},
+		{"ack two codes", "ACK 482913 482914", ack("ACK", "")},
 		// Join and its synonyms.
 		{"join with zip", "JOIN 98101", join("JOIN", "98101")},
 		{"start lower case zip+4", "start 98101-1234", join("START", "98101")},

@@ -23,15 +23,18 @@ const (
 	MsgLangUnknown    = "lang_unknown"    // vars: sender
 	MsgLangNoTexts    = "lang_no_texts"   // vars: sender, language, languages
 	MsgUnknownCommand = "unknown_command" // vars: sender
+	MsgAckRecorded    = "ack_recorded"    // vars: sender, hospital
+	MsgAckUnknown     = "ack_unknown"     // vars: sender
 )
 
 var messageIDs = []string{
 	MsgJoined, MsgJoinedNoZIP, MsgUnknownZIP, MsgStopped, MsgStarted,
 	MsgHelp, MsgLangSet, MsgLangUnknown, MsgLangNoTexts, MsgUnknownCommand,
+	MsgAckRecorded, MsgAckUnknown,
 }
 
 // Placeholder names a text may use, as {name}.
-var placeholders = []string{"sender", "contact", "zip", "language", "languages"}
+var placeholders = []string{"sender", "contact", "zip", "language", "languages", "hospital"}
 
 // fallbackLanguage has every message, so every reply has a text.
 const fallbackLanguage = "en"

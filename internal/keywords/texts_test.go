@@ -88,7 +88,7 @@ func TestReplyFallback(t *testing.T) {
 }
 
 func TestReplyPlaceholders(t *testing.T) {
-	tx, err := ParseTexts([]byte(`en: {joined: "{sender}: ZIP {zip}, {language}. Call {contact}.", joined_no_zip: a, unknown_zip: a, stopped: a, started: a, help: a, lang_set: a, lang_unknown: a, lang_no_texts: a, unknown_command: a}`))
+	tx, err := ParseTexts([]byte(`en: {joined: "{sender}: ZIP {zip}, {language}. Call {contact}.", joined_no_zip: a, unknown_zip: a, stopped: a, started: a, help: a, lang_set: a, lang_unknown: a, lang_no_texts: a, unknown_command: a, ack_recorded: a, ack_unknown: a}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,10 @@ type WebhookEvent struct {
 	Expires  *string       `json:"expires"`
 	// HANType is the CDC HAN message type (null when the alert has none).
 	HANType *cap.HANType `json:"han_type"`
+	// AckRequired says the alert asks this hospital to confirm receipt, by
+	// POSTing to AckURL (null when no confirmation is asked).
+	AckRequired bool    `json:"ack_required"`
+	AckURL      *string `json:"ack_url"`
 }
 
 // EventType is the webhook event type for a's msgType: Alert is published,
@@ -51,14 +55,18 @@ func EventType(a *cap.Alert) string {
 // Webhook returns the JSON webhook body announcing a, stored as alertID and
 // sent as capXML to the given regions. Headline (else event), severity and
 // urgency come from the first info, expires from the first info that has
-// one. It fails for a msgType that has no event type.
-func Webhook(alertID string, a *cap.Alert, capXML []byte, regions []string) ([]byte, error) {
+// one. ackURL, when set, asks the hospital to confirm receipt there. It
+// fails for a msgType that has no event type.
+func Webhook(alertID string, a *cap.Alert, capXML []byte, regions []string, ackURL string) ([]byte, error) {
 	ev := WebhookEvent{
 		Type:    EventType(a),
 		AlertID: alertID,
 		Regions: regions,
 		CapXML:  string(capXML),
 		Sent:    a.Sent,
+	}
+	if ackURL != "" {
+		ev.AckRequired, ev.AckURL = true, &ackURL
 	}
 	if ev.Type == "" {
 		return nil, fmt.Errorf("render: no webhook event for CAP msgType %q", a.MsgType)

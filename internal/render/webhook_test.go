@@ -33,7 +33,7 @@ func TestWebhookKeysMatchContract(t *testing.T) {
 	a := alert("Actual", "Alert", boilWater())
 	a.Sent = "2025-03-01T10:00:00-08:00"
 	a.Info[0].Expires = "2025-03-02T10:00:00-08:00"
-	body, err := Webhook("01J9ZK", a, []byte("<alert/>"), []string{"us-county-53033"})
+	body, err := Webhook("01J9ZK", a, []byte("<alert/>"), []string{"us-county-53033"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,10 +46,18 @@ func TestWebhookKeysMatchContract(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	// CONTRACT.md, Webhooks, and han_type (issue 15; null without one).
-	want := []string{"alert_id", "cap_xml", "expires", "han_type", "headline", "regions", "sent", "severity", "type", "urgency"}
+	// CONTRACT.md, Webhooks, han_type (issue 15; null without one) and
+	// ack_required / ack_url (issue 15; false and null unless asked).
+	want := []string{"ack_required", "ack_url", "alert_id", "cap_xml", "expires", "han_type", "headline", "regions", "sent", "severity", "type", "urgency"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("keys %q, want %q", keys, want)
+	}
+	if m["ack_required"] != false || m["ack_url"] != nil {
+		t.Errorf("no acknowledgement asked, but ack_required %v, ack_url %v", m["ack_required"], m["ack_url"])
+	}
+	asked, err := Webhook("01J9ZK", a, []byte("<alert/>"), []string{"us-county-53033"}, "https://herald.example/v1/acks/x.y.z")
+	if err != nil || !strings.Contains(string(asked), `"ack_required":true,"ack_url":"https://herald.example/v1/acks/x.y.z"`) {
+		t.Errorf("acknowledgement asked: %s, %v", asked, err)
 	}
 	if strings.Contains(string(body), `\u003c`) {
 		t.Errorf("cap_xml is HTML-escaped: %s", body)
@@ -78,7 +86,7 @@ func TestWebhook(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body, err := Webhook("id1", tt.alert, []byte("<alert/>"), tt.regions)
+			body, err := Webhook("id1", tt.alert, []byte("<alert/>"), tt.regions, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +112,7 @@ func TestWebhook(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Webhook("id1", alert("Actual", "Ack"), nil, nil); err == nil {
+	if _, err := Webhook("id1", alert("Actual", "Ack"), nil, nil, ""); err == nil {
 		t.Error("Webhook(Ack) succeeded, want an error")
 	}
 }
