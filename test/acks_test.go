@@ -2,15 +2,21 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/herald-alerts/herald/broadcaster/api"
+	"github.com/herald-alerts/herald/broadcaster/cap"
+	"github.com/herald-alerts/herald/broadcaster/client"
 	"github.com/herald-alerts/herald/config"
 )
 
@@ -234,5 +240,74 @@ func TestHospitalTokens(t *testing.T) {
 	}
 	if sub, _ := f.Client.Get(ctxT(t), "/v1/webhooks/"+idA); !strings.Contains(string(sub), `"disabled":true`) {
 		t.Errorf("own subscription not paused: %s", sub)
+	}
+}
+
+// TestAckTimersSurviveSIGKILL: escalation timers live in JetStream. Herald
+// is killed with SIGKILL after the webhook went out and before the first
+// tier is due; after a restart on the same data dir the tiers are still
+// texted on time and the hospital ends unacknowledged. The alert asks for
+// acknowledgement with its AckRequired parameter (the policy alone would
+// not ask for a Moderate alert).
+func TestAckTimersSurviveSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs herald; skipped with -short")
+	}
+	twilio := newFakeTwilio(t)
+	rc := newReceiver(t)
+	dir := t.TempDir()
+	officer := newOfficer(t, "king-health")
+	orig := filepath.Join(dir, "originators.yaml")
+	if err := os.WriteFile(orig, []byte(fmt.Sprintf("originators:\n  - id: king-health\n    name: King\n    public_key: %s\n    roles: [issuer]\n    jurisdiction: {regions: [%s]}\n", officer.Pub, king)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"HERALD_DATA_DIR=" + filepath.Join(dir, "data"), "HERALD_ORIGINATORS_FILE=" + orig,
+		"HERALD_HTTP_ADDR=127.0.0.1:0", "HERALD_NATS_LISTEN=", "HERALD_HTTP_ADMIN_TOKEN=" + adminToken,
+		"HERALD_SMS_PROVIDER=twilio", "HERALD_SMS_RATE_PER_SECOND=100",
+		"HERALD_TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000", "HERALD_TWILIO_AUTH_TOKEN=testauthtoken0123",
+		"HERALD_TWILIO_MESSAGING_SERVICE_SID=MG00000000000000000000000000000000", "HERALD_TWILIO_API_BASE_URL=" + twilio.URL,
+		"HERALD_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES=true", "HERALD_ACKS_TIMEOUT=6s",
+	}
+	const duty1, duty2 = "+12065550191", "+12065550192"
+	p := startServe(t, env...)
+	c := client.New(client.Config{Server: p.URL, Token: adminToken})
+	raw, err := c.Send(ctxT(t), http.MethodPost, "/v1/webhooks", api.Webhook{URL: rc.URL, Regions: []string{king}, Name: "Overlake", Escalation: [][]string{{duty1}, {duty2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created api.WebhookCreated
+	_ = json.Unmarshal(raw, &created)
+	rc.secret = created.Secret
+
+	body := strings.Replace(string(newAlert(t, alertSpec{severity: cap.SeverityModerate})), "<area>",
+		"<parameter><valueName>AckRequired</valueName><value>true</value></parameter><area>", 1)
+	acc, _, err := c.Publish(ctxT(t), officer.Key, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, 10*time.Second, "webhook delivered", func() bool { got, _, _ := rc.got(); return len(got) == 1 })
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+	if n := len(twilio.messages()); n != 0 {
+		t.Fatalf("%d texts before the first tier was due", n)
+	}
+
+	p = startServe(t, env...)
+	c = client.New(client.Config{Server: p.URL, Token: adminToken})
+	within(t, 90*time.Second, "tier 1 texted after the restart", func() bool { return len(smsTo(twilio, duty1)) == 1 })
+	within(t, 30*time.Second, "tier 2 texted", func() bool { return len(smsTo(twilio, duty2)) == 1 })
+	var res api.Acks
+	within(t, 30*time.Second, "unacknowledged", func() bool {
+		raw, err := c.Get(ctxT(t), "/v1/alerts/"+acc.ID+"/acks")
+		return err == nil && json.Unmarshal(raw, &res) == nil && len(res.Hospitals) == 1 && res.Hospitals[0].State == "unacknowledged"
+	})
+	if h := res.Hospitals[0]; h.Tier != 2 || len(h.Escalations) != 2 || h.Webhook != "delivered" {
+		t.Fatalf("after the restart: %+v", h)
+	}
+	if n := len(smsTo(twilio, duty1)); n != 1 {
+		t.Fatalf("tier 1 texted %d times, want once", n)
 	}
 }

@@ -77,7 +77,9 @@ func NewEscalator(cfg EscalatorConfig) *Escalator { return &Escalator{cfg: cfg} 
 func (e *Escalator) Start(ctx context.Context) error {
 	cons, err := e.cfg.JS.CreateOrUpdateConsumer(ctx, TimerStream, jetstream.ConsumerConfig{
 		Durable: ConsumerName, Description: "Herald: acknowledgement timers and escalations",
-		AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, MaxAckPending: 1024,
+		// A timer held by a process that died comes back after AckWait: it
+		// bounds how late a crash can make an escalation.
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 20 * time.Second, MaxAckPending: 1024,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
