@@ -25,6 +25,7 @@ func main() {
 	user := flag.String("user", "", "NATS user of the hospital's account (nats.users, role hospital)")
 	password := flag.String("password", os.Getenv("HERALD_NATS_PASSWORD"), "its password (or HERALD_NATS_PASSWORD)")
 	creds := flag.String("creds", "", "a NATS credentials file, instead of user and password")
+	seed := flag.String("nkey-seed", "", "a file with the account's nkey seed (SU...), for a user configured by its nkey, instead of user and password")
 	region := flag.String("region", "us-county-53033", "region id to follow")
 	name := flag.String("durable", "my-hospital", "durable consumer name: remembers what was read")
 	max := flag.Int("max", 0, "stop after this many alerts (0: run forever)")
@@ -32,9 +33,16 @@ func main() {
 	flag.Parse()
 
 	opts := []nats.Option{nats.Name("hospital-follow")}
-	if *creds != "" {
+	switch {
+	case *creds != "":
 		opts = append(opts, nats.UserCredentials(*creds))
-	} else if *user != "" {
+	case *seed != "":
+		opt, err := nats.NkeyOptionFromSeed(*seed)
+		if err != nil {
+			log.Fatalf("nkey seed: %v", err)
+		}
+		opts = append(opts, opt)
+	case *user != "":
 		opts = append(opts, nats.UserInfo(*user, *password))
 	}
 	nc, err := nats.Connect(*url, opts...)
