@@ -222,7 +222,8 @@ func TestConsole(t *testing.T) {
 	if got != fmt.Sprint(p.Recipients["sms"]) {
 		t.Fatalf("console shows %s SMS recipients, server counts %d", got, p.Recipients["sms"])
 	}
-	if !strings.Contains(xml, "Seattle Public Utilities") || !strings.Contains(xml, "<language>es</language>") {
+	b.waitText(t, "#preview-texts", "WEA text in the preview", 5*time.Second, func(s string) bool { return strings.Contains(s, "wea · en · 87/90 characters") })
+	if !strings.Contains(xml, "Seattle Public Utilities") || !strings.Contains(xml, "<language>es</language>") || !strings.Contains(xml, "<valueName>CMAMtext</valueName>") {
 		t.Fatalf("the XML lacks the filled field or the Spanish info:\n%s", xml)
 	}
 	b.waitText(t, "#preview-webhook", "hospital count", 5*time.Second, func(s string) bool { return s == "1" })

@@ -56,15 +56,7 @@ func (a *Alert) IPAWSWarnings() Problems {
 		if !slices.ContainsFunc(in.EventCode, func(v NamedValue) bool { return v.ValueName == sameValueName && sameEvent.MatchString(v.Value) }) {
 			add(path+"/eventCode", "IPAWS requires a SAME event code (valueName SAME, three capital letters, e.g. BWW)")
 		}
-		short, long := "", ""
-		for _, p := range in.Parameter {
-			switch p.ValueName {
-			case paramCMAMText:
-				short = p.Value
-			case paramCMAMLong:
-				long = p.Value
-			}
-		}
+		short, long := in.WEA()
 		switch n := utf8.RuneCountInString(short); {
 		case short == "":
 			add(path+"/parameter", "no CMAMtext: a Wireless Emergency Alert needs the officer's own text of at most %d characters", wmaShortMax)
@@ -93,4 +85,26 @@ func (a *Alert) IPAWSWarnings() Problems {
 		add("alert/info", "IPAWS requires an <info> in %s", ipawsEnglishLang)
 	}
 	return w
+}
+
+// WEA limits: the characters of a Wireless Emergency Alert's text and of
+// its long (4G/5G) text.
+const (
+	WEAShortMax = wmaShortMax
+	WEALongMax  = wmaLongMax
+)
+
+// WEA returns the info's Wireless Emergency Alert texts, as the IPAWS
+// profile carries them: parameters CMAMtext (at most 90 characters) and
+// CMAMlongtext (at most 360); "" for one the info lacks.
+func (in *Info) WEA() (short, long string) {
+	for _, p := range in.Parameter {
+		switch p.ValueName {
+		case paramCMAMText:
+			short = p.Value
+		case paramCMAMLong:
+			long = p.Value
+		}
+	}
+	return short, long
 }

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paulmach/orb"
 
@@ -297,6 +298,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	if s.Texts != nil {
 		res.Texts = s.Texts.Texts(r.Context(), rec, c.Alert)
 	}
+	res.Texts = append(res.Texts, weaTexts(c.Alert)...)
 	if s.Recipients != nil {
 		plan, err := s.Recipients.Count(r.Context(), rec, c.Alert)
 		if err != nil {
@@ -393,4 +395,26 @@ func (s *Server) unavailable(w http.ResponseWriter, err error) {
 	s.Logger.Error("store unavailable", "error", err)
 	w.Header().Set("Retry-After", "5")
 	writeProblem(w, http.StatusServiceUnavailable, "Store unavailable", "retry shortly", nil)
+}
+
+// weaTexts are the Wireless Emergency Alert texts the alert carries for an
+// officer who also sends it through IPAWS (Herald itself sends no WEA):
+// channel "wea" (CMAMtext, 90 characters) and "wea_long" (CMAMlongtext,
+// 360), with their length, per language.
+func weaTexts(a *cap.Alert) []api.PreviewText {
+	var out []api.PreviewText
+	for i := range a.Info {
+		short, long := a.Info[i].WEA()
+		for _, t := range []struct {
+			channel, text string
+			limit         int
+		}{{"wea", short, cap.WEAShortMax}, {"wea_long", long, cap.WEALongMax}} {
+			if t.text == "" {
+				continue
+			}
+			pt := api.PreviewText{Channel: t.channel, Language: a.Info[i].Lang(), Text: t.text, Characters: utf8.RuneCountInString(t.text), Limit: t.limit, Cut: []string{}}
+			out = append(out, pt)
+		}
+	}
+	return out
 }

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -67,6 +68,10 @@ type Text struct {
 	Headline    string `yaml:"headline" json:"headline"`
 	Description string `yaml:"description" json:"description"`
 	Instruction string `yaml:"instruction" json:"instruction,omitempty"`
+	// WEA is the Wireless Emergency Alert text (CAP parameter CMAMtext, at
+	// most 90 characters once filled), for officers who also send through
+	// IPAWS; optional.
+	WEA string `yaml:"wea" json:"wea,omitempty"`
 }
 
 // Duration is a time.Duration written as "48h" in YAML and as seconds in
@@ -178,7 +183,7 @@ func (t *Template) check() error {
 	slices.Sort(langs)
 	for _, lang := range langs {
 		tx := t.Texts[lang]
-		for what, s := range map[string]string{"headline": tx.Headline, "description": tx.Description, "instruction": tx.Instruction} {
+		for what, s := range map[string]string{"headline": tx.Headline, "description": tx.Description, "instruction": tx.Instruction, "wea": tx.WEA} {
 			for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
 				if !declared[m[1]] {
 					bad("texts.%s.%s: {{%s}} is not a declared field", lang, what, m[1])
@@ -187,6 +192,9 @@ func (t *Template) check() error {
 		}
 		if strings.TrimSpace(tx.Headline) == "" || strings.TrimSpace(tx.Description) == "" {
 			bad("texts.%s: headline and description are required", lang)
+		}
+		if n := utf8.RuneCountInString(t.Fill(tx.WEA, nil)); n > cap.WEAShortMax {
+			bad("texts.%s.wea: %d characters with the fields' defaults; WEA allows %d", lang, n, cap.WEAShortMax)
 		}
 	}
 	if len(errs) == 0 {
@@ -212,7 +220,10 @@ func (t *Template) validCAP(langs []string) error {
 			Headline: t.Fill(tx.Headline, nil), Description: t.Fill(tx.Description, nil), Instruction: t.Fill(tx.Instruction, nil),
 			Area: []cap.Area{{AreaDesc: "check", Circle: []string{"47.6,-122.3 1"}}}}
 		if t.HANType != "" {
-			info.Parameter = []cap.NamedValue{{ValueName: cap.HANParameter, Value: t.HANType}}
+			info.Parameter = append(info.Parameter, cap.NamedValue{ValueName: cap.HANParameter, Value: t.HANType})
+		}
+		if tx.WEA != "" {
+			info.Parameter = append(info.Parameter, cap.NamedValue{ValueName: "CMAMtext", Value: t.Fill(tx.WEA, nil)})
 		}
 		a.Info = append(a.Info, info)
 	}

@@ -248,9 +248,10 @@ function setTexts(list) {
     const head = document.createElement("p");
     head.append(inc, incLabel);
     block.append(head);
-    for (const [part, rows] of [["headline", 1], ["description", 3], ["instruction", 2]]) {
+    for (const [part, rows, label] of [["headline", 1, "Headline"], ["description", 3, "Description"], ["instruction", 2, "Instruction"],
+      ["wea", 1, "WEA text, for IPAWS (optional, ≤ 90 characters)"], ["wea_long", 2, "WEA long text (optional, ≤ 360 characters)"]]) {
       const id = `text-${lang}-${part}`;
-      block.append(Object.assign(document.createElement("label"), { htmlFor: id, textContent: `${part[0].toUpperCase()}${part.slice(1)} (${lang})` }));
+      block.append(Object.assign(document.createElement("label"), { htmlFor: id, textContent: `${label} (${lang})` }));
       const ta = Object.assign(document.createElement("textarea"), { id, rows, value: x[part] ?? "" });
       ta.dataset.part = part;
       block.append(ta);
@@ -294,7 +295,12 @@ function model(sent = st.sent) {
       senderName: baseInfo?.senderName || st.session.originator.name,
       headline: text("headline"), description: text("description"), instruction: text("instruction"),
       web: baseInfo?.web ?? "", contact: baseInfo?.contact ?? "",
-      parameters: [...(baseInfo?.parameters ?? []).filter((p) => p.valueName !== "HANType"), ...(han ? [{ valueName: "HANType", value: han }] : [])],
+      parameters: [
+        ...(baseInfo?.parameters ?? []).filter((p) => !["HANType", "CMAMtext", "CMAMlongtext"].includes(p.valueName)),
+        ...(han ? [{ valueName: "HANType", value: han }] : []),
+        ...(text("wea") ? [{ valueName: "CMAMtext", value: text("wea") }] : []),
+        ...(text("wea_long") ? [{ valueName: "CMAMlongtext", value: text("wea_long") }] : []),
+      ],
     });
   }
   return {
@@ -354,6 +360,7 @@ function warnings(p, m) {
   }
   for (const t of p?.texts ?? []) {
     if (t.cut?.length) w.push(`${t.channel}${t.account ? " " + t.account : ""} (${t.language || "any"}) text shortened: ${t.cut.join(", ")}.`);
+    if (t.limit && t.characters > t.limit) w.push(`${t.channel} (${t.language || "any"}) text has ${t.characters} characters; the limit is ${t.limit}.`);
   }
   if (p && p.recipients.sms === 0) w.push("No resident is inside this area.");
   return w;
@@ -444,7 +451,8 @@ function startFrom(draftXML, alertID) {
   const exp = i.expires ? new Date(i.expires) : new Date(Date.now() + 86400000);
   $("expires").value = localInput(exp > new Date() ? exp : new Date(Date.now() + 86400000));
   $("area-desc").value = m.area.desc;
-  setTexts(m.infos);
+  const param = (i, name) => i.parameters?.find((p) => p.valueName === name)?.value ?? "";
+  setTexts(m.infos.map((i) => ({ ...i, wea: param(i, "CMAMtext"), wea_long: param(i, "CMAMlongtext") })));
   st.map.setArea(m.area);
   $("area-coordinates").value = formatCoordinates(m.area);
   showPicked();
