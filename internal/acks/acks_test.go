@@ -17,7 +17,9 @@ func TestRequired(t *testing.T) {
 	alert := func(msgType cap.MsgType, sev cap.Severity, params ...cap.NamedValue) *cap.Alert {
 		return &cap.Alert{MsgType: msgType, Info: []cap.Info{{Severity: sev, Parameter: params}}}
 	}
-	han := func(t cap.HANType) cap.NamedValue { return cap.NamedValue{ValueName: cap.HANParameter, Value: string(t)} }
+	han := func(t cap.HANType) cap.NamedValue {
+		return cap.NamedValue{ValueName: cap.HANParameter, Value: string(t)}
+	}
 	ack := func(v string) cap.NamedValue { return cap.NamedValue{ValueName: "ackrequired", Value: v} }
 	tests := []struct {
 		name string
