@@ -194,7 +194,8 @@ func TestConsole(t *testing.T) {
 	rs = append(rs, resident{phone: "+12535550100", lang: "en", lat: 47.25, lon: -122.44}) // Tacoma: outside
 	f.importResidents(t, rs, "")
 	hospital := newReceiver(t)
-	_, hospital.secret = f.addWebhook(t, hospital.URL, king)
+	hospitalID, secret := f.addWebhook(t, hospital.URL, king)
+	hospital.secret = secret
 
 	b := newBrowser(t, f.Client.Server)
 	b.signIn(t, f.King)
@@ -208,6 +209,7 @@ func TestConsole(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("field-system")),
 		set("#field-system", "Seattle Public Utilities"),
 		set("#area-desc", "Beacon Hill and Georgetown"),
+		set("#han-type", "Health Alert"), // hospitals must acknowledge (acks.required_for.han_types)
 		set("#area-coordinates", seattlePoly),
 	)
 	got := b.waitText(t, "#preview-sms", "preview count", 20*time.Second, func(s string) bool { return s == "24" })
@@ -238,6 +240,9 @@ func TestConsole(t *testing.T) {
 	b.waitText(t, "#alert-state", "dashboard reaches done", 60*time.Second, func(s string) bool { return s == "done" })
 	b.waitText(t, "#progress-sms td:nth-child(3)", "SMS sent on the dashboard", 10*time.Second, func(s string) bool { return s == "24" })
 	b.waitText(t, "#progress-webhook td:nth-child(5)", "hospital delivered on the dashboard", 10*time.Second, func(s string) bool { return s == "1" })
+	b.waitText(t, "#ack-"+hospitalID, "the hospital's acknowledgement on the dashboard", 10*time.Second, func(s string) bool {
+		return strings.Contains(s, "delivered") && strings.Contains(s, "pending")
+	})
 	b.screenshot(t, "console-alert")
 	a, _, err := f.Client.Alert(ctxT(t), id)
 	if err != nil || a.State != "done" || a.Originator != f.King.ID {

@@ -643,6 +643,7 @@ function renderAlert({ alert: a, deliveries: d }) {
   $("update").hidden = !live;
   $("cancel").hidden = !(live || a.state === "pending_approval") || a.msg_type === "Cancel";
   if (!d) return;
+  loadAcks(a.id);
   const body = $("alert-progress").tBodies[0];
   body.replaceChildren();
   for (const [ch, c] of Object.entries(d.channels)) {
@@ -655,4 +656,27 @@ function renderAlert({ alert: a, deliveries: d }) {
   const fl = $("alert-failures");
   fl.replaceChildren(...(d.failures.length ? d.failures : [null]).map((f) =>
     Object.assign(document.createElement("li"), f ? { textContent: `${f.channel} ${f.recipient}: ${f.state}, ${f.reason}` } : { className: "muted", textContent: "none" })));
+}
+
+// loadAcks shows which hospitals acknowledged the alert (when it asked).
+async function loadAcks(id) {
+  let res;
+  try {
+    res = await call(`/v1/alerts/${encodeURIComponent(id)}/acks`);
+  } catch {
+    return;
+  }
+  if (st.alert?.id !== id) return;
+  $("alert-acks").hidden = !res.required;
+  const body = $("alert-acks").querySelector("tbody");
+  body.replaceChildren();
+  for (const h of res.hospitals) {
+    const tr = body.insertRow();
+    tr.id = "ack-" + h.subscription;
+    const steps = h.escalations.map((s) => `tier ${s.tier} at ${new Date(s.at).toLocaleTimeString()}: ${s.sent}/${s.contacts} texted${s.error ? " (" + s.error + ")" : ""}`).join("; ");
+    for (const v of [h.hospital, h.webhook, h.state.replace("_", " "), steps || String(h.tier),
+      h.acknowledged_at ? new Date(h.acknowledged_at).toLocaleTimeString() : "", h.acknowledged_by ? `${h.acknowledged_by} (${h.path})` : ""]) {
+      tr.insertCell().textContent = v;
+    }
+  }
 }
