@@ -18,13 +18,13 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 )
 
-// chromium finds the browser for the console tests: HERALD_CHROMIUM, or
+// chromium finds the browser for the console tests: CONSOLE_TEST_CHROMIUM, or
 // Debian's chromium on the PATH. CI installs it and sets
-// HERALD_REQUIRE_BROWSER, so there a missing browser fails the run instead
+// CONSOLE_TEST_REQUIRE_BROWSER, so there a missing browser fails the run instead
 // of skipping the tests.
 func chromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("HERALD_CHROMIUM"); p != "" {
+	if p := os.Getenv("CONSOLE_TEST_CHROMIUM"); p != "" {
 		return p
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
@@ -32,8 +32,8 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("HERALD_REQUIRE_BROWSER") != "" {
-		t.Fatal("no Chromium found (apt-get install -y chromium, or set HERALD_CHROMIUM)")
+	if os.Getenv("CONSOLE_TEST_REQUIRE_BROWSER") != "" {
+		t.Fatal("no Chromium found (apt-get install -y chromium, or set CONSOLE_TEST_CHROMIUM)")
 	}
 	t.Skip("no Chromium: the console's browser tests need it (apt-get install -y chromium)")
 	return ""
@@ -150,11 +150,11 @@ func (b *browser) signIn(t *testing.T, o officer) {
 	)
 }
 
-// screenshot saves the page to $HERALD_CONSOLE_SCREENSHOTS/name.png when
+// screenshot saves the page to $CONSOLE_TEST_SCREENSHOTS/name.png when
 // that is set (how docs/console-*.png are made).
 func (b *browser) screenshot(t *testing.T, name string) {
 	t.Helper()
-	dir := os.Getenv("HERALD_CONSOLE_SCREENSHOTS")
+	dir := os.Getenv("CONSOLE_TEST_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
