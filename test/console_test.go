@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
@@ -41,10 +43,13 @@ func chromium(t *testing.T) string {
 
 // browser is a headless Chromium that records every request it makes.
 type browser struct {
-	ctx    context.Context
-	mu     sync.Mutex
-	sent   []string // URL and body of every request
-	origin string
+	ctx  context.Context
+	mu   sync.Mutex
+	sent []string // URL and body of every request
+	// problems are the page's uncaught exceptions and its security and
+	// script errors (a Content-Security-Policy violation among them).
+	problems []string
+	origin   string
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -63,6 +68,22 @@ func newBrowser(t *testing.T, base string) *browser {
 		t.Fatal(err)
 	}
 	err := chromedp.Listen(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			desc := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				desc += " " + e.ExceptionDetails.Exception.Description
+			}
+			b.mu.Lock()
+			b.problems = append(b.problems, "exception: "+desc)
+			b.mu.Unlock()
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError && (e.Entry.Source == cdplog.EntrySourceSecurity || e.Entry.Source == cdplog.EntrySourceJavascript) {
+				b.mu.Lock()
+				b.problems = append(b.problems, string(e.Entry.Source)+": "+e.Entry.Text)
+				b.mu.Unlock()
+			}
+		}
 		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
 			var body strings.Builder
 			for _, entry := range e.Request.PostDataEntries {
@@ -165,6 +186,16 @@ func (b *browser) screenshot(t *testing.T, name string) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// clean fails the test if the page threw or broke its security policy.
+func (b *browser) clean(t *testing.T) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		t.Errorf("console page: %s", p)
 	}
 }
 
@@ -305,6 +336,8 @@ func TestConsole(t *testing.T) {
 	if n := len(b.requests()); n < 10 {
 		t.Fatalf("recorded only %d requests: the check above proves nothing", n)
 	}
+	b.clean(t)
+	ab.clean(t)
 }
 
 // TestConsoleMapAndUpdate draws on the console's map (picks a county,
@@ -385,4 +418,5 @@ func TestConsoleMapAndUpdate(t *testing.T) {
 		a, _, err := f.Client.Alert(ctxT(t), orig.ID)
 		return err == nil && a.UpdatedBy == id
 	})
+	b.clean(t)
 }

@@ -273,6 +273,9 @@ type bench struct {
 
 	profFile *os.File
 	failed   []string
+	// planned is the id of the big alert planning published: the SMS
+	// fan-out the throughput phases measure.
+	planned string
 }
 
 // Run runs the load test, printing figures to out; Herald logs to logger.
@@ -730,6 +733,7 @@ func (b *bench) planning(ctx context.Context) error {
 	if plan[channels.SMS] != b.o.Residents || plan[channels.Webhook] != b.o.Webhooks {
 		return fmt.Errorf("planned %d SMS and %d webhooks for %d residents and %d subscriptions", plan[channels.SMS], plan[channels.Webhook], b.o.Residents, b.o.Webhooks)
 	}
+	b.planned = id
 	took := tPlan.Sub(t202)
 	rate := float64(total) / took.Seconds()
 	need := float64(targetPlanRecipients) / targetPlanTime.Seconds()
@@ -770,17 +774,87 @@ func (b *bench) smsThroughput(ctx context.Context) error {
 	if n == 0 {
 		return errors.New("no SMS reached the fake Twilio")
 	}
-	// Drop the rest of the fan-out so later phases run on an idle system.
-	if err := b.jobs.Purge(ctx, jetstream.WithPurgeSubject(jobs.ChannelSubjects(channels.SMS))); err != nil {
-		return fmt.Errorf("purge SMS jobs: %w", err)
-	}
-	if err := b.quiet(ctx, &b.twilio.calls); err != nil {
-		return err
-	}
 	rate := float64(n) / took.Seconds()
 	fmt.Fprintf(b.out, "SMS        %s Twilio API calls in %s = %s calls/s (real twilio-go adapter to the local fake, %s TCP connections opened; longest pause %s)\n",
 		thousands(int(n)), since2(took), thousands(int(rate)), thousands(int(b.twilio.conns.Load()-conns0)), since2(gap))
 	fmt.Fprintf(b.out, "           target: >= %s calls/s  %s\n", thousands(targetSMSPerSec), b.verdict("sms", rate >= targetSMSPerSec))
+	if n < want {
+		if err := b.readsDuringDispatch(ctx); err != nil {
+			return err
+		}
+	}
+	// Drop the rest of the fan-out so later phases run on an idle system.
+	if err := b.jobs.Purge(ctx, jetstream.WithPurgeSubject(jobs.ChannelSubjects(channels.SMS))); err != nil {
+		return fmt.Errorf("purge SMS jobs: %w", err)
+	}
+	return b.quiet(ctx, &b.twilio.calls)
+}
+
+// readsWindow is each window of readsDuringDispatch; readsPerSecond the
+// reads issue 18 asks to be harmless.
+const (
+	readsWindow    = 4 * time.Second
+	readsPerSecond = 10
+)
+
+// readsDuringDispatch measures the SMS rate of the fan-out still under
+// way in three windows: without reads, with 10 reads a second of what
+// officers and the public read while an alert goes out (the deliveries
+// summary, the alert's JSON and its CAP: the SMS link), and without again.
+// Issue 18: the middle window within 10% of the others.
+func (b *bench) readsDuringDispatch(ctx context.Context) error {
+	window := func() float64 {
+		c0, t0 := b.twilio.calls.Load(), time.Now()
+		_ = sleep(ctx, readsWindow)
+		return float64(b.twilio.calls.Load()-c0) / time.Since(t0).Seconds()
+	}
+	before := window()
+	rctx, stop := context.WithCancel(ctx)
+	var reads, failed atomic.Int64
+	var lat []time.Duration
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		paths := []string{"/v1/alerts/" + b.planned + "/deliveries", "/v1/alerts/" + b.planned, "/v1/alerts/" + b.planned + ".cap"}
+		tick := time.NewTicker(time.Second / readsPerSecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-rctx.Done():
+				return
+			case <-tick.C:
+			}
+			t0 := time.Now()
+			if _, err := b.c.Get(rctx, paths[i%len(paths)]); err != nil {
+				if rctx.Err() == nil {
+					failed.Add(1)
+				}
+				continue
+			}
+			mu.Lock()
+			lat = append(lat, time.Since(t0))
+			mu.Unlock()
+			reads.Add(1)
+		}
+	}()
+	during := window()
+	stop()
+	<-done
+	after := window()
+	if failed.Load() > 0 {
+		return fmt.Errorf("%d of the reads during dispatch failed", failed.Load())
+	}
+	base := (before + after) / 2
+	ratio := during / base
+	slices.Sort(lat)
+	p50, p99 := time.Duration(0), time.Duration(0)
+	if len(lat) > 0 {
+		p50, p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	}
+	fmt.Fprintf(b.out, "Reads      during the fan-out: %s SMS/s without reads, %s with %d reads/s (deliveries summary, alert JSON, CAP; %d reads, p50 %s, p99 %s), %s without again = %.2f of the rate without\n",
+		thousands(int(before)), thousands(int(during)), readsPerSecond, reads.Load(), ms(p50), ms(p99), thousands(int(after)), ratio)
+	fmt.Fprintf(b.out, "           target: within 10%% of the rate without reads  %s\n", b.verdict("reads", ratio >= 0.9))
 	return nil
 }
 
