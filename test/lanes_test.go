@@ -6,6 +6,7 @@ import (
 
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/config"
+	"github.com/herald-alerts/herald/test/natstest"
 )
 
 // TestUrgentOvertakesRoutine: a routine (Future, Minor) alert to 400
@@ -85,5 +86,70 @@ func TestUrgentOvertakesRoutine(t *testing.T) {
 		if n > 1 {
 			t.Errorf("sent %d times: %s", n, k)
 		}
+	}
+}
+
+// TestUrgentOvertakesAcrossProcesses: the same with two Herald processes
+// sharing the work (and the carrier rate) on one NATS server: whichever
+// process takes the urgent job, its SMS goes out ahead of the routine
+// fan-out both are draining, and neither alert is sent twice.
+func TestUrgentOvertakesAcrossProcesses(t *testing.T) {
+	const routine = 400
+	ns := natstest.Start(t)
+	twilio := newFakeTwilio(t)
+	officers := []officer{newOfficer(t, "king-health"), newOfficer(t, "pierce-health"), newOfficer(t, "king-approver"), newOfficer(t, "king-drill")}
+	edit := func(c *config.Config) {
+		c.HTTP.AdminToken = adminToken
+		c.SMS.Provider, c.SMS.RatePerSecond = "twilio", 100
+		c.Twilio.AccountSID, c.Twilio.AuthToken = "AC00000000000000000000000000000000", "testauthtoken0123"
+		c.Twilio.MessagingServiceSID, c.Twilio.APIBaseURL = "MG00000000000000000000000000000000", twilio.URL
+	}
+	dir := t.TempDir() // shared: both processes need the same residents key
+	a := startHerald(t, setup{natsURL: ns.ClientURL(), dataDir: dir, officers: officers, edit: edit})
+	b := startHerald(t, setup{natsURL: ns.ClientURL(), dataDir: dir, officers: officers, edit: edit})
+	a.Client.Token = adminToken
+	if _, err := a.Client.Upload(ctxT(t), "/v1/subscribers/import", "text/csv", []byte(residentsCSV(routine, 3)+"+12535550188,47.245,-122.445\n")); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 10*time.Second, "both processes loaded residents", func() bool {
+		return a.IndexedResidents() == routine+1 && b.IndexedResidents() == routine+1
+	})
+	acc, _, err := a.Client.Publish(ctxT(t), a.King.Key, newAlert(t, alertSpec{urgency: cap.UrgencyFuture, severity: cap.SeverityMinor}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, 10*time.Second, "routine fan-out under way", func() bool { return len(sentTo(twilio.messages(), acc.ID)) >= 20 })
+	atPublish := len(sentTo(twilio.messages(), acc.ID))
+	urgent, _, err := b.Client.Publish(ctxT(t), b.Pierce.Key, newAlert(t, alertSpec{sender: pierceSender, polygons: []string{tacomaPoly}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before int
+	within(t, 10*time.Second, "urgent SMS", func() bool {
+		msgs := twilio.messages()
+		if len(sentTo(msgs, urgent.ID)) == 0 {
+			return false
+		}
+		before = len(sentTo(msgs, acc.ID))
+		return true
+	})
+	t.Logf("urgent SMS went out with %d of %d routine SMS sent (%d when it was published)", before, routine, atPublish)
+	// Each process may have its 16 workers' sends in hand already.
+	if before-atPublish > 40 {
+		t.Errorf("urgent SMS went out after %d more routine ones: it did not overtake", before-atPublish)
+	}
+	within(t, 30*time.Second, "routine alert done", func() bool { return len(sentTo(twilio.messages(), acc.ID)) >= routine })
+	time.Sleep(300 * time.Millisecond)
+	seen := map[string]int{}
+	for _, m := range twilio.messages() {
+		seen[m.To+" "+m.Body]++
+	}
+	for k, n := range seen {
+		if n > 1 {
+			t.Errorf("sent %d times: %s", n, k)
+		}
+	}
+	if got := len(sentTo(twilio.messages(), acc.ID)); got != routine {
+		t.Errorf("routine alert reached %d residents, want %d", got, routine)
 	}
 }
