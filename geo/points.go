@@ -109,6 +109,23 @@ func (ix *PointIndex) recycle() {
 // Len returns the number of points.
 func (ix *PointIndex) Len() int { return ix.set.Len() }
 
+// Range calls fn with every id and its point (as stored: to 1e-7°) until
+// fn returns false, in no particular order. Put and Delete wait while it
+// runs; lookups do not. It is how a snapshot of the index is written.
+func (ix *PointIndex) Range(fn func(id string, p orb.Point) bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	v := ix.ids.v.Load()
+	for h, l := range ix.set.locs() {
+		if l == noLoc {
+			continue
+		}
+		if !fn(v.name(uint32(h)), dequantize(unpackLoc(l))) {
+			return
+		}
+	}
+}
+
 // Within calls fn with the id of each point inside s (boundary included,
 // exactly as s.Contains answers for the point as stored), until fn returns
 // false. The id strings share the index's memory and stay valid.

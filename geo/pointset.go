@@ -197,6 +197,15 @@ func (ps *PointSet) Delete(h uint32) {
 
 func (ps *PointSet) next() uint64 { ps.seq++; return ps.seq }
 
+// locs returns the packed point of every handle (noLoc for none). The
+// caller keeps Put and Delete from running while it reads them
+// (PointIndex.Range holds the index's lock).
+func (ps *PointSet) locs() []uint64 {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.loc
+}
+
 // Len returns the number of points.
 func (ps *PointSet) Len() int {
 	ps.mu.Lock()

@@ -428,3 +428,42 @@ func TestLookupsDuringMerge(t *testing.T) {
 		t.Errorf("after the merge, Count = %d, want %d", n, mergeThreshold(0))
 	}
 }
+
+func TestPointIndexRange(t *testing.T) {
+	ix := NewPointIndex()
+	want := map[string]orb.Point{}
+	for i := range 5000 {
+		id := fmt.Sprintf("r%05d", i)
+		p := orb.Point{-122.3 + float64(i%100)*0.001, 47.5 + float64(i/100)*0.001}
+		ix.Put(id, p)
+		want[id] = Quantize(p)
+	}
+	for i := 0; i < 5000; i += 7 { // deleted ones are not listed
+		id := fmt.Sprintf("r%05d", i)
+		ix.Delete(id)
+		delete(want, id)
+	}
+	ix.Put("r00001", orb.Point{-122, 47}) // moved
+	want["r00001"] = Quantize(orb.Point{-122, 47})
+	got := map[string]orb.Point{}
+	ix.Range(func(id string, p orb.Point) bool {
+		if _, dup := got[id]; dup {
+			t.Fatalf("Range listed %s twice", id)
+		}
+		got[id] = p
+		return true
+	})
+	if len(got) != len(want) {
+		t.Fatalf("Range listed %d ids, want %d", len(got), len(want))
+	}
+	for id, p := range want {
+		if got[id] != p {
+			t.Fatalf("Range: %s at %v, want %v", id, got[id], p)
+		}
+	}
+	n := 0
+	ix.Range(func(string, orb.Point) bool { n++; return n < 10 })
+	if n != 10 {
+		t.Fatalf("Range went on after fn returned false: %d calls", n)
+	}
+}

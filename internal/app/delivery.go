@@ -151,7 +151,10 @@ func (a *App) openDelivery(ctx context.Context, cfg *config.Config, replicas int
 	if err != nil {
 		return fmt.Errorf("residents key: %w", err)
 	}
-	if a.residents, err = residents.Open(ctx, residents.Config{JS: a.js, Replicas: replicas, Secret: key}); err != nil {
+	// The index snapshot lets a restart skip reading every resident from
+	// JetStream (see internal/residents/snapshot.go).
+	if a.residents, err = residents.Open(ctx, residents.Config{JS: a.js, Replicas: replicas, Secret: key,
+		Snapshot: filepath.Join(cfg.DataDir, "residents.snapshot"), Logger: a.logger}); err != nil {
 		return err
 	}
 	allowPrivate := cfg.Webhooks.AllowPrivateAddresses
@@ -173,8 +176,18 @@ func (a *App) openDelivery(ctx context.Context, cfg *config.Config, replicas int
 	// says what is loading) and alerts are accepted into the log; planning
 	// and previews wait.
 	fctx, stopFollow := context.WithCancel(context.WithoutCancel(ctx))
-	a.onStop(func(context.Context) { stopFollow() })
+	followDone := make(chan struct{})
+	a.onStop(func(ctx context.Context) {
+		stopFollow()
+		// Follow writes its snapshot as it stops: wait for it (bounded by
+		// the shutdown's deadline).
+		select {
+		case <-followDone:
+		case <-ctx.Done():
+		}
+	})
 	go func() {
+		defer close(followDone)
 		for fctx.Err() == nil {
 			err := a.residents.Follow(fctx, a.index, func() {
 				a.indexOnce.Do(func() {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paulmach/orb"
@@ -50,7 +51,23 @@ func (s *Store) Follow(ctx context.Context, idx Index, ready func()) error {
 	clear(s.regionOf)
 	s.mu.Unlock()
 
-	w, err := s.kv.WatchAll(ctx)
+	// With a snapshot that holds, load it and watch only what changed
+	// since; else read every resident.
+	var opts []jetstream.WatchOpt
+	var rev, snapped uint64
+	if s.snapshot != "" {
+		start := time.Now()
+		switch r, n, err := s.loadSnapshot(ctx, s.snapshot, idx); {
+		case err == nil:
+			rev, snapped = r, r
+			opts = []jetstream.WatchOpt{jetstream.IncludeHistory(), jetstream.ResumeFromRevision(r + 1)}
+			s.logger.Info("residents: index loaded from snapshot; catching up with the changes since", "residents", n, "revision", r, "took", time.Since(start).Round(time.Millisecond))
+		case errors.Is(err, errNoSnapshot):
+		default:
+			s.logger.Warn("residents: snapshot not used; loading every resident from JetStream", "file", s.snapshot, "reason", err)
+		}
+	}
+	w, err := s.kv.WatchAll(ctx, opts...)
 	if err != nil {
 		return fmt.Errorf("residents: watch %s: %w", Bucket, err)
 	}
@@ -64,11 +81,39 @@ func (s *Store) Follow(ctx context.Context, idx Index, ready func()) error {
 		}()
 	}()
 
+	ranger, canSnap := idx.(Ranger)
+	canSnap = canSnap && s.snapshot != ""
+	snap := func(ctx context.Context) {
+		if !canSnap || rev == snapped {
+			return
+		}
+		start := time.Now()
+		n, err := s.writeSnapshot(ctx, s.snapshot, ranger, rev)
+		if err != nil {
+			s.logger.Warn("residents: snapshot not written", "error", err)
+			return
+		}
+		snapped = rev
+		s.logger.Info("residents: index snapshot written", "residents", n, "revision", rev, "took", time.Since(start).Round(time.Millisecond))
+	}
+	tick := time.NewTicker(snapshotEvery)
+	defer tick.Stop()
 	loaded := false
 	for {
 		select {
 		case <-ctx.Done():
+			if loaded {
+				// Stopping: leave a snapshot for the next start (a few
+				// seconds at ten million residents).
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+				snap(sctx)
+				cancel()
+			}
 			return ctx.Err()
+		case <-tick.C:
+			if loaded {
+				snap(ctx)
+			}
 		case e, ok := <-w.Updates():
 			if !ok {
 				if err := ctx.Err(); err != nil {
@@ -86,6 +131,7 @@ func (s *Store) Follow(ctx context.Context, idx Index, ready func()) error {
 				continue
 			}
 			s.apply(ctx, idx, e)
+			rev = e.Revision()
 		}
 	}
 }

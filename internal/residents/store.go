@@ -1,12 +1,14 @@
 package residents
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +46,10 @@ type Store struct {
 	mu       sync.RWMutex
 	byRegion map[string]map[string]struct{}
 	regionOf map[string]string
+
+	// snapshot is the file Follow keeps its index in ("" for none).
+	snapshot string
+	logger   *slog.Logger
 }
 
 // Config is what Open needs.
@@ -53,6 +59,11 @@ type Config struct {
 	// Secret derives residents' ids and the encryption of their numbers
 	// (at least MinKeyLen bytes).
 	Secret []byte
+	// Snapshot, when set, is the file where Follow keeps a snapshot of its
+	// index, so a restart need not read every resident (see snapshot.go).
+	Snapshot string
+	// Logger reports snapshots; nil discards.
+	Logger *slog.Logger
 }
 
 // Open creates the bucket, or updates its configuration, with the given
@@ -118,6 +129,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		keys:     k,
 		byRegion: map[string]map[string]struct{}{},
 		regionOf: map[string]string{},
+		snapshot: cfg.Snapshot,
+		logger:   cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 	}
 	if migrate {
 		// Marked only once done, so an interrupted migration resumes on
