@@ -252,7 +252,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 	a.watched = append(a.watched, watchdog.Consumer{Stream: alertlog.StreamName, Name: plan.ConsumerName, Restart: planner.Restart})
 	a.watchdog = watchdog.New(watchdog.Config{
 		JS: a.js, Consumers: a.watched, Logger: a.logger, Metrics: a.metrics,
-		Streams: []string{alertlog.StreamName, jobs.StreamName, audit.StreamName, "KV_" + alertlog.StateBucket, "KV_" + deliveries.Bucket},
+		Streams: []string{alertlog.StreamName, jobs.StreamName, audit.StreamName, "KV_" + alertlog.StateBucket, "KV_" + deliveries.Bucket, "KV_" + deliveries.FailuresBucket},
 	})
 	a.watchdog.Start()
 	a.onStop(func(context.Context) { a.watchdog.Stop() })

@@ -27,9 +27,11 @@ import (
 
 // JetStream names.
 const (
-	Bucket        = "HERALD_DELIVERIES"
-	CountsStream  = "HERALD_DELIVERY_COUNTS"
-	CountsSubject = "herald.counts." // + alert + "." + channel + "." + state
+	Bucket = "HERALD_DELIVERIES"
+	// FailuresBucket lists failed, skipped and retrying deliveries.
+	FailuresBucket = "HERALD_DELIVERY_FAILURES"
+	CountsStream   = "HERALD_DELIVERY_COUNTS"
+	CountsSubject  = "herald.counts." // + alert + "." + channel + "." + state
 )
 
 // States of a delivery.
@@ -82,6 +84,7 @@ type Plan map[channels.Channel]int
 type Store struct {
 	js        jetstream.JetStream
 	kv        jetstream.KeyValue
+	failed    jetstream.KeyValue
 	counts    jetstream.Stream
 	retention time.Duration
 }
@@ -124,6 +127,21 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", Bucket, err)
 	}
+	// Failures live apart from the records: listing an alert's failures
+	// then reads a stream of failures, not one of every delivery (a
+	// filtered consumer on millions of records slowed the dispatch that
+	// writes them).
+	failed, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:         FailuresBucket,
+		Description:    "Herald: failed, skipped and retrying deliveries, listed by alert",
+		Storage:        jetstream.FileStorage,
+		Replicas:       replicas,
+		History:        1,
+		LimitMarkerTTL: time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", FailuresBucket, err)
+	}
 	counts, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:              CountsStream,
 		Description:       "Herald: delivery counters per alert, channel and state",
@@ -139,7 +157,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", CountsStream, err)
 	}
-	return &Store{js: js, kv: kv, counts: counts, retention: cfg.Retention}, nil
+	return &Store{js: js, kv: kv, failed: failed, counts: counts, retention: cfg.Retention}, nil
 }
 
 // counterAge keeps counters retention after their last change, and never
@@ -151,9 +169,8 @@ func counterAge(retention time.Duration) time.Duration {
 	return max(retention, countDedup)
 }
 
-func recordKey(d jobs.Delivery) string  { return "d." + d.Key() }
-func failureKey(d jobs.Delivery) string { return "f." + d.Key() }
-func planKey(alertID string) string     { return "plan." + alertID }
+func recordKey(d jobs.Delivery) string { return "d." + d.Key() }
+func planKey(alertID string) string    { return "plan." + alertID }
 func providerKey(channel channels.Channel, id string) string {
 	return "p." + string(channel) + "." + sanitize(id)
 }
@@ -200,7 +217,7 @@ func (s *Store) Put(ctx context.Context, d jobs.Delivery, r Record) error {
 	// last error, while their retries go on.
 	if r.State == Failed || r.State == Skipped || r.State == Queued && r.Reason != "" {
 		fb, _ := json.Marshal(Failure{Channel: string(d.Channel), Recipient: d.Recipient, State: r.State, Reason: r.Reason})
-		if err := s.put(ctx, failureKey(d), fb, r.Expires); err != nil {
+		if err := s.putIn(ctx, FailuresBucket, d.Key(), fb, r.Expires); err != nil {
 			return fmt.Errorf("list failure of %s: %w", d.Key(), err)
 		}
 	}
@@ -209,7 +226,7 @@ func (s *Store) Put(ctx context.Context, d jobs.Delivery, r Record) error {
 
 // Unlist takes a delivery off the failure list (a retry succeeded).
 func (s *Store) Unlist(ctx context.Context, d jobs.Delivery) error {
-	if err := s.kv.Delete(ctx, failureKey(d)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if err := s.failed.Delete(ctx, d.Key()); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("unlist failure of %s: %w", d.Key(), err)
 	}
 	return nil
@@ -218,12 +235,21 @@ func (s *Store) Unlist(ctx context.Context, d jobs.Delivery) error {
 // put writes a bucket entry that expires Retention after expires (after
 // now when expires is zero or past).
 func (s *Store) put(ctx context.Context, key string, value []byte, expires time.Time) error {
+	return s.putIn(ctx, Bucket, key, value, expires)
+}
+
+// putIn is put into bucket (Bucket or FailuresBucket).
+func (s *Store) putIn(ctx context.Context, bucket, key string, value []byte, expires time.Time) error {
 	if s.retention <= 0 {
-		_, err := s.kv.Put(ctx, key, value)
+		kv := s.kv
+		if bucket == FailuresBucket {
+			kv = s.failed
+		}
+		_, err := kv.Put(ctx, key, value)
 		return err
 	}
 	ttl := s.retention + max(time.Until(expires), 0)
-	m := nats.NewMsg("$KV." + Bucket + "." + key)
+	m := nats.NewMsg("$KV." + bucket + "." + key)
 	m.Data = value
 	_, err := s.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(ttl.Round(time.Second)))
 	return err
@@ -503,8 +529,8 @@ func (s *Store) rebuild(ctx context.Context, alertID string, plan Plan, sum *Sum
 // of an alert, reading no more than that.
 func (s *Store) failures(ctx context.Context, alertID string) ([]Failure, error) {
 	out := []Failure{}
-	cons, err := s.js.OrderedConsumer(ctx, "KV_"+Bucket, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"$KV." + Bucket + ".f." + alertID + ".>"},
+	cons, err := s.js.OrderedConsumer(ctx, "KV_"+FailuresBucket, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"$KV." + FailuresBucket + "." + alertID + ".>"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list failures of %s: %w", alertID, err)
