@@ -310,7 +310,7 @@ func BenchmarkIndexBuild(b *testing.B) {
 				residentID(id, i)
 				ix.Put(string(id), p)
 			}
-			ix.set.settle()
+			ix.set.Load().settle()
 		}
 		b.StopTimer()
 		report(b, ix.SizeBytes(), before, ix)

@@ -1,7 +1,10 @@
 package geo
 
 import (
+	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/paulmach/orb"
 )
@@ -16,7 +19,7 @@ import (
 // back, so a callback may change the index. A point moved during a lookup
 // may be reported at its old place or its new one.
 type PointIndex struct {
-	set *PointSet
+	set atomic.Pointer[PointSet] // replaced only by Bulk
 
 	mu         sync.Mutex // serialises changes
 	ids        idTable
@@ -33,7 +36,8 @@ type PointIndex struct {
 
 // NewPointIndex returns an empty index.
 func NewPointIndex() *PointIndex {
-	ix := &PointIndex{set: NewPointSet()}
+	ix := &PointIndex{}
+	ix.set.Store(NewPointSet())
 	ix.ids.init()
 	return ix
 }
@@ -52,7 +56,7 @@ func (ix *PointIndex) Put(id string, p orb.Point) {
 		h = ix.alloc()
 		ix.ids.insert(id, h)
 	}
-	ix.set.Put(h, p)
+	ix.set.Load().Put(h, p)
 }
 
 // Delete removes id; it is a no-op for an unknown id.
@@ -63,7 +67,7 @@ func (ix *PointIndex) Delete(id string) {
 	if !ok {
 		return
 	}
-	ix.set.Delete(h)
+	ix.set.Load().Delete(h)
 	ix.ids.remove(id, h)
 	ix.quarantine = append(ix.quarantine, h)
 	if len(ix.quarantine) >= 4096 {
@@ -107,7 +111,42 @@ func (ix *PointIndex) recycle() {
 }
 
 // Len returns the number of points.
-func (ix *PointIndex) Len() int { return ix.set.Len() }
+func (ix *PointIndex) Len() int { return ix.set.Load().Len() }
+
+// ErrNotEmpty is Bulk's refusal: it only fills an empty index.
+var ErrNotEmpty = errors.New("geo: Bulk needs an empty PointIndex")
+
+// Bulk fills an empty index with ids[i] at pts[i], in one pass: much
+// faster than Put for each, and the points end up packed at once (no log
+// to merge). An invalid point, or an id already given, is left out, as
+// Put would leave it. It is how a snapshot of the index is loaded.
+func (ix *PointIndex) Bulk(ids []string, pts []orb.Point) error {
+	if len(ids) != len(pts) {
+		return fmt.Errorf("geo: Bulk: %d ids and %d points", len(ids), len(pts))
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.next != 0 {
+		return ErrNotEmpty
+	}
+	if len(ids) > MaxPointIndexIDs {
+		return fmt.Errorf("geo: Bulk: %d ids, at most %d", len(ids), MaxPointIndexIDs)
+	}
+	keep := make([]orb.Point, 0, len(pts))
+	for i, id := range ids {
+		if checkPoint(pts[i]) != "" {
+			continue
+		}
+		if _, dup := ix.ids.lookup(id); dup {
+			continue
+		}
+		ix.ids.insert(id, uint32(len(keep)))
+		keep = append(keep, pts[i])
+	}
+	ix.next = uint32(len(keep))
+	ix.set.Store(NewPointSetFrom(keep))
+	return nil
+}
 
 // Range calls fn with every id and its point (as stored: to 1e-7°) until
 // fn returns false, in no particular order. Put and Delete wait while it
@@ -116,7 +155,7 @@ func (ix *PointIndex) Range(fn func(id string, p orb.Point) bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	v := ix.ids.v.Load()
-	for h, l := range ix.set.locs() {
+	for h, l := range ix.set.Load().locs() {
 		if l == noLoc {
 			continue
 		}
@@ -133,7 +172,7 @@ func (ix *PointIndex) Within(s *Shape, fn func(id string) bool) {
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
 	var v *idView
-	ix.set.Within(s, func(h uint32) bool {
+	ix.set.Load().Within(s, func(h uint32) bool {
 		if v == nil {
 			// Loaded after the set was read, so it resolves every handle
 			// read there.
@@ -145,12 +184,12 @@ func (ix *PointIndex) Within(s *Shape, fn func(id string) bool) {
 
 // Count returns the number of points inside s, as Within would report
 // them, using every core when the shape is large.
-func (ix *PointIndex) Count(s *Shape) int { return ix.set.Count(s) }
+func (ix *PointIndex) Count(s *Shape) int { return ix.set.Load().Count(s) }
 
 // SizeBytes returns the memory the index holds: the point set, the id
 // table and the ids' bytes.
 func (ix *PointIndex) SizeBytes() int {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.set.SizeBytes() + ix.ids.sizeBytes() + 4*(cap(ix.free)+cap(ix.quarantine))
+	return ix.set.Load().SizeBytes() + ix.ids.sizeBytes() + 4*(cap(ix.free)+cap(ix.quarantine))
 }

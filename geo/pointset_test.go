@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -364,7 +365,7 @@ func TestPointSetConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	ix.set.settle()
+	ix.set.Load().settle()
 	n := 0
 	ix.Within(shapes[0], func(string) bool { n++; return true })
 	if c := ix.Count(shapes[0]); n != c || n != ix.Len() {
@@ -389,7 +390,7 @@ func TestPointSetSize(t *testing.T) {
 	for i, p := range pts {
 		ix.Put(fmt.Sprintf("r%024d", i), p)
 	}
-	ix.set.settle()
+	ix.set.Load().settle()
 	if per := float64(ix.SizeBytes()) / float64(len(pts)); per > 75 {
 		// Small indexes carry a partly filled id chunk and page.
 		t.Errorf("PointIndex: %.1f bytes a point, want at most 75", per)
@@ -465,5 +466,48 @@ func TestPointIndexRange(t *testing.T) {
 	ix.Range(func(string, orb.Point) bool { n++; return n < 10 })
 	if n != 10 {
 		t.Fatalf("Range went on after fn returned false: %d calls", n)
+	}
+}
+
+func TestPointIndexBulk(t *testing.T) {
+	var ids []string
+	var pts []orb.Point
+	for i := range 3000 {
+		ids = append(ids, fmt.Sprintf("b%05d", i))
+		pts = append(pts, orb.Point{-122.3 + float64(i%60)*0.001, 47.5 + float64(i/60)*0.001})
+	}
+	ids = append(ids, "bad", "b00007") // an invalid point, a repeated id
+	pts = append(pts, orb.Point{500, 0}, orb.Point{0, 0})
+	ix := NewPointIndex()
+	if err := ix.Bulk(ids, pts); err != nil {
+		t.Fatal(err)
+	}
+	ref := NewPointIndex()
+	for i := range 3000 {
+		ref.Put(ids[i], pts[i])
+	}
+	if ix.Len() != 3000 {
+		t.Fatalf("Len = %d, want 3000", ix.Len())
+	}
+	shape := mustCompile(t, squares(t), Area{Circles: []Circle{{Center: orb.Point{-122.28, 47.52}, RadiusKm: 1.5}}})
+	var a, b []string
+	ix.Within(shape, func(id string) bool { a = append(a, id); return true })
+	ref.Within(shape, func(id string) bool { b = append(b, id); return true })
+	slices.Sort(a)
+	slices.Sort(b)
+	if len(a) == 0 || !slices.Equal(a, b) {
+		t.Fatalf("Within after Bulk: %d ids, after Put: %d", len(a), len(b))
+	}
+	// Afterwards it is an index like any other.
+	ix.Delete("b00001")
+	ix.Put("new", orb.Point{-122.28, 47.52})
+	ix.Put("b00002", orb.Point{-100, 40})
+	got := map[string]orb.Point{}
+	ix.Range(func(id string, p orb.Point) bool { got[id] = p; return true })
+	if _, ok := got["b00001"]; ok || got["new"] == (orb.Point{}) || got["b00002"] != Quantize(orb.Point{-100, 40}) || len(got) != 3000 {
+		t.Fatalf("after changes: %d ids", len(got))
+	}
+	if err := ix.Bulk([]string{"x"}, []orb.Point{{1, 1}}); !errors.Is(err, ErrNotEmpty) {
+		t.Fatalf("Bulk on a filled index = %v", err)
 	}
 }
