@@ -37,6 +37,7 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/channels/phone"
 	"github.com/herald-alerts/herald/internal/hospitals"
+	"github.com/herald-alerts/herald/internal/sharedkey"
 )
 
 // JetStream names.
@@ -173,29 +174,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := &Store{kv: kv, js: cfg.JS, timeout: cfg.Timeout, now: time.Now}
 	s.registerMetrics(cfg.Metrics)
-	if s.linkKey, err = sharedKey(ctx, kv, "link-key"); err != nil {
+	if s.linkKey, err = sharedkey.Load(ctx, kv, "link-key"); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// sharedKey reads a random key from kv, creating it once for the cluster.
-func sharedKey(ctx context.Context, kv jetstream.KeyValue, name string) ([]byte, error) {
-	for range 3 {
-		e, err := kv.Get(ctx, name)
-		if err == nil {
-			return e.Value(), nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		key := make([]byte, 32)
-		_, _ = rand.Read(key)
-		if _, err := kv.Create(ctx, name, key); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-			return nil, fmt.Errorf("write %s: %w", name, err)
-		}
-	}
-	return nil, fmt.Errorf("read %s: still absent after creating it", name)
 }
 
 func recordKey(alertID, sub string) string { return "a." + alertID + "." + sub }

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-alerts/herald/internal/sharedkey"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -67,24 +68,11 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, ttl time.Du
 	if err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", Bucket, err)
 	}
-	for range 3 {
-		e, err := kv.Get(ctx, keyName)
-		if err == nil {
-			return New(e.Value(), ttl), nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil, fmt.Errorf("read %s: %w", keyName, err)
-		}
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		// Two processes starting together: one Create wins, both read it.
-		if _, err := kv.Create(ctx, keyName, key); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-			return nil, fmt.Errorf("write %s: %w", keyName, err)
-		}
+	key, err := sharedkey.Load(ctx, kv, keyName)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("read %s: still absent after creating it", keyName)
+	return New(key, ttl), nil
 }
 
 // New is a Manager signing with key (tests; Open for the shared key).
