@@ -43,7 +43,16 @@ func TestQuick(t *testing.T) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	if n := strings.Count(out, "PASS") + strings.Count(out, "MISS"); n != 5 {
-		t.Errorf("%d verdicts, want 5", n)
+	// The reads phase is measured only when the fan-out outlasts its
+	// windows (on a slow machine, or under -race); then it has a verdict.
+	want := 5
+	switch {
+	case regexp.MustCompile(`Reads +during the fan-out: .* = ` + num + ` of the rate without`).MatchString(out):
+		want++
+	case !regexp.MustCompile(`Reads +not measured: ` + num + ` SMS left of the fan-out`).MatchString(out):
+		t.Errorf("output says nothing of the reads phase")
+	}
+	if n := strings.Count(out, "PASS") + strings.Count(out, "MISS"); n != want {
+		t.Errorf("%d verdicts, want %d", n, want)
 	}
 }
