@@ -39,32 +39,37 @@ const MaxOutlines = 400
 // zoom are dropped, and rings that shrink below a triangle are left out.
 // Outlines are for drawing only; alerts resolve against the full shapes.
 func (r *Registry) Outlines(b orb.Bound, zoom int) (out []Outline, more bool) {
-	zoom = min(max(zoom, 0), 20)
-	// A 256-pixel tile spans 360/2^zoom degrees of longitude.
-	tolerance := 360 / math.Exp2(float64(zoom)) / 256
 	for _, g := range r.candidates(b) {
 		if len(out) == MaxOutlines {
 			return out, true
 		}
-		var mp orb.MultiPolygon
-		for _, p := range g.Geometry {
-			s := simplify.DouglasPeucker(tolerance).Simplify(p.Clone())
-			sp, ok := s.(orb.Polygon)
-			if !ok || len(sp) == 0 || len(sp[0]) < 4 {
-				continue
-			}
-			var kept orb.Polygon
-			for _, ring := range sp {
-				if len(ring) >= 4 {
-					kept = append(kept, ring)
-				}
-			}
-			mp = append(mp, kept)
-		}
-		if len(mp) == 0 { // smaller than a pixel: draw its bound's corner
-			mp = orb.MultiPolygon{g.Bound.ToPolygon()}
-		}
-		out = append(out, Outline{Region: g, Geometry: mp})
+		out = append(out, Outline{Region: g, Geometry: g.Outline(zoom)})
 	}
 	return out, false
+}
+
+// Outline is the region's boundary simplified for web-map zoom level zoom
+// (see Registry.Outlines); a region smaller than a pixel is its bound.
+func (g *Region) Outline(zoom int) orb.MultiPolygon {
+	zoom = min(max(zoom, 0), 20)
+	// A 256-pixel tile spans 360/2^zoom degrees of longitude.
+	tolerance := 360 / math.Exp2(float64(zoom)) / 256
+	var mp orb.MultiPolygon
+	for _, p := range g.Geometry {
+		sp, ok := simplify.DouglasPeucker(tolerance).Simplify(p.Clone()).(orb.Polygon)
+		if !ok || len(sp) == 0 || len(sp[0]) < 4 {
+			continue
+		}
+		var kept orb.Polygon
+		for _, ring := range sp {
+			if len(ring) >= 4 {
+				kept = append(kept, ring)
+			}
+		}
+		mp = append(mp, kept)
+	}
+	if len(mp) == 0 {
+		mp = orb.MultiPolygon{g.Bound.ToPolygon()}
+	}
+	return mp
 }

@@ -313,15 +313,29 @@ func (s *Store) Ack(ctx context.Context, alertID, sub, by, path string) (Record,
 	return rec, err
 }
 
-// List returns the records of an alert, by hospital name.
-func (s *Store) List(ctx context.Context, alertID string) ([]Record, error) {
+// Asked returns the subscriptions an alert asks to acknowledge, from the
+// record keys alone (no record is read): what the webhook composer checks
+// before each post.
+func (s *Store) Asked(ctx context.Context, alertID string) (map[string]bool, error) {
 	lister, err := s.kv.ListKeysFiltered(ctx, "a."+alertID+".*")
 	if err != nil {
 		return nil, fmt.Errorf("list acknowledgements of %s: %w", alertID, err)
 	}
-	var out []Record
+	out := map[string]bool{}
 	for k := range lister.Keys() {
-		_, sub, _ := strings.Cut(strings.TrimPrefix(k, "a."), ".")
+		out[strings.TrimPrefix(k, "a."+alertID+".")] = true
+	}
+	return out, nil
+}
+
+// List returns the records of an alert, by hospital name.
+func (s *Store) List(ctx context.Context, alertID string) ([]Record, error) {
+	asked, err := s.Asked(ctx, alertID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	for sub := range asked {
 		rec, err := s.Get(ctx, alertID, sub)
 		if errors.Is(err, ErrNotFound) {
 			continue

@@ -145,19 +145,22 @@ func (e *Escalator) step(ctx context.Context, alertID, subID string) (time.Durat
 	}
 	// A tier whose texts did not all go out (a crash, Twilio down) is
 	// finished before its time counts.
-	if n := len(rec.Steps); n > 0 && !rec.Steps[n-1].Done {
-		if err := e.text(ctx, rec); err != nil {
-			return 0, err
-		}
-		return time.Until(rec.Due), nil
-	}
+	unfinished := len(rec.Steps) > 0 && !rec.Steps[len(rec.Steps)-1].Done
 	now := s.now()
-	if now.Before(rec.Due) {
+	if !unfinished && now.Before(rec.Due) {
 		return rec.Due.Sub(now), nil
 	}
 	sub, err := e.cfg.Subscriptions.Get(ctx, subID)
 	if err != nil && !errors.Is(err, hospitals.ErrNotFound) {
 		return 0, err
+	}
+	if unfinished && err == nil {
+		if err := e.text(ctx, rec, sub); err != nil {
+			return 0, err
+		}
+		// Look again when the tier's time is up; never 0, which would
+		// settle a pending hospital.
+		return max(time.Until(rec.Due), time.Second), nil
 	}
 	tier := rec.Tier + 1
 	if errors.Is(err, hospitals.ErrNotFound) || tier > len(sub.Escalation) {
@@ -189,18 +192,15 @@ func (e *Escalator) step(ctx context.Context, alertID, subID string) (time.Durat
 	}
 	s.escalations.WithLabelValues(fmt.Sprint(tier)).Inc()
 	e.cfg.Logger.Info("acknowledgement escalated", "alert", alertID, "subscription", subID, "tier", tier)
-	if err := e.text(ctx, rec); err != nil {
+	if err := e.text(ctx, rec, sub); err != nil {
 		return 0, err
 	}
 	return s.timeout, nil
 }
 
-// text sends the current tier's escalation SMS and records how it went.
-func (e *Escalator) text(ctx context.Context, rec Record) error {
-	sub, err := e.cfg.Subscriptions.Get(ctx, rec.Subscription)
-	if err != nil {
-		return err
-	}
+// text sends the current tier's escalation SMS to the contacts sub lists
+// (none when it was removed) and records how it went.
+func (e *Escalator) text(ctx context.Context, rec Record, sub hospitals.Subscription) error {
 	if rec.Tier < 1 || rec.Tier > len(sub.Escalation) {
 		return nil
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/herald-alerts/herald/broadcaster/cap"
 	"github.com/herald-alerts/herald/channels"
 	"github.com/herald-alerts/herald/geo"
-	"github.com/herald-alerts/herald/internal/acks"
 	"github.com/herald-alerts/herald/internal/deliveries"
 	"github.com/herald-alerts/herald/internal/hospitals"
 	"github.com/herald-alerts/herald/internal/jobs"
@@ -122,11 +121,11 @@ type SubscriptionLookup interface {
 type WebhookConfig struct {
 	Alerts        *Alerts
 	Subscriptions SubscriptionLookup
-	// Acks, when set, finds whether a hospital is asked to acknowledge
-	// an alert and makes its link; AckBase is the link's URL prefix
+	// Acks, when set, says which hospitals an alert asks to acknowledge
+	// and makes their links; AckBase is the link's URL prefix
 	// (<public url>/v1/acks/).
 	Acks interface {
-		Get(ctx context.Context, alertID, sub string) (acks.Record, error)
+		Asked(ctx context.Context, alertID string) (map[string]bool, error)
 		Link(alertID, sub string) string
 	}
 	AckBase string
@@ -142,6 +141,15 @@ type Webhook struct {
 	mu     sync.Mutex
 	bodies map[string][]byte // alert id -> payload
 	subs   map[string]cachedSub
+	asked  map[string]cachedAsked // alert id -> hospitals asked to acknowledge
+}
+
+// cachedAsked is an alert's hospitals asked to acknowledge, as read at
+// fetched. Their records exist before the alert's first job (the planner
+// asks before it queues), so one read a second serves every post.
+type cachedAsked struct {
+	subs    map[string]bool
+	fetched time.Time
 }
 
 // NewWebhook builds the webhook composer.
@@ -203,9 +211,11 @@ func (c *Webhook) subscription(ctx context.Context, id string) (hospitals.Subscr
 // when the alert asks sub to acknowledge, one with its own link.
 func (c *Webhook) body(ctx context.Context, alertID, sub string) ([]byte, error) {
 	if c.Acks != nil {
-		_, err := c.Acks.Get(ctx, alertID, sub)
-		switch {
-		case err == nil:
+		asked, err := c.askedOf(ctx, alertID)
+		if err != nil {
+			return nil, err
+		}
+		if asked[sub] {
 			a, err := c.Alerts.Get(ctx, alertID)
 			if err != nil {
 				return nil, err
@@ -215,8 +225,6 @@ func (c *Webhook) body(ctx context.Context, alertID, sub string) ([]byte, error)
 				return nil, fmt.Errorf("render webhook: %w", err)
 			}
 			return b, nil
-		case !errors.Is(err, acks.ErrNotFound):
-			return nil, err
 		}
 	}
 	c.mu.Lock()
@@ -239,6 +247,29 @@ func (c *Webhook) body(ctx context.Context, alertID, sub string) ([]byte, error)
 	c.bodies[alertID] = b
 	c.mu.Unlock()
 	return b, nil
+}
+
+// askedOf is the alert's hospitals asked to acknowledge, read at most once
+// a second.
+func (c *Webhook) askedOf(ctx context.Context, alertID string) (map[string]bool, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.asked[alertID]
+	c.mu.Unlock()
+	if ok && now.Sub(e.fetched) < subscriptionTTL {
+		return e.subs, nil
+	}
+	subs, err := c.Acks.Asked(ctx, alertID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.asked == nil || len(c.asked) >= maxCached {
+		c.asked = map[string]cachedAsked{}
+	}
+	c.asked[alertID] = cachedAsked{subs: subs, fetched: now}
+	c.mu.Unlock()
+	return subs, nil
 }
 
 // Social accounts: the recipient id of each, which also names its network.

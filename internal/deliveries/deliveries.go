@@ -217,7 +217,7 @@ func (s *Store) Put(ctx context.Context, d jobs.Delivery, r Record) error {
 	// last error, while their retries go on.
 	if r.State == Failed || r.State == Skipped || r.State == Queued && r.Reason != "" {
 		fb, _ := json.Marshal(Failure{Channel: string(d.Channel), Recipient: d.Recipient, State: r.State, Reason: r.Reason})
-		if err := s.putIn(ctx, FailuresBucket, d.Key(), fb, r.Expires); err != nil {
+		if err := s.putIn(ctx, s.failed, d.Key(), fb, r.Expires); err != nil {
 			return fmt.Errorf("list failure of %s: %w", d.Key(), err)
 		}
 	}
@@ -235,21 +235,17 @@ func (s *Store) Unlist(ctx context.Context, d jobs.Delivery) error {
 // put writes a bucket entry that expires Retention after expires (after
 // now when expires is zero or past).
 func (s *Store) put(ctx context.Context, key string, value []byte, expires time.Time) error {
-	return s.putIn(ctx, Bucket, key, value, expires)
+	return s.putIn(ctx, s.kv, key, value, expires)
 }
 
-// putIn is put into bucket (Bucket or FailuresBucket).
-func (s *Store) putIn(ctx context.Context, bucket, key string, value []byte, expires time.Time) error {
+// putIn is put into kv (the records' bucket or the failures').
+func (s *Store) putIn(ctx context.Context, kv jetstream.KeyValue, key string, value []byte, expires time.Time) error {
 	if s.retention <= 0 {
-		kv := s.kv
-		if bucket == FailuresBucket {
-			kv = s.failed
-		}
 		_, err := kv.Put(ctx, key, value)
 		return err
 	}
 	ttl := s.retention + max(time.Until(expires), 0)
-	m := nats.NewMsg("$KV." + bucket + "." + key)
+	m := nats.NewMsg("$KV." + kv.Bucket() + "." + key)
 	m.Data = value
 	_, err := s.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(ttl.Round(time.Second)))
 	return err

@@ -33,9 +33,10 @@ const SessionCookie = "herald_session"
 // reader is who reads a management view: the admin (every alert) or an
 // officer signed in to the console (their agency's alerts).
 type reader struct {
-	admin bool
-	o     *originators.Originator
-	set   *originators.Set // the originators o was found in
+	admin   bool
+	o       *originators.Originator
+	set     *originators.Set // the originators o was found in
+	expires time.Time        // the session's end
 }
 
 // sees reports whether r may read alert rec: the admin always; an officer
@@ -75,7 +76,7 @@ func (s *Server) session(r *http.Request) (reader, bool) {
 	if !ok || o.PublicKey != sess.Key {
 		return reader{}, false
 	}
-	return reader{o: o, set: set}, true
+	return reader{o: o, set: set, expires: sess.Expires}, true
 }
 
 // readerOf is the request's reader, if any.
@@ -169,9 +170,7 @@ func (s *Server) whoAmI(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnauthorized, "Not signed in", "open your seed file in the console to sign in", nil)
 		return
 	}
-	c, _ := r.Cookie(SessionCookie)
-	sess, _ := s.Sessions.Parse(c.Value)
-	writeJSON(w, http.StatusOK, s.sessionView(rd.o, sess.Expires))
+	writeJSON(w, http.StatusOK, s.sessionView(rd.o, rd.expires))
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
@@ -207,14 +206,9 @@ func (s *Server) sessionView(o *originators.Originator, expires time.Time) api.S
 		if !ok {
 			continue
 		}
-		outlines, _ := s.Regions.Outlines(reg.Bound, jurisdictionZoom)
-		for _, ol := range outlines {
-			if ol.Region.ID == id {
-				f := geojson.NewFeature(ol.Geometry)
-				f.Properties = geojson.Properties{"id": id, "name": reg.Name}
-				add(f, reg.Bound)
-			}
-		}
+		f := geojson.NewFeature(reg.Outline(jurisdictionZoom))
+		f.Properties = geojson.Properties{"id": id, "name": reg.Name}
+		add(f, reg.Bound)
 	}
 	if len(o.Jurisdiction.Area) > 0 {
 		f := geojson.NewFeature(o.Jurisdiction.Area)

@@ -44,6 +44,7 @@ var errNoSnapshot = errors.New("no snapshot")
 // Ranger lists an index's ids and points (geo.PointIndex does): what a
 // snapshot is written from.
 type Ranger interface {
+	Len() int
 	Range(fn func(id string, p orb.Point) bool)
 }
 
@@ -93,8 +94,9 @@ func (s *Store) writeSnapshot(ctx context.Context, path string, idx Ranger, rev 
 		regions[id] = r
 	}
 	s.mu.RUnlock()
-	var points int
-	idx.Range(func(string, orb.Point) bool { points++; return true })
+	// Follow, the index's only writer, is the caller: it cannot change
+	// between Len and Range.
+	points := idx.Len()
 
 	_, _ = w.WriteString(snapshotMagic)
 	uvarint(uint64(created))
@@ -194,8 +196,11 @@ func (s *Store) loadSnapshot(ctx context.Context, path string, idx Index) (rev u
 	}
 	str := func() (string, error) {
 		l, err := binary.ReadUvarint(r)
-		if err != nil || l > 1<<16 {
-			return "", cmpErr(err, "string too long")
+		if err != nil {
+			return "", err
+		}
+		if l > 1<<16 {
+			return "", errors.New("string too long")
 		}
 		b := make([]byte, l)
 		_, err = io.ReadFull(r, b)
@@ -253,13 +258,6 @@ func (s *Store) loadSnapshot(ctx context.Context, path string, idx Index) (rev u
 		}
 	}
 	return rev, int(count), nil
-}
-
-func cmpErr(err error, msg string) error {
-	if err != nil {
-		return err
-	}
-	return errors.New(msg)
 }
 
 // snapshotEvery is how often Follow writes a snapshot while residents

@@ -43,10 +43,16 @@ var (
 
 // Session is a signed-in officer.
 type Session struct {
-	Originator string    `json:"o"`
-	Key        string    `json:"k"` // the public key that signed in
-	Expires    time.Time `json:"-"`
-	ExpiresAt  int64     `json:"e"`
+	Originator string
+	Key        string // the public key that signed in
+	Expires    time.Time
+}
+
+// payload is a token's signed content: short names, Unix seconds.
+type payload struct {
+	Originator string `json:"o"`
+	Key        string `json:"k"`
+	Expires    int64  `json:"e"`
 }
 
 // Manager mints and checks challenges and session tokens.
@@ -123,27 +129,26 @@ func (m *Manager) CheckChallenge(c string) error {
 // Mint returns a token for originator, signed in with public key.
 func (m *Manager) Mint(originator, key string) (token string, s Session) {
 	s = Session{Originator: originator, Key: key, Expires: m.now().Add(m.ttl).Truncate(time.Second)}
-	s.ExpiresAt = s.Expires.Unix()
-	b, _ := json.Marshal(s)
-	payload := base64.RawURLEncoding.EncodeToString(b)
-	return payload + "." + m.mac("session", payload), s
+	b, _ := json.Marshal(payload{Originator: originator, Key: key, Expires: s.Expires.Unix()})
+	p := base64.RawURLEncoding.EncodeToString(b)
+	return p + "." + m.mac("session", p), s
 }
 
 // Parse checks a token and returns its session.
 func (m *Manager) Parse(token string) (Session, error) {
-	payload, sig, ok := strings.Cut(token, ".")
-	if !ok || !hmac.Equal([]byte(sig), []byte(m.mac("session", payload))) {
+	p, sig, ok := strings.Cut(token, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(m.mac("session", p))) {
 		return Session{}, ErrInvalid
 	}
-	b, err := base64.RawURLEncoding.DecodeString(payload)
+	b, err := base64.RawURLEncoding.DecodeString(p)
 	if err != nil {
 		return Session{}, ErrInvalid
 	}
-	var s Session
-	if err := json.Unmarshal(b, &s); err != nil || s.Originator == "" {
+	var pl payload
+	if err := json.Unmarshal(b, &pl); err != nil || pl.Originator == "" {
 		return Session{}, ErrInvalid
 	}
-	s.Expires = time.Unix(s.ExpiresAt, 0)
+	s := Session{Originator: pl.Originator, Key: pl.Key, Expires: time.Unix(pl.Expires, 0)}
 	if !m.now().Before(s.Expires) {
 		return Session{}, ErrExpired
 	}
