@@ -70,6 +70,9 @@ type Message struct {
 	// adapters that derive idempotency keys or record keys from time use
 	// it, so a retry writes the same thing.
 	Created time.Time
+	// Segments is how many message segments a carrier counts for Text (an
+	// SMS), when the composer knows; 0 when not counted.
+	Segments int
 }
 
 // Post is one social post. Only its Link and its Tags (as written in Text,

@@ -37,6 +37,10 @@ import (
 // flight; it also bounds the duplicates a crash can cause (see README).
 var concurrency = map[channels.Channel]int{channels.SMS: 16, channels.Webhook: 32, channels.Social: 2}
 
+// Concurrency is how many sends of ch one Herald process has in flight
+// (what a load test's bare loops must match to compare with it).
+func Concurrency(ch channels.Channel) int { return concurrency[ch] }
+
 // residentKey reads the secret from which residents' ids (keyed hashes of
 // their numbers) and the numbers' encryption at rest are derived, creating
 // it on first start. Processes sharing a NATS cluster must share it: copy
@@ -257,7 +261,13 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 		return err
 	}
 	costs := map[channels.Channel]func(channels.Message) int{
-		channels.SMS: func(m channels.Message) int { n, _ := render.Segments(m.Text); return n },
+		channels.SMS: func(m channels.Message) int {
+			if m.Segments > 0 {
+				return m.Segments
+			}
+			n, _ := render.Segments(m.Text)
+			return n
+		},
 	}
 	limiters := map[channels.Channel]dispatch.Limiter{channels.SMS: smsLimit}
 	metrics := dispatch.NewMetrics(a.metrics)

@@ -53,28 +53,39 @@ type SMSConfig struct {
 
 // originalWords are the instructions and descriptions of the alerts a
 // Cancel references, which its text must not repeat; nil for other
-// messages or when the originals cannot be read (the Cancel still goes).
-func (c *SMS) originalWords(ctx context.Context, a Alert) []string {
+// messages. An original that cannot be read is left out (the Cancel still
+// goes) and complete is false.
+func (c *SMS) originalWords(ctx context.Context, a Alert) (words []string, complete bool) {
 	if a.CAP.MsgType != cap.MsgCancel {
-		return nil
+		return nil, true
 	}
-	var words []string
+	complete = true
 	for _, ref := range a.Record.References {
 		orig, err := c.Alerts.Get(ctx, ref)
 		if err != nil {
+			complete = false
 			continue
 		}
 		for _, in := range orig.CAP.Info {
 			words = append(words, in.Instruction, in.Description)
 		}
 	}
-	return words
+	return words, complete
 }
 
-// SMS composes text messages to residents.
+// SMS composes text messages to residents. Every reader of one language
+// gets the same text of an alert, so it is rendered once per alert and
+// language (rendering and counting segments cost more than the rest of a
+// send's own work).
 type SMS struct {
 	SMSConfig
+
+	mu    sync.Mutex
+	texts map[textKey]render.SMSText
 }
+
+// textKey names a rendered SMS: an alert in a language.
+type textKey struct{ alertID, lang string }
 
 // NewSMS builds the SMS composer.
 func NewSMS(cfg SMSConfig) *SMS { return &SMS{SMSConfig: cfg} }
@@ -100,16 +111,48 @@ func (c *SMS) Compose(ctx context.Context, j jobs.Delivery) (channels.Message, s
 	if aud := recipients.AudienceOf(a.CAP); aud.Exercise && !r.Exercise {
 		return channels.Message{}, "not an exercise participant", nil
 	}
-	return channels.Message{To: r.Phone, Text: c.Text(ctx, a, r.Language).Text}, "", nil
+	t := c.cachedText(ctx, a, r.Language)
+	return channels.Message{To: r.Phone, Text: t.Text, Segments: t.Segments}, "", nil
+}
+
+// cachedText is Text's message, rendered once per alert and language. An
+// alert's content never changes (a correction is a new alert), so entries
+// need no expiry, only a bound.
+func (c *SMS) cachedText(ctx context.Context, a Alert, lang string) render.SMSText {
+	k := textKey{a.Record.ID, lang}
+	c.mu.Lock()
+	t, ok := c.texts[k]
+	c.mu.Unlock()
+	if ok {
+		return t
+	}
+	t, complete := c.render(ctx, a, lang)
+	if !complete {
+		return t // rendered again next time, when the originals may be read
+	}
+	c.mu.Lock()
+	if c.texts == nil || len(c.texts) >= 4*maxCached {
+		c.texts = map[textKey]render.SMSText{}
+	}
+	c.texts[k] = t
+	c.mu.Unlock()
+	return t
 }
 
 // Text is the SMS a reader of lang receives for a (also what a preview
 // shows an officer before sending).
 func (c *SMS) Text(ctx context.Context, a Alert, lang string) render.SMSText {
+	t, _ := c.render(ctx, a, lang)
+	return t
+}
+
+// render is Text, and whether every original a Cancel references was read.
+func (c *SMS) render(ctx context.Context, a Alert, lang string) (render.SMSText, bool) {
+	words, complete := c.originalWords(ctx, a)
 	return render.RenderSMS(a.CAP, lang, render.SMSOptions{
 		Link: c.Links.Page(a.Record.ID, lang), GSM7Segments: c.Segments.GSM7, UCS2Segments: c.Segments.UCS2,
-		Repeat: c.originalWords(ctx, a),
-	})
+		Repeat: words,
+	}), complete
 }
 
 // SubscriptionLookup reads webhook subscriptions.

@@ -11,6 +11,7 @@ import (
 	"github.com/herald-alerts/herald/internal/alertlog"
 	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/internal/lifecycle"
+	"github.com/herald-alerts/herald/internal/render"
 	"github.com/herald-alerts/herald/internal/residents"
 	"github.com/herald-alerts/herald/test/natstest"
 )
@@ -93,6 +94,9 @@ func TestComposeSMS(t *testing.T) {
 			if skip != "" || !strings.Contains(m.Text, tt.text) || m.To == "" {
 				t.Fatalf("message %+v (skip %q), want text containing %q", m, skip, tt.text)
 			}
+			if n, _ := render.Segments(m.Text); m.Segments != n {
+				t.Fatalf("message says %d segments, its text is %d (the rate limiter counts these)", m.Segments, n)
+			}
 		})
 	}
 }
@@ -169,5 +173,49 @@ func TestSocialThread(t *testing.T) {
 	}
 	if en, es := c.Thread(al, Bluesky)[0].Text, c.Thread(al, Bluesky)[1].Text; !strings.Contains(en, "Boil water") || !strings.Contains(es, "Hierva el agua") {
 		t.Errorf("texts:\n%s\n%s", en, es)
+	}
+}
+
+// TestSMSTextCache: a Cancel's text leaves out the words of the original
+// it references; when that original cannot be read, the text is not kept,
+// so the next send renders it again (and leaves them out once it can).
+func TestSMSTextCache(t *testing.T) {
+	ctx := context.Background()
+	log, err := alertlog.Open(ctx, alertlog.Config{JS: natstest.JetStream(t), Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewSMS(SMSConfig{Alerts: NewAlerts(AlertsConfig{Log: log, StateTTL: time.Hour}), Links: Links{PublicURL: "https://herald.example"},
+		Residents: fakeResidents{"en": {Phone: "+12065550101", Language: "en-US"}}})
+	orig := testAlert("ORIG", cap.StatusActual, time.Now().Add(time.Hour))
+	cancel := testAlert("CANCEL", cap.StatusActual, time.Now().Add(time.Hour))
+	cancel.MsgType = cap.MsgCancel
+	cancel.References = orig.Sender + "," + orig.Identifier + "," + orig.Sent
+	cancel.Info = cancel.Info[:1]
+	cancelID := store(t, log, cancel)
+	send := func() string {
+		t.Helper()
+		m, skip, err := c.Compose(ctx, jobs.Delivery{AlertID: cancelID, Channel: channels.SMS, Recipient: "en"})
+		if err != nil || skip != "" {
+			t.Fatalf("compose: %q, %v", skip, err)
+		}
+		return m.Text
+	}
+	// The original is not in the log: its words cannot be left out.
+	if txt := send(); !strings.Contains(txt, "Boil tap water") {
+		t.Fatalf("Cancel without its original: %q, want the Cancel's own copy of the words", txt)
+	}
+	if len(c.texts) != 0 {
+		t.Fatalf("a text rendered without the original was kept: %v", c.texts)
+	}
+	store(t, log, orig)
+	if txt := send(); strings.Contains(txt, "Boil tap water") {
+		t.Fatalf("Cancel repeats its original's instruction: %q", txt)
+	}
+	if len(c.texts) != 1 {
+		t.Fatalf("texts kept: %d, want 1", len(c.texts))
+	}
+	if a, b := send(), send(); a != b {
+		t.Fatalf("cached text differs: %q, %q", a, b)
 	}
 }

@@ -15,12 +15,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -30,6 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 	"github.com/paulmach/orb"
@@ -46,6 +49,7 @@ import (
 	"github.com/herald-alerts/herald/internal/inproc"
 	"github.com/herald-alerts/herald/internal/jobs"
 	"github.com/herald-alerts/herald/internal/lifecycle"
+	"github.com/herald-alerts/herald/internal/residents"
 )
 
 // Targets of issue 6, item 8.
@@ -60,12 +64,14 @@ const (
 	targetImportResidents = 1_000_000
 	targetImportTime      = 15 * time.Second
 	targetRSS             = 1 << 30
+	// Issue 18 item 6: SMS dispatch at this share of the bare NATS work
+	// one SMS needs.
+	targetSMSFloorRatio = 0.7
 )
 
 // benchWebhookConcurrency is the webhook dispatcher's concurrency in one
-// Herald process (internal/app/delivery.go, concurrency[channels.Webhook]);
-// the bare loop uses as many workers.
-const benchWebhookConcurrency = 32
+// Herald process; the bare loop uses as many workers.
+var benchWebhookConcurrency = app.Concurrency(channels.Webhook)
 
 const (
 	benchCounty     = "us-county-53033" // King County, WA: the residents and the hospitals
@@ -276,6 +282,8 @@ type bench struct {
 	// planned is the id of the big alert planning published: the SMS
 	// fan-out the throughput phases measure.
 	planned string
+	// smsRate is the SMS phase's calls per second.
+	smsRate float64
 }
 
 // Run runs the load test, printing figures to out; Herald logs to logger.
@@ -393,6 +401,7 @@ func Run(ctx context.Context, out io.Writer, o Options, logger *slog.Logger) (er
 		{"import", b.importResidents},
 		{"planning", b.planning},
 		{"sms", b.smsThroughput},
+		{"sms-floor", b.smsFloor},
 		{"latency", b.latency},
 		{"webhooks", b.webhookThroughput},
 	}
@@ -570,7 +579,7 @@ func (b *bench) importResidents(ctx context.Context) error {
 		}
 	}
 	fmt.Fprintf(b.out, "           every resident in the planner's index %s after the last import answered\n", since(wait))
-	return nil
+	return b.storage(ctx, "residents", "KV_"+residents.Bucket, "resident")
 }
 
 func (b *bench) importCSV(ctx context.Context, body []byte) (int, error) {
@@ -775,6 +784,7 @@ func (b *bench) smsThroughput(ctx context.Context) error {
 		return errors.New("no SMS reached the fake Twilio")
 	}
 	rate := float64(n) / took.Seconds()
+	b.smsRate = rate
 	fmt.Fprintf(b.out, "SMS        %s Twilio API calls in %s = %s calls/s (real twilio-go adapter to the local fake, %s TCP connections opened; longest pause %s)\n",
 		thousands(int(n)), since2(took), thousands(int(rate)), thousands(int(b.twilio.conns.Load()-conns0)), since2(gap))
 	fmt.Fprintf(b.out, "           target: >= %s calls/s  %s\n", thousands(targetSMSPerSec), b.verdict("sms", rate >= targetSMSPerSec))
@@ -791,7 +801,40 @@ func (b *bench) smsThroughput(ctx context.Context) error {
 	if err := b.jobs.Purge(ctx, jetstream.WithPurgeSubject(jobs.ChannelSubjects(channels.SMS))); err != nil {
 		return fmt.Errorf("purge SMS jobs: %w", err)
 	}
-	return b.quiet(ctx, &b.twilio.calls)
+	if err := b.quiet(ctx, &b.twilio.calls); err != nil {
+		return err
+	}
+	return b.storage(ctx, "deliveries", "KV_"+deliveries.Bucket, "delivery")
+}
+
+// storage prints what a stream holds on disk per message (a resident's
+// record, a delivery's), and the whole data dir, for the sizing table in
+// docs/benchmarks.md.
+func (b *bench) storage(ctx context.Context, what, stream, per string) error {
+	st, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("storage of %s: %w", stream, err)
+	}
+	s := st.CachedInfo().State
+	var dir int64
+	err = filepath.WalkDir(b.startOpts.DataDir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if info, err := d.Info(); err == nil && !d.IsDir() {
+			dir += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("size of the data dir: %w", err)
+	}
+	if s.Msgs == 0 {
+		return fmt.Errorf("storage: %s holds nothing", stream)
+	}
+	fmt.Fprintf(b.out, "Storage    %s: %s holds %s in %s messages = %d B a %s; the data dir %s\n",
+		what, stream, mb(int64(s.Bytes)), thousands(int(s.Msgs)), s.Bytes/s.Msgs, per, mb(dir))
+	return nil
 }
 
 // readsWindow is each window of readsDuringDispatch; readsPerSecond the
@@ -1296,5 +1339,110 @@ func (b *bench) floors(ctx context.Context) error {
 	b.pubFloor = float64(n) / pubTook.Seconds()
 	fmt.Fprintf(b.out, "Floors     KV put loop (64 goroutines, %d-byte values): %s puts/s; JetStream async publish loop: %s msgs/s (%s each)\n",
 		len(value), thousands(int(b.kvFloor)), thousands(int(b.pubFloor)), thousands(n))
+	return nil
+}
+
+// smsFloorOps bounds the SMS floor's loop (it also stops after --duration).
+const smsFloorOps = 100_000
+
+// smsFloor measures the NATS work one SMS needs, done bare on the same
+// server with the SMS dispatcher's concurrency: read a resident (a direct
+// get of a random record of the residents' bucket), write the delivery
+// record (a publish with a TTL to a bucket configured as the deliveries'
+// one) and count it (an async counter increment with a message id, its
+// ack awaited in groups as a job's are). A job's ack, one per 512 SMS, is
+// left out. Issue 18 item 6: the SMS phase's rate at 0.7 or more of this.
+func (b *bench) smsFloor(ctx context.Context) error {
+	res, err := b.js.Stream(ctx, "KV_"+residents.Bucket)
+	if err != nil {
+		return err
+	}
+	first, last := res.CachedInfo().State.FirstSeq, res.CachedInfo().State.LastSeq
+	kv, err := b.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "BENCH_FLOOR_RECORDS", Storage: jetstream.FileStorage, History: 1, LimitMarkerTTL: time.Minute})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = b.js.DeleteKeyValue(context.WithoutCancel(ctx), kv.Bucket()) }()
+	counts, err := b.js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCH_FLOOR_COUNTS", Subjects: []string{"benchfloor.counts.>"},
+		Storage: jetstream.FileStorage, AllowMsgCounter: true, MaxMsgsPerSubject: 1, Duplicates: 2 * time.Minute})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = b.js.DeleteStream(context.WithoutCancel(ctx), counts.CachedInfo().Config.Name) }()
+	record, err := json.Marshal(deliveries.Record{State: deliveries.Sent, Outcome: deliveries.Sent, ProviderID: "SM0123456789abcdef0123456789abcdef", Attempts: 1, At: time.Now()})
+	if err != nil {
+		return err
+	}
+	workers := app.Concurrency(channels.SMS)
+	fctx, cancel := context.WithTimeout(ctx, b.o.Duration)
+	defer cancel()
+	var (
+		next, done atomic.Int64
+		failed     atomic.Value
+		wg         sync.WaitGroup
+	)
+	// An operation cut by the window's end is not a failure.
+	fail := func(err error) {
+		if fctx.Err() == nil {
+			failed.Store(err)
+		}
+	}
+	start := time.Now()
+	for range workers {
+		wg.Go(func() {
+			var pending []jetstream.PubAckFuture
+			defer func() {
+				if err := deliveries.Wait(fctx, pending); err != nil {
+					fail(err)
+				}
+			}()
+			for fctx.Err() == nil {
+				i := next.Add(1)
+				if i > smsFloorOps {
+					return
+				}
+				if _, err := res.GetMsg(fctx, first+rand.Uint64N(last-first+1)); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+					fail(fmt.Errorf("get resident: %w", err))
+					return
+				}
+				key := fmt.Sprintf("floor%d.sms.r%026d", i%8, i)
+				m := nats.NewMsg("$KV." + kv.Bucket() + "." + key)
+				m.Data = record
+				if _, err := b.js.PublishMsg(fctx, m, jetstream.WithMsgTTL(168*time.Hour)); err != nil {
+					fail(fmt.Errorf("put record: %w", err))
+					return
+				}
+				c := nats.NewMsg(fmt.Sprintf("benchfloor.counts.floor%d.sms.sent", i%8))
+				c.Header.Set("Nats-Incr", "1")
+				f, err := b.js.PublishMsgAsync(c, jetstream.WithMsgID("c."+key))
+				if err != nil {
+					fail(fmt.Errorf("count: %w", err))
+					return
+				}
+				if pending = append(pending, f); len(pending) == jobs.BatchSize[channels.SMS] {
+					if err := deliveries.Wait(fctx, pending); err != nil {
+						fail(err)
+						return
+					}
+					pending = pending[:0]
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if err, _ := failed.Load().(error); err != nil {
+		return fmt.Errorf("sms floor: %w", err)
+	}
+	n := done.Load()
+	if n == 0 {
+		return errors.New("sms floor: no operation finished")
+	}
+	floor := float64(n) / took.Seconds()
+	ratio := b.smsRate / floor
+	fmt.Fprintf(b.out, "SMS floor  the NATS work of one SMS done bare (%d goroutines: resident read, record put with TTL, counter increment): %s in %s = %s/s\n",
+		workers, thousands(int(n)), since2(took), thousands(int(floor)))
+	fmt.Fprintf(b.out, "           Herald's SMS rate above = %.2f of it; target: >= %.1f  %s\n", ratio, targetSMSFloorRatio, b.verdict("sms floor", ratio >= targetSMSFloorRatio))
 	return nil
 }
