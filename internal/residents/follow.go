@@ -163,8 +163,17 @@ type placement struct {
 	Lon      float64 `json:"lon"`
 	Region   string  `json:"region"`
 	OptedOut bool    `json:"opted_out"`
-	PhoneEnc string  `json:"phone_enc"`
-	Phone    string  `json:"phone"`
+	PhoneEnc present `json:"phone_enc"`
+	Phone    present `json:"phone"`
+}
+
+// present is whether a JSON string field holds something, without copying
+// it (the index never reads a number).
+type present bool
+
+func (p *present) UnmarshalJSON(b []byte) error {
+	*p = len(b) > 2 && b[0] == '"' // "" and null are absent
+	return nil
 }
 
 // reachable decodes where the resident an entry holds is, if it is one
@@ -174,7 +183,7 @@ func (s *Store) reachable(ctx context.Context, e jetstream.KeyValueEntry) (Resid
 		return Resident{}, false
 	}
 	var p placement
-	if err := json.Unmarshal(e.Value(), &p); err != nil || p.PhoneEnc == "" && p.Phone == "" {
+	if err := json.Unmarshal(e.Value(), &p); err != nil || !p.PhoneEnc && !p.Phone {
 		// One bad record must not stop alerts for everyone else; it stays
 		// out of the index until it is rewritten.
 		slog.WarnContext(ctx, "residents: skipping a record that does not decode", "id", e.Key(), "err", cmp.Or(err, errors.New("no phone number")))

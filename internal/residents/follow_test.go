@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paulmach/orb"
 
 	"github.com/herald-alerts/herald/test/natstest"
@@ -114,5 +115,51 @@ func TestFollowEmptyBucketIsReady(t *testing.T) {
 	case <-ready:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Follow on an empty bucket never became ready")
+	}
+}
+
+// entry is a bucket entry as a watch delivers it.
+type entry struct {
+	jetstream.KeyValueEntry
+	key   string
+	value []byte
+	op    jetstream.KeyValueOp
+}
+
+func (e entry) Key() string                     { return e.key }
+func (e entry) Value() []byte                   { return e.value }
+func (e entry) Operation() jetstream.KeyValueOp { return e.op }
+
+// TestReachable: what the index takes of a record, and the records it
+// leaves out.
+func TestReachable(t *testing.T) {
+	s := &Store{}
+	put := jetstream.KeyValuePut
+	tests := []struct {
+		name  string
+		value string
+		op    jetstream.KeyValueOp
+		want  Resident
+		ok    bool
+	}{
+		{"sealed number, a point", `{"lat":47.5,"lon":-122.3,"phone_enc":"AQID"}`, put, Resident{ID: "r1", Lat: 47.5, Lon: -122.3}, true},
+		{"region only", `{"region":"us-county-53033","phone_enc":"AQID"}`, put, Resident{ID: "r1", Region: "us-county-53033"}, true},
+		{"clear number from before encryption", `{"lat":1,"lon":2,"phone":"+12065550100"}`, put, Resident{ID: "r1", Lat: 1, Lon: 2}, true},
+		{"opted out", `{"lat":1,"lon":2,"phone_enc":"AQID","opted_out":true}`, put, Resident{ID: "r1", Lat: 1, Lon: 2}, false},
+		{"no number", `{"lat":1,"lon":2}`, put, Resident{}, false},
+		{"empty number", `{"lat":1,"lon":2,"phone_enc":""}`, put, Resident{}, false},
+		{"null number", `{"lat":1,"lon":2,"phone_enc":null}`, put, Resident{}, false},
+		{"number not a string", `{"lat":1,"lon":2,"phone_enc":12}`, put, Resident{}, false},
+		{"not JSON", `lat=1`, put, Resident{}, false},
+		{"deleted", ``, jetstream.KeyValueDelete, Resident{}, false},
+		{"purged", ``, jetstream.KeyValuePurge, Resident{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := s.reachable(context.Background(), entry{key: "r1", value: []byte(tt.value), op: tt.op})
+			if ok != tt.ok || got != tt.want {
+				t.Fatalf("reachable = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
 	}
 }

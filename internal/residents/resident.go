@@ -24,6 +24,8 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/text/language"
@@ -209,9 +211,26 @@ func parseLanguage(s string) (string, error) {
 	if len(s) > maxLanguage {
 		return "", errors.New("too long")
 	}
+	// A file of a million residents names a handful of languages: each is
+	// parsed once.
+	if tag, ok := languages.Load(s); ok {
+		return tag.(string), nil
+	}
 	tag, err := language.Parse(strings.TrimSpace(s))
 	if err != nil {
 		return "", err
 	}
+	if languagesSeen.Add(1) <= maxLanguagesMemo {
+		languages.Store(s, tag.String())
+	}
 	return tag.String(), nil
 }
+
+// languages memoizes parseLanguage's valid answers, up to
+// maxLanguagesMemo of them (outside input must not grow it without bound).
+var (
+	languages     sync.Map // as written -> canonical tag
+	languagesSeen atomic.Int64
+)
+
+const maxLanguagesMemo = 4096

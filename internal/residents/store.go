@@ -8,6 +8,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ type Store struct {
 	js   jetstream.JetStream
 	kv   jetstream.KeyValue
 	keys keys
+	macs sync.Pool // of hmac.New(sha256.New, keys.id), for ID
 
 	following atomic.Bool
 	// Region-only residents, kept by Follow: region id -> resident ids,
@@ -154,9 +156,18 @@ const idLen = 1 + 24
 // ID returns the resident id of an E.164 number (as phone.Normalize
 // returns it; other spellings give other ids).
 func (s *Store) ID(e164 string) string {
-	mac := hmac.New(sha256.New, s.keys.id)
+	// An import computes a million of these: the keyed hash state is
+	// reused rather than set up again for each.
+	mac, _ := s.macs.Get().(hash.Hash)
+	if mac == nil {
+		mac = hmac.New(sha256.New, s.keys.id)
+	}
+	mac.Reset()
 	mac.Write([]byte(e164))
-	return "r" + strings.ToLower(idEncoding.EncodeToString(mac.Sum(nil)[:15]))
+	var sum [sha256.Size]byte
+	id := "r" + strings.ToLower(idEncoding.EncodeToString(mac.Sum(sum[:0])[:15]))
+	s.macs.Put(mac)
+	return id
 }
 
 // validID reports whether id could be a resident id, so that malformed ids
