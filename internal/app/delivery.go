@@ -217,8 +217,28 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 	for ch, n := range opt.Notifiers {
 		ns[ch] = n
 	}
+	// The SMS rate, in segments per second as carriers count them, holds
+	// for the sender (number or Messaging Service) across all Herald
+	// processes on this NATS together.
+	smsLimit, err := ratelimit.Open(ctx, ratelimit.Config{JS: a.js, Replicas: replicas, Name: smsLimiterName(cfg), Rate: cfg.SMS.SegmentRate()})
+	if err != nil {
+		return err
+	}
+	costs := map[channels.Channel]func(channels.Message) int{
+		channels.SMS: func(m channels.Message) int {
+			if m.Segments > 0 {
+				return m.Segments
+			}
+			n, _ := render.Segments(m.Text)
+			return n
+		},
+	}
+	var escalationSMS channels.Notifier
+	if ns[channels.SMS] != nil {
+		escalationSMS = rateLimited{Notifier: ns[channels.SMS], limit: smsLimit, cost: costs[channels.SMS]}
+	}
 	escalator := acks.NewEscalator(acks.EscalatorConfig{Store: a.acks, JS: a.js, Subscriptions: a.hospitals, Alerts: a.log,
-		SMS: ns[channels.SMS], PublicURL: cfg.HTTP.PublicURL, Logger: a.logger})
+		SMS: escalationSMS, PublicURL: cfg.HTTP.PublicURL, Logger: a.logger})
 	if err := escalator.Start(ctx); err != nil {
 		return err
 	}
@@ -253,22 +273,6 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 			return nil
 		},
 	}
-	// The SMS rate, in segments per second as carriers count them, holds
-	// for the sender (number or Messaging Service) across all Herald
-	// processes on this NATS together.
-	smsLimit, err := ratelimit.Open(ctx, ratelimit.Config{JS: a.js, Replicas: replicas, Name: smsLimiterName(cfg), Rate: cfg.SMS.SegmentRate()})
-	if err != nil {
-		return err
-	}
-	costs := map[channels.Channel]func(channels.Message) int{
-		channels.SMS: func(m channels.Message) int {
-			if m.Segments > 0 {
-				return m.Segments
-			}
-			n, _ := render.Segments(m.Text)
-			return n
-		},
-	}
 	limiters := map[channels.Channel]dispatch.Limiter{channels.SMS: smsLimit}
 	metrics := dispatch.NewMetrics(a.metrics)
 	isolation := map[channels.Channel]dispatch.Isolation{
@@ -295,6 +299,23 @@ func (a *App) startDispatch(ctx context.Context, cfg *config.Config, opt Options
 		}
 	}
 	return nil
+}
+
+// rateLimited makes a Notifier wait for the shared SMS rate first: texts
+// sent outside the dispatchers (acknowledgement escalations) count against
+// the carrier's rate too. They wait for the rate, not behind a fan-out's
+// queue.
+type rateLimited struct {
+	channels.Notifier
+	limit dispatch.Limiter
+	cost  func(channels.Message) int
+}
+
+func (r rateLimited) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
+	if err := r.limit.WaitN(ctx, r.cost(m)); err != nil {
+		return channels.Receipt{}, channels.Retryable("rate_limit", 0, fmt.Errorf("wait for the SMS rate: %w", err))
+	}
+	return r.Notifier.Send(ctx, m)
 }
 
 // smsLimiterName names the shared SMS limiter after the sender, so
