@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -41,6 +42,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -53,6 +55,7 @@ import (
 // HTTP.PublicURL and OriginatorsFile are never empty afterwards.
 type Config struct {
 	DataDir         string         `mapstructure:"data_dir" yaml:"data_dir"`
+	MemoryLimit     string         `mapstructure:"memory_limit" yaml:"memory_limit"`
 	NATS            NATS           `mapstructure:"nats" yaml:"nats"`
 	HTTP            HTTP           `mapstructure:"http" yaml:"http"`
 	Regions         []RegionSource `mapstructure:"regions" yaml:"regions"`
@@ -281,6 +284,7 @@ type Log struct {
 // is checked against.
 var keys = []setting{
 	{"data_dir", "./herald-data", "directory for the embedded NATS JetStream store and other state"},
+	{"memory_limit", "", "soft limit of the process's memory, e.g. 1200MiB or 2GiB (empty: GOMEMLIMIT, else none); the Go collector works harder near it rather than grow past it"},
 	{"nats.url", "", "comma-separated NATS URLs to connect to (empty: run an embedded server)"},
 	{"nats.listen", "127.0.0.1:4222", `host:port the embedded NATS server listens on ("" = in-process only)`},
 	{"nats.creds", "", "credentials file for an external NATS"},
@@ -457,6 +461,26 @@ func Default() *Config {
 	c.resolve()
 	return c
 }
+
+// MemoryLimitBytes is memory_limit in bytes; 0 when unset.
+func (c *Config) MemoryLimitBytes() (int64, error) {
+	if strings.TrimSpace(c.MemoryLimit) == "" {
+		return 0, nil
+	}
+	n, err := humanize.ParseBytes(c.MemoryLimit)
+	if err != nil {
+		return 0, keyErrorf("memory_limit", "%q is not a size such as 1200MiB or 2GiB", c.MemoryLimit)
+	}
+	// Below this the embedded NATS server and the regions alone do not fit:
+	// the collector would run without pause.
+	if n < minMemoryLimit || n > math.MaxInt64 {
+		return 0, keyErrorf("memory_limit", "%q: give at least %s", c.MemoryLimit, humanize.IBytes(minMemoryLimit))
+	}
+	return int64(n), nil
+}
+
+// minMemoryLimit is the smallest memory_limit accepted.
+const minMemoryLimit = 256 << 20
 
 // Print writes the configuration as YAML, the same shape a config file takes,
 // with secrets shown as "REDACTED" ("" when unset) so the output can be shared.

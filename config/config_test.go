@@ -182,6 +182,21 @@ func TestLoadPrecedence(t *testing.T) {
 		{"empty file",
 			source{yaml: "# nothing\n"},
 			func(c *Config) (any, any) { return c.DataDir, "./herald-data" }},
+		{"memory_limit in binary units",
+			source{env: map[string]string{"HERALD_MEMORY_LIMIT": "1200MiB"}},
+			func(c *Config) (any, any) {
+				n, err := c.MemoryLimitBytes()
+				return []any{n, err}, []any{int64(1200 << 20), nil}
+			}},
+		{"memory_limit in decimal units",
+			source{yaml: "memory_limit: 1.5 GB\n"},
+			func(c *Config) (any, any) {
+				n, err := c.MemoryLimitBytes()
+				return []any{n, err}, []any{int64(1_500_000_000), nil}
+			}},
+		{"memory_limit unset",
+			source{},
+			func(c *Config) (any, any) { n, err := c.MemoryLimitBytes(); return []any{n, err}, []any{int64(0), nil} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := load(t, tc.src)
@@ -218,6 +233,8 @@ func TestLoadErrors(t *testing.T) {
 		{"not a duration", source{yaml: "approval:\n  timeout: soon\n"}, []string{"config: approval.timeout:"}},
 		{"duration without unit", source{yaml: "approval:\n  timeout: 30\n"}, []string{`config: approval.timeout: "30" is not a duration with a unit`}},
 		{"data_dir", source{env: map[string]string{"HERALD_DATA_DIR": ""}}, []string{"config: data_dir:"}},
+		{"memory_limit not a size", source{env: map[string]string{"HERALD_MEMORY_LIMIT": "lots"}}, []string{`config: memory_limit: "lots" is not a size`}},
+		{"memory_limit too small", source{args: []string{"--memory-limit=64MiB"}}, []string{`config: memory_limit: "64MiB": give at least 256 MiB`}},
 		{"nats.url scheme", source{env: map[string]string{"HERALD_NATS_URL": "nats://a:4222,http://b:4222"}}, []string{`config: nats.url: "http://b:4222"`}},
 		{"nats.listen", source{env: map[string]string{"HERALD_NATS_LISTEN": "4222"}}, []string{"config: nats.listen:"}},
 		{"nats.replicas", source{args: []string{"--nats-replicas=6"}}, []string{"config: nats.replicas:"}},

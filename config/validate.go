@@ -66,6 +66,9 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if _, err := c.MemoryLimitBytes(); err != nil {
+		errs = append(errs, err)
+	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		fail("data_dir", "must not be empty")
 	}

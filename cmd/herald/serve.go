@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -24,9 +25,18 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The limit is the process's: it is set where the process is
+			// owned, not by app.Start (tests run several apps in one).
+			limit, _ := cfg.MemoryLimitBytes() // Load checked it
+			if limit > 0 {
+				debug.SetMemoryLimit(limit)
+			}
 			a, err := app.Start(cmd.Context(), cfg, app.Options{})
 			if err != nil {
 				return err
+			}
+			if limit > 0 {
+				a.Logger().Info("memory limit set", "memory_limit", cfg.MemoryLimit, "bytes", limit)
 			}
 			if cfg.HTTP.AdminToken == "" {
 				a.Logger().Info("management API is off: set http.admin_token (HERALD_HTTP_ADMIN_TOKEN) to enable subscriber and webhook management")

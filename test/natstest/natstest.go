@@ -3,6 +3,7 @@
 package natstest
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
@@ -64,4 +65,15 @@ func Connect(t testing.TB, ns *server.Server, opts ...nats.Option) jetstream.Jet
 func JetStream(t testing.TB) jetstream.JetStream {
 	t.Helper()
 	return Connect(t, Start(t))
+}
+
+// Heap is the Go heap in use after a collection. The test's server runs
+// in its process, so a difference of two readings includes what the
+// server holds for what was stored between them (footprint benchmarks).
+func Heap() uint64 {
+	runtime.GC()
+	runtime.GC() // the first may leave finalized objects for the second
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
