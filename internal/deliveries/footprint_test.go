@@ -14,14 +14,17 @@ import (
 // server (here in-process) until its retention ends: bytes in the
 // bucket's stream on disk, and Go heap while records are being written
 // (per-subject indexes, including the per-block ones the server drops
-// after two idle minutes). Run with -benchtime=1x; the figures feed the
+// after two idle minutes), and Go heap of a server started again on the
+// store (at rest). Run with -benchtime=1x; the figures feed the
 // sizing table in docs/benchmarks.md.
 func BenchmarkFootprint(b *testing.B) {
 	const n = 200_000
 	ctx := context.Background()
 	const alert = "a2b3c4d5e6f7g2h3i4j5k6l7m"
 	for b.Loop() {
-		s, err := Open(ctx, Config{JS: natstest.JetStream(b), Replicas: 1, Retention: 168 * time.Hour})
+		dir := b.TempDir()
+		ns := natstest.StartIn(b, dir)
+		s, err := Open(ctx, Config{JS: natstest.Connect(b, ns), Replicas: 1, Retention: 168 * time.Hour})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -40,5 +43,7 @@ func BenchmarkFootprint(b *testing.B) {
 		}
 		b.ReportMetric(float64(st.CachedInfo().State.Bytes)/n, "disk-B/delivery")
 		b.ReportMetric(float64(after-before)/n, "heap-B/delivery")
+		_, idle := natstest.RestartedHeap(b, ns, dir)
+		b.ReportMetric(float64(idle)/n, "idle-heap-B/delivery")
 	}
 }

@@ -77,3 +77,22 @@ func Heap() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// RestartedHeap shuts ns down, starts a server again on its store dir and
+// returns it with the Go heap it holds beyond an empty server: what the
+// stored streams cost a server at rest (per-subject indexes rebuilt, no
+// block loaded). Footprint benchmarks use it.
+func RestartedHeap(t testing.TB, ns *server.Server, dir string) (*server.Server, uint64) {
+	t.Helper()
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	base := Heap()
+	empty := Start(t)
+	emptyHeld := Heap() - base
+	empty.Shutdown()
+	empty.WaitForShutdown()
+	base = Heap()
+	again := StartIn(t, dir)
+	held := Heap() - base
+	return again, held - min(held, emptyHeld)
+}
