@@ -282,8 +282,10 @@ type bench struct {
 	// planned is the id of the big alert planning published: the SMS
 	// fan-out the throughput phases measure.
 	planned string
-	// smsRate is the SMS phase's calls per second.
+	// smsRate is the SMS phase's calls per second, smsCPU the process's
+	// CPU time per call.
 	smsRate float64
+	smsCPU  time.Duration
 }
 
 // Run runs the load test, printing figures to out; Herald logs to logger.
@@ -773,7 +775,7 @@ func (b *bench) planning(ctx context.Context) error {
 func (b *bench) smsThroughput(ctx context.Context) error {
 	want := int64(b.o.Residents)
 	c0, conns0 := b.twilio.calls.Load(), b.twilio.conns.Load()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	b.smsG.release()
 	b.whG.release() // the big alert's webhooks: a moment's work
 	n, took, gap, err := b.count(ctx, &b.twilio.calls, &b.twilio.last, c0, want, start)
@@ -785,8 +787,11 @@ func (b *bench) smsThroughput(ctx context.Context) error {
 	}
 	rate := float64(n) / took.Seconds()
 	b.smsRate = rate
+	b.smsCPU = (cpuTime() - cpu0) / time.Duration(n)
 	fmt.Fprintf(b.out, "SMS        %s Twilio API calls in %s = %s calls/s (real twilio-go adapter to the local fake, %s TCP connections opened; longest pause %s)\n",
 		thousands(int(n)), since2(took), thousands(int(rate)), thousands(int(b.twilio.conns.Load()-conns0)), since2(gap))
+	fmt.Fprintf(b.out, "           CPU %s a call (the process: Herald, NATS server, fake Twilio; %.0f%% of %d cores)\n",
+		us(b.smsCPU), 100*float64(b.smsCPU)*rate/float64(time.Second)/float64(runtime.GOMAXPROCS(0)), runtime.GOMAXPROCS(0))
 	fmt.Fprintf(b.out, "           target: >= %s calls/s  %s\n", thousands(targetSMSPerSec), b.verdict("sms", rate >= targetSMSPerSec))
 	// The reads phase needs the fan-out to last its three windows (with a
 	// margin): a quick run's ends first, and is not measured.
@@ -1131,6 +1136,8 @@ func since2(d time.Duration) string {
 	}
 }
 
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
 // thousands formats n with comma separators.
@@ -1387,7 +1394,7 @@ func (b *bench) smsFloor(ctx context.Context) error {
 			failed.Store(err)
 		}
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for range workers {
 		wg.Go(func() {
 			var pending []jetstream.PubAckFuture
@@ -1431,7 +1438,7 @@ func (b *bench) smsFloor(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	took := time.Since(start)
+	took, cpu := time.Since(start), cpuTime()-cpu0
 	if err, _ := failed.Load().(error); err != nil {
 		return fmt.Errorf("sms floor: %w", err)
 	}
@@ -1439,10 +1446,13 @@ func (b *bench) smsFloor(ctx context.Context) error {
 	if n == 0 {
 		return errors.New("sms floor: no operation finished")
 	}
+	perOp := cpu / time.Duration(n)
 	floor := float64(n) / took.Seconds()
 	ratio := b.smsRate / floor
 	fmt.Fprintf(b.out, "SMS floor  the NATS work of one SMS done bare (%d goroutines: resident read, record put with TTL, counter increment): %s in %s = %s/s\n",
 		workers, thousands(int(n)), since2(took), thousands(int(floor)))
+	fmt.Fprintf(b.out, "           CPU %s an SMS's NATS work (%.0f%% of %d cores); the SMS phase used %s a call\n",
+		us(perOp), 100*float64(perOp)*floor/float64(time.Second)/float64(runtime.GOMAXPROCS(0)), runtime.GOMAXPROCS(0), us(b.smsCPU))
 	fmt.Fprintf(b.out, "           Herald's SMS rate above = %.2f of it; target: >= %.1f  %s\n", ratio, targetSMSFloorRatio, b.verdict("sms floor", ratio >= targetSMSFloorRatio))
 	return nil
 }
