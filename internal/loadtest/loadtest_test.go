@@ -33,6 +33,8 @@ func TestQuick(t *testing.T) {
 		`target: >= 2,000 calls/s +(PASS|MISS)`,
 		`SMS floor +the NATS work of one SMS done bare .* = ` + num + `/s`,
 		`Herald's SMS rate above = ` + num + ` of it; target: >= 0.7 +(PASS|MISS)`,
+		`CPU ` + num + ` µs a call \(the process`,
+		`CPU ` + num + ` µs an SMS's NATS work \(` + num + `% of [0-9]+ cores\); the SMS phase used ` + num + ` µs a call`,
 		`Latency +50 alerts .* p50 ` + num + ` ms, p99 ` + num + ` ms`,
 		`p50 <= 5.0 ms +(PASS|MISS); p99 <= 25.0 ms +(PASS|MISS)`,
 		`through Herald .* = ` + num + ` webhooks/s`,
