@@ -464,17 +464,27 @@ func Default() *Config {
 
 // MemoryLimitBytes is memory_limit in bytes; 0 when unset.
 func (c *Config) MemoryLimitBytes() (int64, error) {
-	if strings.TrimSpace(c.MemoryLimit) == "" {
+	n, err := ParseMemoryLimit(c.MemoryLimit)
+	if err != nil {
+		return 0, keyErrorf("memory_limit", "%v", err)
+	}
+	return n, nil
+}
+
+// ParseMemoryLimit reads a memory limit such as 1200MiB or 2GiB (what
+// memory_limit takes); "" is 0, no limit.
+func ParseMemoryLimit(s string) (int64, error) {
+	if strings.TrimSpace(s) == "" {
 		return 0, nil
 	}
-	n, err := humanize.ParseBytes(c.MemoryLimit)
+	n, err := humanize.ParseBytes(s)
 	if err != nil {
-		return 0, keyErrorf("memory_limit", "%q is not a size such as 1200MiB or 2GiB", c.MemoryLimit)
+		return 0, fmt.Errorf("%q is not a size such as 1200MiB or 2GiB", s)
 	}
 	// Below this the embedded NATS server and the regions alone do not fit:
 	// the collector would run without pause.
 	if n < minMemoryLimit || n > math.MaxInt64 {
-		return 0, keyErrorf("memory_limit", "%q: give at least %s", c.MemoryLimit, humanize.IBytes(minMemoryLimit))
+		return 0, fmt.Errorf("%q: give at least %s", s, humanize.IBytes(minMemoryLimit))
 	}
 	return int64(n), nil
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/herald-alerts/herald/config"
 	"github.com/herald-alerts/herald/internal/loadtest"
 )
 
@@ -17,6 +20,7 @@ func newBenchCmd() *cobra.Command {
 	var (
 		quick, verbose bool
 		timeout        time.Duration
+		memoryLimit    string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -45,6 +49,9 @@ its target (issues 6 and 17): 1M recipients planned in <= 1.5 s, 1M imported in
 their NATS floor (issue 18), webhooks >= 80% of the bare loop, peak RSS with 1M
 residents < 1 GB.
 
+--memory-limit runs it under a memory limit, as herald serve's memory_limit
+does (the whole process: Herald, the NATS server and the fakes).
+
 With --scale it runs instead: floors (a bare KV put loop and JetStream publish
 loop on the same server), import, restart (stop, start on the same data dir,
 time until ready with the index rebuilt), a county preview, and planning.
@@ -69,6 +76,16 @@ Everything runs on loopback and stops by itself (--timeout).`,
 			if timeout <= 0 {
 				return errors.New("--timeout must be positive")
 			}
+			limit, err := config.ParseMemoryLimit(memoryLimit)
+			if err != nil {
+				return fmt.Errorf("--memory-limit: %w", err)
+			}
+			if limit > 0 {
+				// As herald serve applies memory_limit: to the whole
+				// process (Herald, the NATS server, the bench's fakes).
+				debug.SetMemoryLimit(limit)
+				fmt.Fprintf(cmd.OutOrStdout(), "Memory limit %s (as memory_limit) on the whole process\n", memoryLimit)
+			}
 			logOut := io.Discard
 			if verbose {
 				logOut = cmd.ErrOrStderr()
@@ -87,6 +104,7 @@ Everything runs on loopback and stops by itself (--timeout).`,
 	f.DurationVar(&timeout, "timeout", 20*time.Minute, "the whole run stops with an error after this")
 	f.IntVar(&o.Chunk, "chunk", o.Chunk, "rows per CSV import request")
 	f.BoolVar(&o.OneHost, "one-host", false, "put every webhook subscription on one host:port (Herald then posts at most webhooks.max_in_flight at a time)")
+	f.StringVar(&memoryLimit, "memory-limit", "", "run under this memory limit, as herald serve's memory_limit (e.g. 950MiB)")
 	f.BoolVar(&quick, "quick", false, "small run (20k residents, 50 latency samples, 50 x 20 webhooks, 4 s windows)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "show Herald's logs")
 	f.BoolVar(&o.Scale, "scale", false, "scale run instead: floors (bare KV put and JetStream publish loops), import, restart to ready, county preview, planning; memory after each (e.g. --scale --residents 10000000)")
