@@ -71,7 +71,16 @@ func TestCrashMidFanOutLosesNothing(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // let requests already on the wire land
 	afterKill := len(twilio.messages())
 
-	startServe(t, env...)
+	restarted := startServe(t, env...)
+	defer func() {
+		// A stall has been seen twice in CI and never here: keep what the
+		// restarted process said for whoever looks next.
+		if t.Failed() {
+			log := restarted.logs.String()
+			t.Logf("%d of %d residents reached; the restarted herald's last log lines:\n%s",
+				uniqueRecipients(twilio.messages()), residents, log[max(0, len(log)-16<<10):])
+		}
+	}()
 	// Jobs the killed process held come back after the dispatchers' AckWait
 	// (30 s); under -race on a loaded CI machine the rest can take minutes.
 	within(t, 240*time.Second, "every resident reached", func() bool { return uniqueRecipients(twilio.messages()) == residents })

@@ -532,6 +532,13 @@ func (s *Store) rebuild(ctx context.Context, alertID string, plan Plan, sum *Sum
 		if json.Unmarshal(e.Value(), &r) != nil || !r.Final() {
 			continue
 		}
+		if r.Outcome != "" {
+			// Recorded by a Herald that counts each delivery as it
+			// settles: its counts are on their way (a record may be
+			// stored before its count), and a rebuild would count the
+			// delivery twice.
+			return nil
+		}
 		ch, _ := splitKey(e.Key(), alertID)
 		c := sum.Channels[string(ch)]
 		*stateField(&c, r.State)++

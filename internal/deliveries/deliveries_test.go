@@ -382,6 +382,36 @@ func TestSummarizeRebuild(t *testing.T) {
 	}
 }
 
+// TestRecordBeforeItsCount: a dispatcher publishes a delivery's record and
+// its count without waiting, so a summary may see every record stored and
+// no count yet. It must not count the records itself (the counts on their
+// way would count them again).
+func TestRecordBeforeItsCount(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if err := s.SetPlan(ctx, "new", Plan{channels.SMS: 1}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	d := job("new", channels.SMS, "r1")
+	if err := s.Put(ctx, d, Record{State: Sent, Outcome: Sent, ProviderID: "SM1", Attempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := s.Summarize(ctx, "new"); err != nil || sum.Done {
+		t.Fatalf("summary before the count: %+v, %v; want not done yet", sum, err)
+	}
+	f, err := s.Count(d, Sent)
+	if err != nil || Wait(ctx, []jetstream.PubAckFuture{f}) != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Summarize(ctx, "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := sum.Channels["sms"]; !sum.Done || c != (Counts{Sent: 1}) {
+		t.Fatalf("summary %+v, done %v; want 1 sent, counted once", c, sum.Done)
+	}
+}
+
 // BenchmarkSummarize is the status view of an alert a million deliveries
 // into its fan-out (counters at a million, a thousand failures listed):
 // its cost does not grow with the fan-out.

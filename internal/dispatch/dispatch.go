@@ -341,10 +341,18 @@ func (d *Dispatcher) waitRecord(ctx context.Context, w *worker) {
 		return
 	}
 	w.record = nil
-	if !p.wait(ctx) && d.putRecord(ctx, p.dl, p.r) == nil {
+	// A publish whose answer never comes (a connection lost at the wrong
+	// moment) must not hold the worker: after a while it is written again.
+	wctx, cancel := context.WithTimeout(ctx, recordWait)
+	stored := p.wait(wctx)
+	cancel()
+	if !stored && d.putRecord(ctx, p.dl, p.r) == nil {
 		p.stored.Store(true)
 	}
 }
+
+// recordWait bounds how long a worker waits for its last record's answer.
+const recordWait = 5 * time.Second
 
 // next takes a delivery from the most urgent lane that has one, waiting
 // for any when all are empty.
