@@ -99,25 +99,29 @@ func (s *Store) Follow(ctx context.Context, idx Index, ready func()) error {
 	tick := time.NewTicker(snapshotEvery)
 	defer tick.Stop()
 	loaded := false
+	// stop leaves a snapshot for the next start (a few seconds at ten
+	// million residents). The watch ends with ctx too, so either may be
+	// seen first: both come here.
+	stop := func() error {
+		if loaded {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			snap(sctx)
+			cancel()
+		}
+		return ctx.Err()
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			if loaded {
-				// Stopping: leave a snapshot for the next start (a few
-				// seconds at ten million residents).
-				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-				snap(sctx)
-				cancel()
-			}
-			return ctx.Err()
+			return stop()
 		case <-tick.C:
 			if loaded {
 				snap(ctx)
 			}
 		case e, ok := <-w.Updates():
 			if !ok {
-				if err := ctx.Err(); err != nil {
-					return err
+				if ctx.Err() != nil {
+					return stop()
 				}
 				return fmt.Errorf("residents: watch of %s stopped", Bucket)
 			}
