@@ -224,37 +224,6 @@ func (s *Store) Put(ctx context.Context, d jobs.Delivery, r Record) error {
 	return nil
 }
 
-// PutAsync is Put of a record without a failure entry (a sent, logged or
-// delivered one), published without waiting for the server: the caller
-// waits for the future (and, if it fails, calls Put) before it
-// acknowledges the job. Other records return ErrNotAsync.
-func (s *Store) PutAsync(d jobs.Delivery, r Record) (jetstream.PubAckFuture, error) {
-	if r.State != Sent && r.State != Logged && r.State != Delivered {
-		return nil, ErrNotAsync
-	}
-	if r.At.IsZero() {
-		r.At = time.Now().UTC()
-	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	m := nats.NewMsg("$KV." + s.kv.Bucket() + "." + recordKey(d))
-	m.Data = b
-	var opts []jetstream.PublishOpt
-	if s.retention > 0 {
-		opts = append(opts, jetstream.WithMsgTTL(s.ttl(r.Expires)))
-	}
-	f, err := s.js.PublishMsgAsync(m, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("record delivery %s: %w", d.Key(), err)
-	}
-	return f, nil
-}
-
-// ErrNotAsync: the record also lists a failure and is written with Put.
-var ErrNotAsync = errors.New("deliveries: this record is written with Put")
-
 // Unlist takes a delivery off the failure list (a retry succeeded).
 func (s *Store) Unlist(ctx context.Context, d jobs.Delivery) error {
 	if err := s.failed.Delete(ctx, d.Key()); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {

@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -313,46 +312,14 @@ func (d *Dispatcher) feed(pull, work context.Context, cons jetstream.Consumer, o
 // work runs deliveries, most urgent lane first, until Stop.
 func (d *Dispatcher) work(ctx context.Context) {
 	defer d.workers.Done()
-	var w worker
 	for {
 		t, ok := d.next()
 		if !ok {
 			return
 		}
-		d.handle(ctx, t, &w)
+		d.handle(ctx, t)
 	}
 }
-
-// worker is one worker's state: the record of its last send, written
-// while it handles the next delivery (its read, composing, rate).
-type worker struct {
-	record *pendingRecord
-}
-
-// waitRecord waits until the worker's last record is stored, writing it
-// again (and waiting) if its publish failed, as through a NATS leader
-// election: a worker sends nothing while NATS cannot record what it sent.
-// So a worker has at most one sent message whose record is not stored
-// besides the one it is sending: what bounds the duplicates a crash of
-// the process can cause.
-func (d *Dispatcher) waitRecord(ctx context.Context, w *worker) {
-	p := w.record
-	if p == nil {
-		return
-	}
-	w.record = nil
-	// A publish whose answer never comes (a connection lost at the wrong
-	// moment) must not hold the worker: after a while it is written again.
-	wctx, cancel := context.WithTimeout(ctx, recordWait)
-	stored := p.wait(wctx)
-	cancel()
-	if !stored && d.putRecord(ctx, p.dl, p.r) == nil {
-		p.stored.Store(true)
-	}
-}
-
-// recordWait bounds how long a worker waits for its last record's answer.
-const recordWait = 5 * time.Second
 
 // next takes a delivery from the most urgent lane that has one, waiting
 // for any when all are empty.
@@ -411,33 +378,6 @@ type batch struct {
 	left    int
 	retryIn time.Duration // > 0: some delivery is not settled; hand back after this
 	counts  []jetstream.PubAckFuture
-	records []*pendingRecord
-}
-
-// pendingRecord is a record published without waiting; the job is acked
-// only once it is stored.
-type pendingRecord struct {
-	f  jetstream.PubAckFuture
-	dl jobs.Delivery
-	r  deliveries.Record
-
-	once   sync.Once
-	stored atomic.Bool
-}
-
-// wait reports whether the record was stored. A future's answer can be
-// read once, and both the worker and the job's close wait for it: the
-// first reads it, the other waits for that.
-func (p *pendingRecord) wait(ctx context.Context) bool {
-	p.once.Do(func() {
-		select {
-		case <-p.f.Ok():
-			p.stored.Store(true)
-		case <-p.f.Err():
-		case <-ctx.Done(): // not known: the job's close writes it again
-		}
-	})
-	return p.stored.Load()
 }
 
 // open decodes a job and tracks it; an undecodable one is dropped.
@@ -480,29 +420,11 @@ func (b *batch) counted(f jetstream.PubAckFuture) {
 	b.mu.Unlock()
 }
 
-// recorded keeps a record's future, for close.
-func (b *batch) recorded(p *pendingRecord) {
-	b.mu.Lock()
-	b.records = append(b.records, p)
-	b.mu.Unlock()
-}
-
 // close acks the job, or hands it back for the deliveries still due.
 func (b *batch) close() {
 	defer b.d.active.Delete(b)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 30*time.Second)
 	defer cancel()
-	for _, p := range b.records {
-		if p.wait(ctx) {
-			continue
-		}
-		// Not stored: write it again, waiting, before the job may go.
-		if err := b.d.putRecord(ctx, p.dl, p.r); err != nil {
-			b.d.cfg.Logger.Error("could not record delivery outcome; the job comes back", "delivery", p.dl.Key(), "error", err)
-			_ = b.m.NakWithDelay(time.Second)
-			return
-		}
-	}
 	if err := deliveries.Wait(ctx, b.counts); err != nil {
 		b.d.cfg.Logger.Warn("could not count deliveries; the job comes back to count them", "job", b.job.ID(), "error", err)
 		_ = b.m.NakWithDelay(time.Second)
@@ -522,7 +444,7 @@ func (b *batch) close() {
 // handle runs one delivery through the named steps: look up its record,
 // decide whether it is deliverable, compose, acquire the destination and
 // the rate, send, settle.
-func (d *Dispatcher) handle(ctx context.Context, t task, w *worker) {
+func (d *Dispatcher) handle(ctx context.Context, t task) {
 	b := t.b
 	dl := b.job.Delivery(t.i)
 	log := d.cfg.Logger.With("delivery", dl.Key())
@@ -585,12 +507,11 @@ func (d *Dispatcher) handle(ctx context.Context, t task, w *worker) {
 		d.skip(ctx, b, dl, rec, until, skip, log)
 		return
 	}
-	d.waitRecord(ctx, w)
 	receipt, err := d.send(ctx, msg)
 	release(err)
 
 	v := d.cfg.Retry.Decide(Attempt{N: attempt, Err: err, Age: time.Since(b.queued), Until: until, Now: time.Now(), Jitter: rand.Float64()})
-	d.settleDelivery(ctx, b, dl, attempt, receipt, err, v, until, log, w)
+	d.settleDelivery(ctx, b, dl, attempt, receipt, err, v, until, log)
 }
 
 // acquire waits for the destination (isolation gate) and the rate limiter.
@@ -646,7 +567,7 @@ func (d *Dispatcher) send(ctx context.Context, msg channels.Message) (channels.R
 
 // settleDelivery carries out the verdict: record a final outcome, or
 // record the attempt and hand the delivery back for a retry.
-func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Delivery, attempt int, receipt channels.Receipt, err error, v Verdict, until time.Time, log *slog.Logger, w *worker) {
+func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Delivery, attempt int, receipt channels.Receipt, err error, v Verdict, until time.Time, log *slog.Logger) {
 	switch v.State {
 	case deliveries.Sent:
 		state := deliveries.Sent
@@ -656,7 +577,7 @@ func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Deliv
 		case receipt.Delivered:
 			state = deliveries.Delivered
 		}
-		d.finish(ctx, b, dl, deliveries.Record{State: state, ProviderID: receipt.ProviderID, Attempts: attempt, Expires: until}, log, w)
+		d.finish(ctx, b, dl, deliveries.Record{State: state, ProviderID: receipt.ProviderID, Attempts: attempt, Expires: until}, log)
 	case deliveries.Queued:
 		d.cfg.Metrics.retried(d.cfg.Channel)
 		// Remember the attempt, its error and when it is due again: the
@@ -672,7 +593,7 @@ func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Deliv
 			_, _, code := channels.Classify(err)
 			log.Warn("delivery failed permanently", "code", code, "error", err)
 		}
-		d.finish(ctx, b, dl, deliveries.Record{State: v.State, Reason: v.Reason, Attempts: attempt, Expires: until}, log, w)
+		d.finish(ctx, b, dl, deliveries.Record{State: v.State, Reason: v.Reason, Attempts: attempt, Expires: until}, log)
 		if v.Permanent && d.cfg.OnPermanent != nil {
 			if herr := d.cfg.OnPermanent(ctx, dl, err); herr != nil {
 				log.Warn("permanent-failure hook failed", "error", herr)
@@ -684,7 +605,7 @@ func (d *Dispatcher) settleDelivery(ctx context.Context, b *batch, dl jobs.Deliv
 // skip records that the delivery is not sent, and why; it was not an
 // attempt.
 func (d *Dispatcher) skip(ctx context.Context, b *batch, dl jobs.Delivery, rec deliveries.Record, until time.Time, reason string, log *slog.Logger) {
-	d.finish(ctx, b, dl, deliveries.Record{State: deliveries.Skipped, Reason: reason, Attempts: rec.Attempts, Expires: until}, log, nil)
+	d.finish(ctx, b, dl, deliveries.Record{State: deliveries.Skipped, Reason: reason, Attempts: rec.Attempts, Expires: until}, log)
 }
 
 func (d *Dispatcher) retryLater(b *batch, log *slog.Logger, delay time.Duration, err error) {
@@ -694,25 +615,9 @@ func (d *Dispatcher) retryLater(b *batch, log *slog.Logger, delay time.Duration,
 
 // finish records the outcome, then counts it: a crash between the two
 // means the job is seen again, the record makes it a no-op and the count
-// is published again (idempotently). With a worker, a sent message's
-// record is published without waiting (the worker waits for it before
-// its next send, the job's close before the ack); other records, and
-// finish without a worker, wait.
-func (d *Dispatcher) finish(ctx context.Context, b *batch, dl jobs.Delivery, r deliveries.Record, log *slog.Logger, w *worker) {
+// is published again (idempotently).
+func (d *Dispatcher) finish(ctx context.Context, b *batch, dl jobs.Delivery, r deliveries.Record, log *slog.Logger) {
 	r.Outcome = r.State
-	if w != nil {
-		f, err := d.cfg.Store.PutAsync(dl, r)
-		if err == nil {
-			p := &pendingRecord{f: f, dl: dl, r: r}
-			w.record = p
-			b.recorded(p)
-			d.settled(ctx, b, dl, r, log)
-			return
-		}
-		if !errors.Is(err, deliveries.ErrNotAsync) {
-			log.Warn("could not publish the delivery record; writing it and waiting", "error", err)
-		}
-	}
 	if err := d.putRecord(ctx, dl, r); err != nil {
 		// Without the record, a redelivery would send again; retry the
 		// record rather than ack.

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
@@ -508,75 +507,4 @@ func (o *orderNotifier) order() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return append([]string(nil), o.sent...)
-}
-
-// future is a PubAckFuture whose answer, as the real one's, can be read
-// once.
-type future struct {
-	ok  chan *jetstream.PubAck
-	err chan error
-}
-
-func newFuture(err error) future {
-	f := future{ok: make(chan *jetstream.PubAck, 1), err: make(chan error, 1)}
-	if err != nil {
-		f.err <- err
-	} else {
-		f.ok <- &jetstream.PubAck{}
-	}
-	return f
-}
-
-func (f future) Ok() <-chan *jetstream.PubAck { return f.ok }
-func (f future) Err() <-chan error            { return f.err }
-func (f future) Msg() *nats.Msg               { return nil }
-
-// TestPendingRecordWaitedTwice: the worker (before its next send) and the
-// job's close (before the ack) both wait for a record published without
-// waiting; both learn the answer, which the future gives only once.
-func TestPendingRecordWaitedTwice(t *testing.T) {
-	for _, tt := range []struct {
-		name   string
-		err    error
-		stored bool
-	}{
-		{"stored", nil, true},
-		{"publish failed", errors.New("no responders"), false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			p := &pendingRecord{f: newFuture(tt.err)}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			var wg sync.WaitGroup
-			got := make([]bool, 2)
-			for i := range got {
-				wg.Go(func() { got[i] = p.wait(ctx) })
-			}
-			wg.Wait()
-			if ctx.Err() != nil || got[0] != tt.stored || got[1] != tt.stored {
-				t.Fatalf("waits = %v (ctx %v), want both %v", got, ctx.Err(), tt.stored)
-			}
-		})
-	}
-}
-
-// TestFailedRecordWrittenAgain: a record whose publish failed is written
-// again, waiting, before the worker's next send.
-func TestFailedRecordWrittenAgain(t *testing.T) {
-	ctx := context.Background()
-	store, err := deliveries.Open(ctx, deliveries.Config{JS: natstest.JetStream(t), Replicas: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := New(Config{Store: store, Logger: slog.New(slog.DiscardHandler)})
-	dl := jobs.Delivery{AlertID: "a1", Channel: channels.SMS, Recipient: "r1"}
-	p := &pendingRecord{f: newFuture(errors.New("leader election")), dl: dl, r: deliveries.Record{State: deliveries.Sent, Outcome: deliveries.Sent, Attempts: 1}}
-	w := &worker{record: p}
-	d.waitRecord(ctx, w)
-	if w.record != nil || !p.stored.Load() {
-		t.Fatalf("after waitRecord: pending %v, stored %v", w.record, p.stored.Load())
-	}
-	if r, err := store.Get(ctx, dl); err != nil || r.State != deliveries.Sent {
-		t.Fatalf("record %+v, %v; want sent", r, err)
-	}
 }
