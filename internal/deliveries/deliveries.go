@@ -246,13 +246,9 @@ func (s *Store) putIn(ctx context.Context, kv jetstream.KeyValue, key string, va
 	}
 	m := nats.NewMsg("$KV." + kv.Bucket() + "." + key)
 	m.Data = value
-	_, err := s.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(s.ttl(expires)))
+	ttl := s.retention + max(time.Until(expires), 0)
+	_, err := s.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(ttl.Round(time.Second)))
 	return err
-}
-
-// ttl is how long an entry of an alert expiring at expires is kept.
-func (s *Store) ttl(expires time.Time) time.Duration {
-	return (s.retention + max(time.Until(expires), 0)).Round(time.Second)
 }
 
 // providerEntry is the provider-id index's value: the delivery.

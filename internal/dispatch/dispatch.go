@@ -618,30 +618,21 @@ func (d *Dispatcher) retryLater(b *batch, log *slog.Logger, delay time.Duration,
 // is published again (idempotently).
 func (d *Dispatcher) finish(ctx context.Context, b *batch, dl jobs.Delivery, r deliveries.Record, log *slog.Logger) {
 	r.Outcome = r.State
-	if err := d.putRecord(ctx, dl, r); err != nil {
+	// A sent message without its record would be sent again on
+	// redelivery: keep trying (through a NATS leader election, say) before
+	// giving up on the record.
+	err := d.cfg.Store.Put(ctx, dl, r)
+	for wait := 100 * time.Millisecond; err != nil && wait <= 6400*time.Millisecond && ctx.Err() == nil; wait *= 2 {
+		time.Sleep(wait)
+		err = d.cfg.Store.Put(ctx, dl, r)
+	}
+	if err != nil {
 		// Without the record, a redelivery would send again; retry the
 		// record rather than ack.
 		log.Error("could not record delivery outcome", "state", r.State, "error", err)
 		b.settle(1, time.Second)
 		return
 	}
-	d.settled(ctx, b, dl, r, log)
-}
-
-// putRecord writes a record and waits for it. A sent message without its
-// record would be sent again on redelivery: it keeps trying (through a
-// NATS leader election, say) before giving up.
-func (d *Dispatcher) putRecord(ctx context.Context, dl jobs.Delivery, r deliveries.Record) error {
-	err := d.cfg.Store.Put(ctx, dl, r)
-	for wait := 100 * time.Millisecond; err != nil && wait <= 6400*time.Millisecond && ctx.Err() == nil; wait *= 2 {
-		time.Sleep(wait)
-		err = d.cfg.Store.Put(ctx, dl, r)
-	}
-	return err
-}
-
-// settled counts a recorded delivery and marks it settled in its job.
-func (d *Dispatcher) settled(ctx context.Context, b *batch, dl jobs.Delivery, r deliveries.Record, log *slog.Logger) {
 	d.cfg.Metrics.count(d.cfg.Channel, r.State)
 	d.count(b, dl, r.State, log)
 	if r.Attempts > 1 && (r.State == deliveries.Sent || r.State == deliveries.Delivered || r.State == deliveries.Logged) {

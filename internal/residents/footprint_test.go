@@ -40,7 +40,7 @@ func BenchmarkFootprint(b *testing.B) {
 		}
 		b.ReportMetric(float64(st.CachedInfo().State.Bytes)/n, "disk-B/resident")
 		b.ReportMetric(float64(after-before)/n, "heap-B/resident")
-		_, idle := natstest.RestartedHeap(b, ns, dir)
+		idle := natstest.RestartedHeap(b, ns, dir)
 		b.ReportMetric(float64(idle)/n, "idle-heap-B/resident")
 	}
 }
